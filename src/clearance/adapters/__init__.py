@@ -1,0 +1,1 @@
+"""Adapters: files, databases and keys, translated to and from the domain."""

@@ -1,0 +1,298 @@
+"""Load a scenario directory into a ``Scenario``, checking everything first.
+
+Layout::
+
+    scenario.yaml            parties, authorities, operators, aircraft, sites, grants, ...
+    territories.geojson      one feature per party territory (properties.party)
+    areas.geojson            optional named areas (feature id), for grants
+    policies/<AUTH>.cedar    one Cedar policy file per authority
+
+Every error is a ``ScenarioError`` that names the file and the path inside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import shapely
+import shapely.geometry
+
+from clearance.adapters.files import read_document
+from clearance.domain.documents import Fields
+from clearance.domain.errors import ScenarioError
+from clearance.domain.model import (
+    Aircraft,
+    Area,
+    Authority,
+    Condition,
+    Grant,
+    Member,
+    Operator,
+    Party,
+    Payload,
+    Requirement,
+    Site,
+    SiteStatus,
+    StatusChange,
+    Territory,
+)
+from clearance.domain.policy import PolicyEngine, PolicyText
+from clearance.domain.scenario import Scenario
+from clearance.domain.volumes import LatLng
+
+SECTIONS = (
+    "name", "clock", "purposes", "parties", "authorities", "members", "operators",
+    "aircraft", "sites", "grants", "territories", "areas",
+)  # fmt: skip
+
+
+def load_scenario(directory: Path) -> Scenario:
+    if not directory.is_dir():
+        raise ScenarioError("scenario must be a directory", source=str(directory))
+    main = directory / "scenario.yaml"
+    f = Fields(read_document(main, ScenarioError), error=ScenarioError, source=str(main))
+    f.only(*SECTIONS)
+    purposes = _purposes(f)
+    authorities = {
+        k: Authority(k, v.text("party"), v.text("name", default=k)) for k, v in _named(f, "authorities")
+    }
+    parties = {k: _party(k, v, authorities) for k, v in _named(f, "parties")}
+    for a in authorities.values():
+        if a.party not in parties:
+            raise f.fail(f"unknown party {a.party!r}", f"authorities.{a.id}.party")
+    operators = {
+        k: Operator(k, _ref(v, "party", parties), v.text("name", default=k))
+        for k, v in _named(f, "operators")
+    }
+    members = {
+        k: Member(k, _ref(v, "authority", authorities), v.text("name", default=k))
+        for k, v in _named(f, "members", optional=True)
+    }
+    aircraft = {k: _aircraft(k, v, operators) for k, v in _named(f, "aircraft")}
+    sites = {k: _site(k, v, parties) for k, v in _named(f, "sites")}
+    territories = _territories(directory, f.text("territories", default="territories.geojson"), parties)
+    areas = _areas(directory, f.text("areas", default="areas.geojson"))
+    grants = {}
+    for g in f.objects("grants", default_empty=True):
+        grant = _grant(g, authorities, operators, purposes, territories, areas)
+        if grant.id in grants:
+            raise g.fail(f"duplicate grant id {grant.id!r}", "id")
+        grants[grant.id] = grant
+    _check_territory_parties(f, territories, parties)
+    policy = PolicyEngine(_policy_texts(directory, authorities), _entities(parties, operators, authorities))
+    clock = f.instant("clock") if f.has("clock") else None
+    return Scenario(
+        name=f.text("name", default=directory.name),
+        parties=parties,
+        authorities=authorities,
+        operators=operators,
+        aircraft=aircraft,
+        sites=sites,
+        purposes=purposes,
+        territories=territories,
+        areas=areas,
+        grants=grants,
+        policy=policy,
+        members=members,
+        clock=clock,
+    )
+
+
+def _named(f: Fields, key: str, *, optional: bool = False) -> list[tuple[str, Fields]]:
+    """A mapping of id -> fields, as ``(id, Fields)`` pairs."""
+    if optional and not f.has(key):
+        return []
+    section = f.obj(key)
+    return [(str(k), section.obj(str(k))) for k in section.data]
+
+
+def _ref(f: Fields, key: str, known: dict[str, Any]) -> str:
+    value = f.text(key)
+    if value not in known:
+        raise f.fail(f"unknown id {value!r} (known: {', '.join(sorted(known))})", key)
+    return value
+
+
+def _purposes(f: Fields) -> dict[str, str]:
+    section = f.obj("purposes")
+    return {str(k): section.text(str(k)) for k in section.data}
+
+
+def _party(pid: str, f: Fields, authorities: dict[str, Authority]) -> Party:
+    f.only("name", "chain", "airspace")
+
+    def needs(key: str) -> tuple[Requirement, ...]:
+        out = []
+        for r in f.objects(key, default_empty=True):
+            r.only("authority", "when")
+            authority = _ref(r, "authority", authorities)
+            when = Condition()
+            if r.has("when"):
+                w = r.obj("when")
+                w.only("payloads", "purposes", "foreign_territory")
+                when = Condition(
+                    frozenset(w.texts("payloads")) if w.has("payloads") else None,
+                    frozenset(w.texts("purposes")) if w.has("purposes") else None,
+                    w.flag("foreign_territory", default=False) if w.has("foreign_territory") else None,
+                )
+            out.append(Requirement(authority, when))
+        return tuple(out)
+
+    return Party(pid, f.text("name", default=pid), needs("chain"), needs("airspace"))
+
+
+def _aircraft(aid: str, f: Fields, operators: dict[str, Operator]) -> Aircraft:
+    f.only("type", "operator", "can_carry_weapons", "combat_radius_km")
+    radius = f.number("combat_radius_km")
+    if radius <= 0:
+        raise f.fail("must be greater than 0", "combat_radius_km")
+    return Aircraft(
+        aid, f.text("type"), _ref(f, "operator", operators),
+        f.flag("can_carry_weapons", default=False), radius * 1000.0,
+    )  # fmt: skip
+
+
+def _site(sid: str, f: Fields, parties: dict[str, Party]) -> Site:
+    f.only("name", "location", "status", "munitions_storage")
+    loc = f.obj("location")
+    loc.only("lat", "lng")
+    lat, lng = loc.number("lat"), loc.number("lng")
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise loc.fail("latitude must be within -90..90 and longitude within -180..180")
+    changes = []
+    for s in f.objects("status"):
+        s.only("since", "status")
+        status = SiteStatus(s.text("status", choices=[x.value for x in SiteStatus]))
+        changes.append(StatusChange(s.instant("since"), status))
+    if [c.since for c in changes] != sorted(c.since for c in changes):
+        raise f.fail("entries must be in time order", "status")
+    storage = f.texts("munitions_storage", default_empty=True)
+    for i, p in enumerate(storage):
+        if p not in parties:
+            raise f.fail(f"unknown party {p!r}", f"munitions_storage[{i}]")
+    return Site(sid, f.text("name", default=sid), LatLng(lat, lng), tuple(changes), frozenset(storage))
+
+
+def _grant(
+    g: Fields,
+    authorities: dict[str, Authority],
+    operators: dict[str, Operator],
+    purposes: dict[str, str],
+    territories: dict[str, Territory],
+    areas: dict[str, Area],
+) -> Grant:
+    g.only(
+        "id", "grantor", "grantee", "purposes", "payloads", "area", "valid_from",
+        "valid_until", "conditions", "revoked",
+    )  # fmt: skip
+    chosen = g.texts("purposes")
+    for i, p in enumerate(chosen):
+        if p not in purposes:
+            raise g.fail(f"unknown purpose {p!r}", f"purposes[{i}]")
+    payloads = g.texts("payloads")
+    for i, p in enumerate(payloads):
+        if p not in {x.value for x in Payload}:
+            raise g.fail("must be armed or unarmed", f"payloads[{i}]")
+    area = g.text("area")
+    if area not in territories and area not in areas:
+        raise g.fail(f"unknown area {area!r}: name a territory's party or a named area", "area")
+    start = g.instant("valid_from")
+    end = g.instant("valid_until") if g.has("valid_until") else None
+    if end is not None and end <= start:
+        raise g.fail("must be after valid_from", "valid_until")
+    return Grant(
+        g.text("id"), _ref(g, "grantor", authorities), _ref(g, "grantee", operators),
+        frozenset(chosen), frozenset(payloads), area, start, end,
+        tuple(g.texts("conditions", default_empty=True)), g.flag("revoked", default=False),
+    )  # fmt: skip
+
+
+def _features(path: Path) -> list[tuple[str, Fields, shapely.Geometry]]:
+    fc = Fields(read_document(path, ScenarioError), error=ScenarioError, source=str(path))
+    if fc.text("type") != "FeatureCollection":
+        raise fc.fail("must be a GeoJSON FeatureCollection", "type")
+    out = []
+    for feat in fc.objects("features"):
+        try:
+            geom = shapely.geometry.shape(feat.raw("geometry"))
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as e:
+            raise feat.fail(f"not a GeoJSON geometry ({e})", "geometry") from None
+        if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+            raise feat.fail("must be a non-empty Polygon or MultiPolygon", "geometry")
+        if not geom.is_valid:
+            raise feat.fail(f"invalid geometry: {shapely.is_valid_reason(geom)}", "geometry")
+        out.append((feat.path, feat, geom))
+    return out
+
+
+def _territories(directory: Path, name: str, parties: dict[str, Party]) -> dict[str, Territory]:
+    out: dict[str, Territory] = {}
+    for _, feat, geom in _features(directory / name):
+        props = feat.obj("properties")
+        party = props.text("party")
+        if party not in parties:
+            raise props.fail(f"unknown party {party!r}", "party")
+        if party in out:
+            raise props.fail(f"party {party} already has a territory", "party")
+        out[party] = Territory(party, props.text("name", default=party), geom)
+    return out
+
+
+def _areas(directory: Path, name: str) -> dict[str, Area]:
+    path = directory / name
+    if not path.exists():
+        return {}
+    out: dict[str, Area] = {}
+    for _, feat, geom in _features(path):
+        aid = feat.text("id")
+        if aid in out:
+            raise feat.fail(f"duplicate area id {aid!r}", "id")
+        props = feat.obj("properties") if feat.has("properties") else None
+        out[aid] = Area(aid, props.text("name", default=aid) if props else aid, geom)
+    return out
+
+
+def _check_territory_parties(
+    f: Fields, territories: dict[str, Territory], parties: dict[str, Party]
+) -> None:
+    """A territory with no airspace authority would let operations over it need nobody."""
+    for party in territories:
+        if not any(r.when == Condition() for r in parties[party].airspace):
+            raise f.fail(
+                "a party with territory needs an airspace authority that always decides "
+                "(an entry with no 'when')",
+                f"parties.{party}.airspace",
+            )
+
+
+def _policy_texts(directory: Path, authorities: dict[str, Authority]) -> list[PolicyText]:
+    folder = directory / "policies"
+    texts = []
+    for aid in authorities:
+        path = folder / f"{aid}.cedar"
+        if not path.is_file():
+            raise ScenarioError(f"missing policy file for authority {aid}", source=str(path))
+        texts.append(PolicyText(aid, str(path), path.read_text(encoding="utf-8")))
+    extra = sorted(p.name for p in folder.glob("*.cedar") if p.stem not in authorities)
+    if extra:
+        raise ScenarioError(f"policy file for an unknown authority: {extra[0]}", source=str(folder))
+    return texts
+
+
+def _entities(
+    parties: dict[str, Party], operators: dict[str, Operator], authorities: dict[str, Authority]
+) -> list[dict[str, Any]]:
+    def uid(kind: str, i: str) -> dict[str, str]:
+        return {"type": kind, "id": i}
+
+    ents: list[dict[str, Any]] = [{"uid": uid("Party", p), "attrs": {}, "parents": []} for p in parties]
+    ents += [
+        {"uid": uid("Operator", o.id), "attrs": {}, "parents": [uid("Party", o.party)]}
+        for o in operators.values()
+    ]
+    ents += [
+        {"uid": uid("Authority", a.id), "attrs": {}, "parents": [uid("Party", a.party)]}
+        for a in authorities.values()
+    ]
+    return ents

@@ -1,0 +1,40 @@
+"""Reading a request document (already parsed from YAML or JSON) into a ``Request``.
+
+Every rule here is about the document alone or its ids: an unknown id, an out-of-range
+coordinate or a bad volume raises ``RequestError`` naming the field. Whether the
+operation can fly is feasibility's job, not this module's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from clearance.domain.documents import Fields
+from clearance.domain.errors import RequestError
+from clearance.domain.model import Payload, Request
+from clearance.domain.scenario import Scenario
+from clearance.domain.volumes import parse_volume
+
+FIELDS = ("operator", "aircraft", "payload", "purpose", "launch_site", "justification", "volumes")
+
+
+def parse_request(document: object, scenario: Scenario, source: str = "") -> Request:
+    f = Fields(document, error=RequestError, source=source)
+    f.only(*FIELDS, "id", "title")
+    operator = _known(f, "operator", scenario.operators)
+    aircraft = _known(f, "aircraft", scenario.aircraft)
+    payload = Payload(f.text("payload", choices=[p.value for p in Payload]))
+    purpose = f.text("purpose", choices=scenario.purposes)
+    site = _known(f, "launch_site", scenario.sites)
+    justification = f.text("justification")
+    volumes = tuple(parse_volume(v) for v in f.objects("volumes"))
+    if not volumes:
+        raise f.fail("must list at least one volume", "volumes")
+    return Request(operator, aircraft, payload, purpose, site, justification, volumes)
+
+
+def _known(f: Fields, key: str, known: Mapping[str, object]) -> str:
+    value = f.text(key)
+    if value not in known:
+        raise f.fail(f"unknown id {value!r} (known: {', '.join(sorted(known))})", key)
+    return value

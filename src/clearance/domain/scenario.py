@@ -1,0 +1,72 @@
+"""The scenario: every party, authority, site, grant, territory and policy, in memory.
+
+A ``Scenario`` is built once (by ``adapters.scenario_loader`` or by a test) and then only
+read. It owns the spatial index over territories, so a volume's territories come from
+an STRtree query and exact intersection tests, not bounding boxes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import shapely
+
+from clearance.domain.model import (
+    Aircraft,
+    Area,
+    Authority,
+    Grant,
+    Member,
+    Operator,
+    Party,
+    Site,
+    Territory,
+)
+from clearance.domain.policy import PolicyEngine
+
+
+@dataclass
+class Scenario:
+    name: str
+    parties: dict[str, Party]
+    authorities: dict[str, Authority]
+    operators: dict[str, Operator]
+    aircraft: dict[str, Aircraft]
+    sites: dict[str, Site]
+    purposes: dict[str, str]
+    territories: dict[str, Territory]
+    areas: dict[str, Area]
+    grants: dict[str, Grant]
+    policy: PolicyEngine
+    members: dict[str, Member] = field(default_factory=dict)
+    clock: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self._territory_ids = list(self.territories)
+        geoms = [self.territories[t].geometry for t in self._territory_ids]
+        for g in geoms:
+            shapely.prepare(g)
+        for a in self.areas.values():
+            shapely.prepare(a.geometry)
+        self._territory_index = shapely.STRtree(geoms)
+        self._known = shapely.union_all(geoms) if geoms else shapely.Polygon()
+        shapely.prepare(self._known)
+
+    def territories_touched(self, footprint: shapely.Geometry) -> list[str]:
+        """Parties whose territory the footprint intersects (exactly), in a stable order."""
+        hits = self._territory_index.query(footprint, predicate="intersects")
+        return sorted(self._territory_ids[i] for i in np.asarray(hits).tolist())
+
+    def over_known_territory(self, footprint: shapely.Geometry) -> bool:
+        return bool(self._known.covers(footprint))
+
+    def area_geometry(self, area: str) -> shapely.Geometry:
+        """A named area, or a party's territory when ``area`` is a party id."""
+        if area in self.areas:
+            return self.areas[area].geometry
+        return self.territories[area].geometry
+
+    def grants_from(self, authority: str) -> list[Grant]:
+        return [g for g in self.grants.values() if g.grantor == authority]
