@@ -55,7 +55,8 @@ def load_scenario(directory: Path) -> Scenario:
     f.only(*SECTIONS)
     purposes = _purposes(f)
     authorities = {
-        k: Authority(k, v.text("party"), v.text("name", default=k)) for k, v in _named(f, "authorities")
+        k: Authority(k, v.text("party"), v.text("name", default=k))
+        for k, v in _named(f, "authorities")
     }
     parties = {k: _party(k, v, authorities) for k, v in _named(f, "parties")}
     for a in authorities.values():
@@ -71,7 +72,9 @@ def load_scenario(directory: Path) -> Scenario:
     }
     aircraft = {k: _aircraft(k, v, operators) for k, v in _named(f, "aircraft")}
     sites = {k: _site(k, v, parties) for k, v in _named(f, "sites")}
-    territories = _territories(directory, f.text("territories", default="territories.geojson"), parties)
+    territories = _territories(
+        directory, f.text("territories", default="territories.geojson"), parties
+    )
     areas = _areas(directory, f.text("areas", default="areas.geojson"))
     grants = {}
     for g in f.objects("grants", default_empty=True):
@@ -80,7 +83,9 @@ def load_scenario(directory: Path) -> Scenario:
             raise g.fail(f"duplicate grant id {grant.id!r}", "id")
         grants[grant.id] = grant
     _check_territory_parties(f, territories, parties)
-    policy = PolicyEngine(_policy_texts(directory, authorities), _entities(parties, operators, authorities))
+    policy = PolicyEngine(
+        _policy_texts(directory, authorities), _entities(parties, operators, authorities)
+    )
     clock = f.instant("clock") if f.has("clock") else None
     return Scenario(
         name=f.text("name", default=directory.name),
@@ -134,7 +139,9 @@ def _party(pid: str, f: Fields, authorities: dict[str, Authority]) -> Party:
                 when = Condition(
                     frozenset(w.texts("payloads")) if w.has("payloads") else None,
                     frozenset(w.texts("purposes")) if w.has("purposes") else None,
-                    w.flag("foreign_territory", default=False) if w.has("foreign_territory") else None,
+                    w.flag("foreign_territory", default=False)
+                    if w.has("foreign_territory")
+                    else None,
                 )
             out.append(Requirement(authority, when))
         return tuple(out)
@@ -171,7 +178,9 @@ def _site(sid: str, f: Fields, parties: dict[str, Party]) -> Site:
     for i, p in enumerate(storage):
         if p not in parties:
             raise f.fail(f"unknown party {p!r}", f"munitions_storage[{i}]")
-    return Site(sid, f.text("name", default=sid), LatLng(lat, lng), tuple(changes), frozenset(storage))
+    return Site(
+        sid, f.text("name", default=sid), LatLng(lat, lng), tuple(changes), frozenset(storage)
+    )
 
 
 def _grant(
@@ -286,7 +295,9 @@ def _entities(
     def uid(kind: str, i: str) -> dict[str, str]:
         return {"type": kind, "id": i}
 
-    ents: list[dict[str, Any]] = [{"uid": uid("Party", p), "attrs": {}, "parents": []} for p in parties]
+    ents: list[dict[str, Any]] = [
+        {"uid": uid("Party", p), "attrs": {}, "parents": []} for p in parties
+    ]
     ents += [
         {"uid": uid("Operator", o.id), "attrs": {}, "parents": [uid("Party", o.party)]}
         for o in operators.values()

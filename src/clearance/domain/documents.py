@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from clearance.domain.errors import InputError
@@ -64,7 +64,9 @@ class Fields:
     def obj(self, key: str) -> Fields:
         return Fields(self.raw(key), path=self._at(key), error=self.error, source=self.source)
 
-    def text(self, key: str, *, choices: Iterable[str] | None = None, default: str | None = None) -> str:
+    def text(
+        self, key: str, *, choices: Iterable[str] | None = None, default: str | None = None
+    ) -> str:
         if default is not None and not self.has(key):
             return default
         value = self.raw(key)
@@ -131,7 +133,7 @@ class Fields:
             raise self.fail(f"must be an RFC 3339 date-time, not {_kind(value)}", key)
         if parsed.tzinfo is None:
             raise self.fail("must carry a UTC offset such as Z (RFC 3339)", key)
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
 
 
 def _kind(value: object) -> str:

@@ -4,7 +4,7 @@
      +-- InputError            a file, document or argument breaks a rule
      |    +-- RequestError     a request document is invalid
      |    +-- ScenarioError    a scenario directory is invalid
-     +-- NotFound              an id names nothing
+     +-- NotFoundError              an id names nothing
 
 Each error carries what a person needs to fix the input: the file (``source``), the path
 of the field inside it (``field``, such as ``volumes[0].time_end.value``) and the rule
@@ -49,5 +49,5 @@ class ScenarioError(InputError):
     """A scenario directory is invalid; nothing was loaded."""
 
 
-class NotFound(ClearanceError):
+class NotFoundError(ClearanceError):
     """An id names nothing that exists."""

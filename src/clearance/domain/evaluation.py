@@ -54,14 +54,28 @@ def evaluate_many(requests: Sequence[Request], scenario: Scenario) -> list[Evalu
                     *(f"condition: {c}" for c in g.conditions),
                 )
                 approvals.append(
-                    Approval(step.authority, party, step.stage, ApprovalStatus.COVERED_BY_GRANT,
-                             reasons, (), g.id)
+                    Approval(
+                        step.authority,
+                        party,
+                        step.stage,
+                        ApprovalStatus.COVERED_BY_GRANT,
+                        reasons,
+                        (),
+                        g.id,
+                    )
                 )
                 continue
             v = next(verdicts)
             approvals.append(
-                Approval(step.authority, party, step.stage, v.status,
-                         v.reasons + cover.shortfalls, v.policies, None)
+                Approval(
+                    step.authority,
+                    party,
+                    step.stage,
+                    v.status,
+                    v.reasons + cover.shortfalls,
+                    v.policies,
+                    None,
+                )
             )
         approvals_t = tuple(approvals)
         violations_t = tuple(p.violations)
@@ -83,9 +97,12 @@ def _prepare(request: Request, scenario: Scenario) -> _Prepared:
             continue
         over = [i for i, ps in enumerate(touched) if host in ps]
         for auth in scenario.authorities.values():
-            if auth.party == host and auth.id not in covered:
-                if coverage(request, auth.id, over, scenario).grant is not None:
-                    consenting.add(auth.id)
+            if (
+                auth.party == host
+                and auth.id not in covered
+                and coverage(request, auth.id, over, scenario).grant is not None
+            ):
+                consenting.add(auth.id)
     hosts_consenting = {scenario.authorities[a].party for a in consenting}
     foreign = [p for p in all_touched if p != operator.party]
     site = scenario.sites[request.launch_site]

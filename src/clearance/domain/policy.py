@@ -101,7 +101,11 @@ class PolicyEngine:
             approve = self._ask([questions[i] for i in todo], "approve")
             refer_needed = [i for i, r in zip(todo, approve, strict=True) if _undecided(r)]
             refer = dict(
-                zip(refer_needed, self._ask([questions[i] for i in refer_needed], "refer"), strict=True)
+                zip(
+                    refer_needed,
+                    self._ask([questions[i] for i in refer_needed], "refer"),
+                    strict=True,
+                )
             )
             for i, r in zip(todo, approve, strict=True):
                 verdict = self._verdict(questions[i], r, refer.get(i))
@@ -144,7 +148,9 @@ class PolicyEngine:
         return Verdict(
             ApprovalStatus.DENIED,
             (),
-            (f"no policy of {q.authority} approves this operation or refers it for review{detail}",),
+            (
+                f"no policy of {q.authority} approves this operation or refers it for review{detail}",
+            ),
         )
 
     def _explain(self, status: ApprovalStatus, result: cedarpy.AuthzResult) -> Verdict:

@@ -22,9 +22,7 @@ class Step:
     volumes: tuple[int, ...]
 
 
-def route(
-    request: Request, scenario: Scenario, touched: list[list[str]]
-) -> list[Step]:
+def route(request: Request, scenario: Scenario, touched: list[list[str]]) -> list[Step]:
     """``touched[i]`` lists the parties whose territory volume ``i`` touches."""
     party = scenario.operators[request.operator].party
     all_touched = sorted({p for ps in touched for p in ps})

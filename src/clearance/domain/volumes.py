@@ -70,7 +70,9 @@ class Volume4D:
             return float(d) + self.outline.radius_m
         lngs = np.fromiter((v.lng for v in self.outline.vertices), dtype=float)
         lats = np.fromiter((v.lat for v in self.outline.vertices), dtype=float)
-        _, _, d = WGS84.inv(np.full_like(lngs, origin.lng), np.full_like(lats, origin.lat), lngs, lats)
+        _, _, d = WGS84.inv(
+            np.full_like(lngs, origin.lng), np.full_like(lats, origin.lat), lngs, lats
+        )
         return float(np.max(d))
 
 
@@ -127,7 +129,9 @@ def _parse_outline(v: Fields) -> Outline:
     if len(vertices) < 3:
         raise p.fail(f"a polygon needs at least 3 vertices; got {len(vertices)}", "vertices")
     if vertices[0] == vertices[-1]:
-        raise p.fail("must not repeat the first vertex at the end (F3548 polygons are open)", "vertices")
+        raise p.fail(
+            "must not repeat the first vertex at the end (F3548 polygons are open)", "vertices"
+        )
     if len(set(vertices)) != len(vertices):
         raise p.fail("must not contain the same vertex twice", "vertices")
     polygon = outline_polygon(Polygon(vertices))

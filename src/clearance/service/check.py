@@ -1,0 +1,36 @@
+"""Use case: evaluate request documents against a scenario, storing nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from clearance.domain.evaluation import evaluate_many
+from clearance.domain.model import Evaluation, Request
+from clearance.domain.requests import parse_request
+from clearance.domain.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Document:
+    """A request document as read from a file or a body; ``source`` names where from."""
+
+    source: str
+    content: object
+
+
+@dataclass(frozen=True)
+class Checked:
+    source: str
+    request: Request
+    evaluation: Evaluation
+
+
+def check(documents: Sequence[Document], scenario: Scenario) -> list[Checked]:
+    """Validate every document first (the first bad one raises ``RequestError`` and
+    nothing is evaluated), then evaluate them all in one batch."""
+    requests = [parse_request(d.content, scenario, d.source) for d in documents]
+    evaluations = evaluate_many(requests, scenario)
+    return [
+        Checked(d.source, r, e) for d, r, e in zip(documents, requests, evaluations, strict=True)
+    ]
