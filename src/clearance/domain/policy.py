@@ -50,9 +50,19 @@ class PolicyInfo:
 
 @dataclass(frozen=True, slots=True)
 class Question:
+    """May ``operator`` have ``authority``'s approval, given the operation facts?
+
+    ``context`` values are strings, booleans or sorted lists of strings (Cedar sets).
+    """
+
     operator: str
     authority: str
     context: Mapping[str, Any]
+
+    @staticmethod
+    def context_key(context: Mapping[str, Any]) -> tuple[Any, ...]:
+        """A hashable form of a context; compute it once per request, not per question."""
+        return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in context.items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +104,13 @@ class PolicyEngine:
 
     def decide(self, questions: Sequence[Question]) -> list[Verdict]:
         """Answer every question, in order, with at most two batched Cedar calls."""
-        keys = [_key(q) for q in questions]
+        context_keys: dict[int, tuple[Any, ...]] = {}
+        keys = []
+        for q in questions:
+            ck = context_keys.get(id(q.context))
+            if ck is None:
+                ck = context_keys[id(q.context)] = Question.context_key(q.context)
+            keys.append((q.operator, q.authority, ck))
         answers: list[Verdict | None] = [self._cached(k) for k in keys]
         todo = [i for i, a in enumerate(answers) if a is None]
         if todo:
@@ -158,6 +174,11 @@ class PolicyEngine:
         ids = tuple(sorted(by_reason[r] for r in result.diagnostics.reasons))
         return Verdict(status, ids, tuple(self.policies[i].reason for i in ids))
 
+    def resize_cache(self, size: int) -> None:
+        """Keep at most ``size`` answers (0 turns the cache off); clears it."""
+        self._cache.clear()
+        self._cache_size = size
+
     def _cached(self, key: tuple[Any, ...]) -> Verdict | None:
         verdict = self._cache.get(key)
         if verdict is not None:
@@ -175,19 +196,6 @@ class PolicyEngine:
 def _undecided(result: cedarpy.AuthzResult) -> bool:
     """Denied only because nothing permitted it (no forbid fired): ask about review."""
     return not result.allowed and not result.diagnostics.reasons
-
-
-def _key(q: Question) -> tuple[Any, ...]:
-    return (
-        q.operator,
-        q.authority,
-        tuple(
-            sorted(
-                (k, tuple(sorted(v)) if isinstance(v, list | set | frozenset) else v)
-                for k, v in q.context.items()
-            )
-        ),
-    )
 
 
 def _read_policies(t: PolicyText) -> list[PolicyInfo]:

