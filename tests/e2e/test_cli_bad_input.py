@@ -149,7 +149,9 @@ def _polygon(vertices: list[tuple[float, float]]) -> Mutation:
 
 # (mutation, field path, a word of the rule)
 REQUEST_CASES = [
-    pytest.param(setter("operator", value="XX.Nobody"), "operator", "unknown", id="unknown-operator"),
+    pytest.param(
+        setter("operator", value="XX.Nobody"), "operator", "unknown", id="unknown-operator"
+    ),
     pytest.param(setter("aircraft", value="XX-1"), "aircraft", "unknown", id="unknown-aircraft"),
     pytest.param(
         setter("launch_site", value="atlantis"), "launch_site", "unknown", id="unknown-launch-site"
@@ -618,4 +620,3 @@ def test_broken_copy_is_really_the_only_difference(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["outcome"] == "cleared"
-
