@@ -51,3 +51,15 @@ class ScenarioError(InputError):
 
 class NotFoundError(ClearanceError):
     """An id names nothing that exists."""
+
+
+class ConflictError(ClearanceError):
+    """The request's state, its stage order or its version does not allow the action."""
+
+
+class ForbiddenError(ClearanceError):
+    """The principal is known but may not take this action."""
+
+
+class UnauthorizedError(ClearanceError):
+    """No principal could be identified."""

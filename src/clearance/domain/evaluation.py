@@ -62,6 +62,7 @@ def evaluate_many(requests: Sequence[Request], scenario: Scenario) -> list[Evalu
                         reasons,
                         (),
                         g.id,
+                        step.volumes,
                     )
                 )
                 continue
@@ -75,6 +76,7 @@ def evaluate_many(requests: Sequence[Request], scenario: Scenario) -> list[Evalu
                     v.reasons + cover.shortfalls,
                     v.policies,
                     None,
+                    step.volumes,
                 )
             )
         approvals_t = tuple(approvals)

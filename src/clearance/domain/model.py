@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import shapely
 
@@ -90,6 +91,19 @@ class Member:
     id: str
     authority: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An API identity: an operator's principal (submits) or an authority's member (decides)."""
+
+    name: str
+    operator: str | None = None
+    authority: str | None = None
+
+    @property
+    def role(self) -> str:
+        return "operator" if self.operator else "member"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +211,17 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
+class Conditions:
+    """What an approving member attaches: text, and optionally a narrower time window or
+    volume (an F3548 Volume4D document, already validated) the operation must respect."""
+
+    text: str
+    time_start: datetime | None = None
+    time_end: datetime | None = None
+    volume: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Approval:
     """One authority's step on one request."""
 
@@ -207,6 +232,13 @@ class Approval:
     reasons: tuple[str, ...] = ()
     policies: tuple[str, ...] = ()
     grant: str | None = None
+    volumes: tuple[int, ...] = ()  # indexes of the volumes this authority decides on
+    # Set by the workflow: a digest of this authority's inputs, and a person's decision.
+    inputs: str = ""
+    by: str | None = None
+    at: datetime | None = None
+    comment: str = ""
+    conditions: Conditions | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ that measured 5x faster than an STRtree query (3 us against 14 us per volume).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -71,3 +71,10 @@ class Scenario:
 
     def grants_from(self, authority: str) -> list[Grant]:
         return [g for g in self.grants.values() if g.grantor == authority]
+
+    def mark_revoked(self, grant_ids: set[str]) -> None:
+        """Mark these grants revoked (they stop covering anything from now on)."""
+        for gid in grant_ids:
+            grant = self.grants.get(gid)
+            if grant is not None and not grant.revoked:
+                self.grants[gid] = replace(grant, revoked=True)

@@ -1,0 +1,361 @@
+"""Use cases of the persisted workflow: submit, decide, withdraw, amend, revoke, read.
+
+Every change runs in one unit of work: load, let the domain apply the rule, save with
+the version it was loaded at, commit. A concurrent change in between makes the save
+fail with ``ConflictError`` (409), so two members deciding the same step at once cannot
+both win. Authorisation is checked here, before the domain is asked:
+
+- operators' principals submit, amend and withdraw their operator's requests;
+- members decide for their own authority only, and never approve a request they
+  submitted themselves (separation of duties);
+- a request is visible to its operator's principals and to members of the authorities
+  in its chain; to anyone else it does not exist (404).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from clearance.domain.documents import Fields
+from clearance.domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    RequestError,
+    UnauthorizedError,
+)
+from clearance.domain.evaluation import evaluate
+from clearance.domain.model import Conditions, Principal, Request
+from clearance.domain.requests import parse_request
+from clearance.domain.scenario import Scenario
+from clearance.domain.volumes import parse_volume
+from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
+from clearance.service.ports import Clock, UnitOfWork
+
+
+@dataclass(frozen=True)
+class Submitted:
+    record: RequestRecord
+    created: bool  # False when an Idempotency-Key replayed an earlier submission
+
+
+@dataclass(frozen=True)
+class Amended:
+    record: RequestRecord
+    kept: list[str]
+    reset: list[str]
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    record: RequestRecord
+    waiting_since: datetime
+
+
+def token_digest(token: str) -> str:
+    """Tokens are 256-bit random strings, so one SHA-256 is enough to store them safely."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Workflow:
+    """The use cases, wired to a unit-of-work factory, a scenario and a clock."""
+
+    def __init__(self, uow: Callable[[], UnitOfWork], scenario: Scenario, clock: Clock) -> None:
+        self.uow = uow
+        self.scenario = scenario
+        self.clock = clock
+
+    # -- principals ----------------------------------------------------------------
+    def add_principal(
+        self, name: str, *, operator: str | None = None, authority: str | None = None
+    ) -> str:
+        """Create a principal; returns its token (only its digest is stored)."""
+        principal = self._principal(name, operator, authority)
+        token = new_token()
+        with self.uow() as uow:
+            uow.principals.add(principal, token_digest(token))
+            uow.commit()
+        return token
+
+    def issue_token(
+        self, name: str, *, operator: str | None = None, authority: str | None = None
+    ) -> str:
+        """A fresh token for ``name``, creating the principal if needed (for demos)."""
+        principal = self._principal(name, operator, authority)
+        token = new_token()
+        with self.uow() as uow:
+            existing = uow.principals.get(name)
+            if existing is None:
+                uow.principals.add(principal, token_digest(token))
+            elif existing != principal:
+                raise ConflictError(f"principal {name!r} exists with another role")
+            else:
+                uow.principals.set_token(name, token_digest(token))
+            uow.commit()
+        return token
+
+    def _principal(self, name: str, operator: str | None, authority: str | None) -> Principal:
+        if not name.strip():
+            raise RequestError("must be a non-empty name", field="name")
+        if (operator is None) == (authority is None):
+            raise RequestError("give exactly one of --operator and --authority", field="role")
+        if operator is not None and operator not in self.scenario.operators:
+            raise RequestError(f"unknown operator {operator!r}", field="operator")
+        if authority is not None and authority not in self.scenario.authorities:
+            raise RequestError(f"unknown authority {authority!r}", field="authority")
+        return Principal(name, operator, authority)
+
+    def authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise UnauthorizedError("send Authorization: Bearer <token>")
+        with self.uow() as uow:
+            principal = uow.principals.by_token(token_digest(token))
+        if principal is None:
+            raise UnauthorizedError("unknown token")
+        return principal
+
+    def principal(self, name: str) -> Principal:
+        with self.uow() as uow:
+            found = uow.principals.get(name)
+        if found is None:
+            raise NotFoundError(f"no principal named {name!r}")
+        return found
+
+    # -- submit and amend ----------------------------------------------------------
+    def submit(
+        self, who: Principal, document: object, idempotency_key: str | None = None
+    ) -> Submitted:
+        doc, request = self._parse(document)
+        if who.operator != request.operator:
+            raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
+        digest = _digest(doc)
+        with self.uow() as uow:
+            if idempotency_key:
+                earlier = uow.idempotency.find(who.name, idempotency_key)
+                if earlier is not None:
+                    if earlier[1] != digest:
+                        raise RequestError(
+                            "was already used with a different request body",
+                            field="Idempotency-Key",
+                        )
+                    record = uow.requests.get(earlier[0])
+                    if record is None:  # pragma: no cover - the same transaction wrote both
+                        raise NotFoundError(f"request {earlier[0]} is gone")
+                    return Submitted(record, created=False)
+            now = self.clock.now()
+            self._refresh_grants(uow)
+            record = RequestRecord.open(
+                f"req-{uuid.uuid4().hex[:20]}",
+                doc,
+                request,
+                evaluate(request, self.scenario),
+                who.name,
+                now,
+            )
+            uow.requests.add(record)
+            if idempotency_key:
+                uow.idempotency.remember(who.name, idempotency_key, digest, record.id)
+            uow.commit()
+        return Submitted(record, created=True)
+
+    def amend(
+        self, who: Principal, request_id: str, document: object, expected_version: int
+    ) -> Amended:
+        doc, request = self._parse(document)
+        with self.uow() as uow:
+            record = self._visible(uow, who, request_id)
+            if who.operator != record.operator:
+                raise ForbiddenError(f"{who.name} does not act for operator {record.operator}")
+            if record.version != expected_version:
+                raise ConflictError(
+                    f"request {request_id} is at version {record.version}, not {expected_version}"
+                )
+            now = self.clock.now()
+            self._refresh_grants(uow)
+            kept, reset = record.amend(
+                doc, request, evaluate(request, self.scenario), who.name, now
+            )
+            uow.requests.save(record, expected_version)
+            uow.commit()
+        return Amended(record, kept, reset)
+
+    def _parse(self, document: object) -> tuple[dict[str, Any], Request]:
+        request = parse_request(document, self.scenario)
+        assert isinstance(document, dict)  # parse_request accepted it as a mapping
+        now = self.clock.now()
+        if all(v.time_end <= now for v in request.volumes):
+            raise RequestError(
+                f"every volume has already ended (now is {now.isoformat()})", field="volumes"
+            )
+        return document, request
+
+    # -- decide, withdraw ----------------------------------------------------------
+    def decide(
+        self,
+        who: Principal,
+        request_id: str,
+        authority: str,
+        decision: Decision,
+        comment: str = "",
+        conditions: object = None,
+    ) -> RequestRecord:
+        if who.authority != authority:
+            raise ForbiddenError(f"{who.name} is not a member of {authority}")
+        with self.uow() as uow:
+            record = self._visible(uow, who, request_id)
+            loaded = record.version
+            now = self.clock.now()
+            if record.expire_if_due(now):
+                uow.requests.save(record, loaded)
+                uow.commit()
+                raise ConflictError(
+                    f"request {request_id} expired at {record.time_start.isoformat()}"
+                )
+            if decision is Decision.APPROVE and record.submitted_by == who.name:
+                raise ForbiddenError(
+                    f"{who.name} submitted request {request_id} and may not approve it "
+                    "(separation of duties)"
+                )
+            parsed = _conditions(conditions, record) if conditions is not None else None
+            record.decide(authority, decision, who.name, now, comment, parsed)
+            uow.requests.save(record, loaded)
+            uow.commit()
+        return record
+
+    def withdraw(self, who: Principal, request_id: str) -> RequestRecord:
+        with self.uow() as uow:
+            record = self._visible(uow, who, request_id)
+            if who.operator != record.operator:
+                raise ForbiddenError(f"only {record.operator}'s principals may withdraw it")
+            loaded = record.version
+            record.withdraw(who.name, self.clock.now())
+            uow.requests.save(record, loaded)
+            uow.commit()
+        return record
+
+    def expire_due(self) -> list[str]:
+        """Expire every request still pending at its first time_start."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            expired = []
+            for record in uow.requests.due_for_expiry(now):
+                loaded = record.version
+                if record.expire_if_due(now):
+                    uow.requests.save(record, loaded)
+                    expired.append(record.id)
+            uow.commit()
+        return expired
+
+    # -- grants --------------------------------------------------------------------
+    def revoke_grant(self, who: Principal, grant_id: str) -> list[str]:
+        """Revoke a grant (a member of its grantor only); returns the requests that went
+        back to review because of it."""
+        grant = self.scenario.grants.get(grant_id)
+        if grant is None:
+            raise NotFoundError(f"no grant {grant_id!r}")
+        if who.authority != grant.grantor:
+            raise ForbiddenError(f"only members of {grant.grantor} may revoke grant {grant_id}")
+        now = self.clock.now()
+        with self.uow() as uow:
+            uow.grants.revoke(grant_id, who.name, now)
+            self._refresh_grants(uow)
+            self.scenario.mark_revoked({grant_id})
+            affected = []
+            for record in uow.requests.open_for_operator(grant.grantee):
+                loaded = record.version
+                request = parse_request(record.document, self.scenario)
+                if record.reconsider_grant(grant_id, evaluate(request, self.scenario), now):
+                    uow.requests.save(record, loaded)
+                    affected.append(record.id)
+            uow.commit()
+        return affected
+
+    def _refresh_grants(self, uow: UnitOfWork) -> None:
+        """Another process may have revoked a grant: apply what the database says."""
+        self.scenario.mark_revoked(set(uow.grants.revoked()))
+
+    # -- reads ---------------------------------------------------------------------
+    def get(self, who: Principal, request_id: str) -> tuple[RequestRecord, list[Event]]:
+        self.expire_due()
+        with self.uow() as uow:
+            record = self._visible(uow, who, request_id)
+            return record, uow.requests.events(request_id)
+
+    def list_requests(
+        self, who: Principal, state: RequestState | None = None, limit: int = 100
+    ) -> list[RequestRecord]:
+        self.expire_due()
+        with self.uow() as uow:
+            return uow.requests.search(
+                state=state, operator=who.operator, authority=who.authority, limit=limit
+            )
+
+    def queue(self, who: Principal, authority: str) -> list[QueueItem]:
+        """Requests waiting for ``authority`` now (earlier stages done), oldest first."""
+        if who.authority != authority:
+            raise ForbiddenError(f"{who.name} is not a member of {authority}")
+        self.expire_due()
+        with self.uow() as uow:
+            waiting = [
+                r for r in uow.requests.needing_review(authority) if authority in r.awaiting()
+            ]
+        return [QueueItem(r, _waiting_since(r, authority)) for r in waiting]
+
+    def _visible(self, uow: UnitOfWork, who: Principal, request_id: str) -> RequestRecord:
+        record = uow.requests.get(request_id)
+        if record is None or not _may_see(who, record):
+            raise NotFoundError(f"no request {request_id!r}")
+        return record
+
+
+def _may_see(who: Principal, record: RequestRecord) -> bool:
+    if who.operator is not None:
+        return who.operator == record.operator
+    return any(a.authority == who.authority for a in record.approvals)
+
+
+def _waiting_since(record: RequestRecord, authority: str) -> datetime:
+    """When the earlier stages were all done (or the request was submitted)."""
+    stage = record.approval(authority).stage
+    times = [a.at for a in record.approvals if a.stage < stage and a.at is not None]
+    return max([record.created_at, *times])
+
+
+def _digest(document: dict[str, Any]) -> str:
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _conditions(raw: object, record: RequestRecord) -> Conditions:
+    """Conditions attached to an approval; a narrower window must lie within the request's."""
+    f = Fields(raw, path="conditions", error=RequestError)
+    f.only("text", "time_start", "time_end", "volume")
+    text = f.text("text")
+    start = f.instant("time_start") if f.has("time_start") else None
+    end = f.instant("time_end") if f.has("time_end") else None
+    lo, hi = start or record.time_start, end or record.time_end
+    if lo >= hi:
+        raise f.fail("time_end must be after time_start", "time_end")
+    if lo < record.time_start or hi > record.time_end:
+        raise f.fail(
+            f"the window must lie within the request's ({record.time_start.isoformat()} to "
+            f"{record.time_end.isoformat()})"
+        )
+    volume = None
+    if f.has("volume"):
+        raw_volume = f.raw("volume")
+        parse_volume(f.obj("volume"))
+        assert isinstance(raw_volume, dict)
+        volume = raw_volume
+    return Conditions(text, start, end, volume)
