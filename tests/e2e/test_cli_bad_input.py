@@ -611,7 +611,7 @@ def test_rejects_a_scenario_path_that_is_not_a_directory(tmp_path: Path) -> None
     assert "must be a directory" in line
 
 
-def test_broken_copy_is_really_the_only_difference(tmp_path: Path) -> None:
+def test_unbroken_copy_of_the_scenario_loads_and_clears_the_request(tmp_path: Path) -> None:
     """The untouched copy of the scenario loads, so each case above fails for its break."""
     scenario = tmp_path / "niger"
     shutil.copytree(SCENARIO, scenario)

@@ -97,10 +97,11 @@ def make_scenario(*, grants: list[Grant] | None = None, cache_size: int = 1024) 
         "N": Party("N", "Neighbour", airspace=(Requirement("N.Air"),)),
         "T": Party("T", "Triangle", airspace=(Requirement("T.Air"),)),
     }
-    authorities = {
-        a: Authority(a, a.split(".")[0], a) for a in POLICIES
+    authorities = {a: Authority(a, a.split(".")[0], a) for a in POLICIES}
+    operators = {
+        "A.Ops": Operator("A.Ops", "A", "Alpha operations"),
+        "H.Ops": Operator("H.Ops", "H", "Host ops"),
     }
-    operators = {"A.Ops": Operator("A.Ops", "A", "Alpha operations"), "H.Ops": Operator("H.Ops", "H", "Host ops")}
     aircraft = {
         "drone-1": Aircraft("drone-1", "D1", "A.Ops", True, 800_000.0),
         "drone-2": Aircraft("drone-2", "D2", "A.Ops", False, 800_000.0),
@@ -139,11 +140,19 @@ def make_scenario(*, grants: list[Grant] | None = None, cache_size: int = 1024) 
         {"uid": {"type": "Party", "id": p}, "attrs": {}, "parents": []} for p in parties
     ]
     entities += [
-        {"uid": {"type": "Operator", "id": o.id}, "attrs": {}, "parents": [{"type": "Party", "id": o.party}]}
+        {
+            "uid": {"type": "Operator", "id": o.id},
+            "attrs": {},
+            "parents": [{"type": "Party", "id": o.party}],
+        }
         for o in operators.values()
     ]
     entities += [
-        {"uid": {"type": "Authority", "id": a.id}, "attrs": {}, "parents": [{"type": "Party", "id": a.party}]}
+        {
+            "uid": {"type": "Authority", "id": a.id},
+            "attrs": {},
+            "parents": [{"type": "Party", "id": a.party}],
+        }
         for a in authorities.values()
     ]
     return Scenario(
@@ -161,8 +170,15 @@ def make_scenario(*, grants: list[Grant] | None = None, cache_size: int = 1024) 
     )
 
 
-def circle(lat: float, lng: float, radius_m: float = 10_000, start: str = "2020-06-01T06:00:00Z",
-           end: str = "2020-06-01T12:00:00Z", lower: float = 100, upper: float = 3000) -> dict[str, Any]:
+def circle(
+    lat: float,
+    lng: float,
+    radius_m: float = 10_000,
+    start: str = "2020-06-01T06:00:00Z",
+    end: str = "2020-06-01T12:00:00Z",
+    lower: float = 100,
+    upper: float = 3000,
+) -> dict[str, Any]:
     return {
         "volume": {
             "outline_circle": {"center": {"lat": lat, "lng": lng}, "radius": {"value": radius_m, "units": "M"}},
@@ -174,8 +190,11 @@ def circle(lat: float, lng: float, radius_m: float = 10_000, start: str = "2020-
     }  # fmt: skip
 
 
-def polygon(vertices: list[tuple[float, float]], start: str = "2020-06-01T06:00:00Z",
-            end: str = "2020-06-01T12:00:00Z") -> dict[str, Any]:
+def polygon(
+    vertices: list[tuple[float, float]],
+    start: str = "2020-06-01T06:00:00Z",
+    end: str = "2020-06-01T12:00:00Z",
+) -> dict[str, Any]:
     """``vertices`` as (lat, lng) pairs."""
     return {
         "volume": {
@@ -188,8 +207,14 @@ def polygon(vertices: list[tuple[float, float]], start: str = "2020-06-01T06:00:
     }  # fmt: skip
 
 
-def request_doc(*volumes: dict[str, Any], payload: str = Payload.UNARMED, purpose: str = "isr",
-                aircraft: str = "drone-1", site: str = "base", operator: str = "A.Ops") -> dict[str, Any]:
+def request_doc(
+    *volumes: dict[str, Any],
+    payload: str = Payload.UNARMED,
+    purpose: str = "isr",
+    aircraft: str = "drone-1",
+    site: str = "base",
+    operator: str = "A.Ops",
+) -> dict[str, Any]:
     return {
         "operator": operator, "aircraft": aircraft, "payload": str(payload), "purpose": purpose,
         "launch_site": site, "justification": "test", "volumes": list(volumes) or [circle(5, 5)],

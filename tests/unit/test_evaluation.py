@@ -45,7 +45,9 @@ def test_launch_site_must_be_operational_at_every_volume_start(scenario: Scenari
 
 
 def test_site_is_fine_once_operational(scenario: Scenario) -> None:
-    doc = request_doc(circle(6.2, 6.0, start="2031-01-01T00:00:00Z", end="2031-01-01T02:00:00Z"), site="new")
+    doc = request_doc(
+        circle(6.2, 6.0, start="2031-01-01T00:00:00Z", end="2031-01-01T02:00:00Z"), site="new"
+    )
     assert "site_not_operational" not in [v.code for v in run(scenario, doc).violations]
 
 
@@ -76,7 +78,9 @@ def test_combat_radius_uses_the_farthest_polygon_vertex(scenario: Scenario) -> N
 
 
 def test_volume_must_lie_over_known_territory(scenario: Scenario) -> None:
-    e = run(scenario, request_doc(circle(5, 5), circle(-5, 5)))  # second one is south of every territory
+    e = run(
+        scenario, request_doc(circle(5, 5), circle(-5, 5))
+    )  # second one is south of every territory
     (v,) = [v for v in e.violations if v.code == "outside_known_territory"]
     assert v.message.startswith("volume 1 ")
 
@@ -152,7 +156,9 @@ def test_grant_covering_operator_purpose_payload_area_and_time(scenario: Scenari
         ({"grantee": "H.Ops"}, None),
     ],
 )
-def test_grant_that_falls_short_does_not_cover(change: dict[str, object], phrase: str | None) -> None:
+def test_grant_that_falls_short_does_not_cover(
+    change: dict[str, object], phrase: str | None
+) -> None:
     base = Grant("h-isr", "H.Air", "A.Ops", frozenset({"isr"}), frozenset({"unarmed"}), "H", T0)
     scenario = make_scenario(grants=[replace(base, **change)])  # type: ignore[arg-type]
     e = run(scenario, request_doc(circle(5, 2)))  # west half of H

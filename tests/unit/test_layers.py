@@ -9,7 +9,13 @@ import pytest
 
 DOMAIN = Path(__file__).parents[2] / "src" / "clearance" / "domain"
 FORBIDDEN = ("sqlalchemy", "fastapi", "typer", "pydantic", "rich", "yaml", "alembic", "starlette")
-OUTER = ("clearance.adapters", "clearance.service", "clearance.api", "clearance.cli", "clearance.bootstrap")
+OUTER = (
+    "clearance.adapters",
+    "clearance.service",
+    "clearance.api",
+    "clearance.cli",
+    "clearance.bootstrap",
+)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -25,11 +31,7 @@ def imported_modules(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", sorted(DOMAIN.glob("*.py")), ids=lambda p: p.name)
 def test_domain_module_imports_no_framework_or_outer_layer(path: Path) -> None:
-    bad = [
-        m
-        for m in imported_modules(path)
-        if m.split(".")[0] in FORBIDDEN or m.startswith(OUTER)
-    ]
+    bad = [m for m in imported_modules(path) if m.split(".")[0] in FORBIDDEN or m.startswith(OUTER)]
     assert bad == [], f"{path.name} imports {bad}"
 
 

@@ -9,7 +9,11 @@ from clearance.domain.policy import PolicyEngine, PolicyText
 
 ENTITIES = [
     {"uid": {"type": "Party", "id": "A"}, "attrs": {}, "parents": []},
-    {"uid": {"type": "Authority", "id": "A.Air"}, "attrs": {}, "parents": [{"type": "Party", "id": "A"}]},
+    {
+        "uid": {"type": "Authority", "id": "A.Air"},
+        "attrs": {},
+        "parents": [{"type": "Party", "id": "A"}],
+    },
 ]
 
 
@@ -32,7 +36,10 @@ def test_accepts_an_annotated_policy_scoped_to_its_authority() -> None:
         ('@reason("r") permit (principal, action, resource == Authority::"A.Air");', "@id"),
         ('@id("p") permit (principal, action, resource == Authority::"A.Air");', "@reason"),
         ('@id("p") @reason("r") permit (principal, action, resource);', 'Authority::"A.Air"'),
-        ('@id("p") @reason("r") permit (principal, action, resource == Authority::"B.Air");', 'Authority::"A.Air"'),
+        (
+            '@id("p") @reason("r") permit (principal, action, resource == Authority::"B.Air");',
+            'Authority::"A.Air"',
+        ),
         (
             '@id("p") @reason("r") permit (principal, action, resource == Authority::"A.Air") '
             "when { context.no_such_fact };",

@@ -31,6 +31,8 @@ def read_document(path: Path, error: type[InputError] = InputError) -> object:
             raise error(
                 f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}", source=str(path)
             ) from None
+        except (ValueError, RecursionError) as e:  # e.g. an integer beyond Python's digit limit
+            raise error(f"malformed JSON: {e}", source=str(path)) from None
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as e:
@@ -38,6 +40,8 @@ def read_document(path: Path, error: type[InputError] = InputError) -> object:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise error(f"malformed YAML{where}: {e.problem or e.context}", source=str(path)) from None
     except yaml.YAMLError as e:
+        raise error(f"malformed YAML: {e}", source=str(path)) from None
+    except (ValueError, RecursionError) as e:  # e.g. an integer beyond Python's digit limit
         raise error(f"malformed YAML: {e}", source=str(path)) from None
 
 

@@ -282,7 +282,11 @@ def _policy_texts(directory: Path, authorities: dict[str, Authority]) -> list[Po
         path = folder / f"{aid}.cedar"
         if not path.is_file():
             raise ScenarioError(f"missing policy file for authority {aid}", source=str(path))
-        texts.append(PolicyText(aid, str(path), path.read_text(encoding="utf-8")))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ScenarioError("is not UTF-8 text", source=str(path)) from None
+        texts.append(PolicyText(aid, str(path), text))
     extra = sorted(p.name for p in folder.glob("*.cedar") if p.stem not in authorities)
     if extra:
         raise ScenarioError(f"policy file for an unknown authority: {extra[0]}", source=str(folder))

@@ -9,11 +9,16 @@ scenario files raise ``ScenarioError``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from clearance.domain.errors import InputError
+
+# RFC 3339 section 5.6 date-time: full date, "T", full time with seconds, and an offset.
+# Python's fromisoformat alone also takes ISO 8601 forms RFC 3339 does not allow.
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
 
 
 class Fields:
@@ -82,9 +87,13 @@ class Fields:
         value = self.raw(key)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(f"must be a number, not {_kind(value)}", key)
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:
+            raise self.fail("is too large a number", key) from None
+        if not math.isfinite(number):
             raise self.fail("must be a finite number", key)
-        return float(value)
+        return number
 
     def flag(self, key: str, *, default: bool) -> bool:
         if not self.has(key):
@@ -125,6 +134,11 @@ class Fields:
         if isinstance(value, datetime):  # YAML parses unquoted timestamps itself
             parsed = value
         elif isinstance(value, str):
+            if not RFC3339.match(value):
+                raise self.fail(
+                    f"must be an RFC 3339 date-time with a UTC offset, like 2017-11-21T06:00:00Z; got {value!r}",
+                    key,
+                )
             try:
                 parsed = datetime.fromisoformat(value)
             except ValueError:
@@ -133,7 +147,10 @@ class Fields:
             raise self.fail(f"must be an RFC 3339 date-time, not {_kind(value)}", key)
         if parsed.tzinfo is None:
             raise self.fail("must carry a UTC offset such as Z (RFC 3339)", key)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise self.fail("is out of the supported range of dates", key) from None
 
 
 def _kind(value: object) -> str:

@@ -122,7 +122,9 @@ def _parse_outline(v: Fields) -> Outline:
         value = radius.number("value")
         if value <= 0:
             raise radius.fail(f"must be greater than 0; got {value}", "value")
-        return Circle(_point(c.obj("center")), value)
+        circle = Circle(_point(c.obj("center")), value)
+        _supported(outline_polygon(circle), c)
+        return circle
     p = v.obj("outline_polygon")
     p.only("vertices")
     vertices = tuple(_point(x) for x in p.objects("vertices"))
@@ -138,7 +140,19 @@ def _parse_outline(v: Fields) -> Outline:
     if not polygon.is_valid:
         reason = shapely.is_valid_reason(polygon)
         raise p.fail(f"edges must not cross ({reason})", "vertices")
+    _supported(polygon, p)
     return Polygon(vertices)
+
+
+def _supported(footprint: shapely.Polygon, f: Fields) -> None:
+    """Outlines are drawn in plain (lng, lat): one that crosses the 180th meridian or
+    covers a pole would come out inside-out, so it is refused rather than misrouted."""
+    west, _, east, _ = footprint.bounds
+    if not footprint.is_valid or east - west > 180.0:
+        raise f.fail(
+            "outlines that cross the 180th meridian or cover a pole are not supported; "
+            "split the volume"
+        )
 
 
 def _point(f: Fields) -> LatLng:
