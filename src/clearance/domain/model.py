@@ -95,15 +95,16 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An API identity: an operator's principal (submits) or an authority's member (decides)."""
+    """An API identity: an operator's principal (submits), an authority's member (decides),
+    or both."""
 
     name: str
     operator: str | None = None
     authority: str | None = None
 
     @property
-    def role(self) -> str:
-        return "operator" if self.operator else "member"
+    def roles(self) -> list[str]:
+        return [r for r, v in (("operator", self.operator), ("member", self.authority)) if v]
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,8 +108,10 @@ class Workflow:
     def _principal(self, name: str, operator: str | None, authority: str | None) -> Principal:
         if not name.strip():
             raise RequestError("must be a non-empty name", field="name")
-        if (operator is None) == (authority is None):
-            raise RequestError("give exactly one of --operator and --authority", field="role")
+        if operator is None and authority is None:
+            # Both at once is allowed: an officer who plans for an operator and also sits
+            # on an authority; separation of duties then stops them approving their own.
+            raise RequestError("give --operator, --authority or both", field="role")
         if operator is not None and operator not in self.scenario.operators:
             raise RequestError(f"unknown operator {operator!r}", field="operator")
         if authority is not None and authority not in self.scenario.authorities:
@@ -295,11 +297,23 @@ class Workflow:
     def list_requests(
         self, who: Principal, state: RequestState | None = None, limit: int = 100
     ) -> list[RequestRecord]:
+        """What ``who`` may see, newest first: its operator's requests and those in the
+        chain of its authority."""
         self.expire_due()
+        found: dict[str, RequestRecord] = {}
         with self.uow() as uow:
-            return uow.requests.search(
-                state=state, operator=who.operator, authority=who.authority, limit=limit
-            )
+            if who.operator is not None:
+                found.update(
+                    (r.id, r)
+                    for r in uow.requests.search(state=state, operator=who.operator, limit=limit)
+                )
+            if who.authority is not None:
+                found.update(
+                    (r.id, r)
+                    for r in uow.requests.search(state=state, authority=who.authority, limit=limit)
+                )
+        ordered = sorted(found.values(), key=lambda r: (r.created_at, r.id), reverse=True)
+        return ordered[:limit]
 
     def queue(self, who: Principal, authority: str) -> list[QueueItem]:
         """Requests waiting for ``authority`` now (earlier stages done), oldest first."""
@@ -320,9 +334,9 @@ class Workflow:
 
 
 def _may_see(who: Principal, record: RequestRecord) -> bool:
-    if who.operator is not None:
-        return who.operator == record.operator
-    return any(a.authority == who.authority for a in record.approvals)
+    if who.operator is not None and who.operator == record.operator:
+        return True
+    return who.authority is not None and any(a.authority == who.authority for a in record.approvals)
 
 
 def _waiting_since(record: RequestRecord, authority: str) -> datetime:
