@@ -92,7 +92,11 @@ def main() -> None:
     outcomes = Counter(
         e.outcome.value for e in evaluate_many([parse_request(d, scenario) for d in docs], scenario)
     )
-    figures: dict[str, Any] = {"requests": len(docs), "batch": args.batch, "outcomes": dict(outcomes)}
+    figures: dict[str, Any] = {
+        "requests": len(docs),
+        "batch": args.batch,
+        "outcomes": dict(outcomes),
+    }
     for label, cache_size in (("cache_on", 65536), ("cache_off", 0)):
         scenario.policy.resize_cache(cache_size)
         if cache_size:  # warm the cache as a running service would be

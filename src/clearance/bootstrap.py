@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clearance.adapters.clock import SystemClock
 from clearance.adapters.files import expand_paths, read_document
-from clearance.adapters.scenario_loader import load_scenario
-from clearance.domain.errors import RequestError
+from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
+from clearance.adapters.sql import make_engine, uow_factory, upgrade
+from clearance.config import Settings
+from clearance.domain.errors import NotFoundError, RequestError
 from clearance.domain.scenario import Scenario
 from clearance.service.check import Document
+from clearance.service.ports import Clock, PinnedClock
+from clearance.service.workflow import Workflow
 
 
 def scenario_from(directory: Path) -> Scenario:
@@ -20,3 +25,50 @@ def documents_from(paths: list[Path]) -> list[Document]:
     return [
         Document(str(p), read_document(p, RequestError)) for p in expand_paths(paths, RequestError)
     ]
+
+
+def upgrade_database(settings: Settings | None = None) -> str:
+    settings = settings or Settings.from_env()
+    _ensure_sqlite_directory(settings.database_url)
+    upgrade(settings.database_url)
+    return settings.database_url
+
+
+def store_scenario(directory: Path, settings: Settings | None = None) -> Scenario:
+    """Validate a scenario directory and store it whole in the database."""
+    settings = settings or Settings.from_env()
+    scenario = load_scenario(directory)  # validates everything before anything is stored
+    files = scenario_files(directory)
+    engine = make_engine(settings.database_url)
+    try:
+        with uow_factory(engine)() as uow:
+            uow.scenarios.save(files, clock_for(scenario, settings).now())
+            uow.commit()
+    finally:
+        engine.dispose()
+    return scenario
+
+
+def workflow(settings: Settings | None = None) -> Workflow:
+    """The workflow over the configured database and the scenario stored in it."""
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings.database_url)
+    new_uow = uow_factory(engine)
+    with new_uow() as uow:
+        files = uow.scenarios.load()
+    if not files:
+        raise NotFoundError("no scenario in the database: run `clearance scenario load DIR` first")
+    scenario = load_scenario_files(files)
+    return Workflow(new_uow, scenario, clock_for(scenario, settings))
+
+
+def clock_for(scenario: Scenario, settings: Settings) -> Clock:
+    """CLEARANCE_NOW, else the scenario's pinned clock, else real time."""
+    pinned = settings.now or scenario.clock
+    return PinnedClock(pinned) if pinned else SystemClock()
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != prefix + ":memory:":
+        Path(url[len(prefix) :]).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -18,10 +18,12 @@ from rich.console import Console
 from rich.table import Table
 
 from clearance import bootstrap
-from clearance.domain.errors import ClearanceError
+from clearance.domain.errors import ClearanceError, InputError
 from clearance.domain.model import ApprovalStatus, Evaluation, Outcome
+from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.service.check import Checked, check
-from clearance.service.views import evaluation_view
+from clearance.service.views import evaluation_view, event_view, record_view, summary_view
+from clearance.service.workflow import Workflow
 
 app = typer.Typer(
     name="clearance",
@@ -66,8 +68,7 @@ def check_command(
         views = [{"request": r.source, **evaluation_view(r.evaluation)} for r in results]
         typer.echo(json.dumps(views[0] if len(views) == 1 else views, indent=2))
     else:
-        console = Console() if sys.stdout.isatty() else Console(width=160)
-        console.print(_table(results))
+        _console().print(_table(results))
 
 
 def _table(results: list[Checked]) -> Table:
@@ -101,6 +102,215 @@ def _why(e: Evaluation) -> list[str]:
     if waiting:
         lines.append(f"[yellow]awaiting review[/] by {', '.join(waiting)}")
     return lines or ["cleared by standing grants and policies"]
+
+
+# -- the persisted workflow --------------------------------------------------------
+
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+scenario_app = typer.Typer(help="The scenario stored in the database.", no_args_is_help=True)
+principal_app = typer.Typer(help="API principals and their tokens.", no_args_is_help=True)
+request_app = typer.Typer(help="Persisted requests.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(scenario_app, name="scenario")
+app.add_typer(principal_app, name="principal")
+app.add_typer(request_app, name="request")
+
+AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the latest schema."""
+    url = bootstrap.upgrade_database()
+    typer.echo(f"database is up to date: {_redact(url)}")
+
+
+@scenario_app.command("load")
+def scenario_load(directory: Annotated[Path, typer.Argument(help="Scenario directory.")]) -> None:
+    """Validate a scenario directory and store it in the database."""
+    bootstrap.upgrade_database()
+    scenario = bootstrap.store_scenario(directory)
+    typer.echo(
+        f"loaded scenario {scenario.name}: {len(scenario.authorities)} authorities, "
+        f"{len(scenario.grants)} grants, {len(scenario.territories)} territories"
+    )
+
+
+@principal_app.command("add")
+def principal_add(
+    name: Annotated[str, typer.Argument(help="A unique name.")],
+    authority: Annotated[str | None, typer.Option(help="Member of this authority.")] = None,
+    operator: Annotated[str | None, typer.Option(help="Submits for this operator.")] = None,
+) -> None:
+    """Create a principal; its API token is the last line of output (shown once)."""
+    token = bootstrap.workflow().add_principal(name, operator=operator, authority=authority)
+    typer.echo(f"created principal {name}")
+    typer.echo(token)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the REST API (and, later, the page) on the configured database."""
+    _serve(bootstrap.workflow(), host, port)
+
+
+def _serve(workflow: Workflow, host: str, port: int) -> None:
+    import uvicorn
+
+    from clearance.api.app import create_app
+
+    uvicorn.run(create_app(workflow), host=host, port=port, log_level="warning")
+
+
+DEMO_OPERATORS = {"US.AFRICOM": "africom-planner", "FR.Barkhane": "barkhane-planner"}
+
+
+@app.command("demo")
+def demo(
+    scenario: Annotated[Path, typer.Option(help="Scenario directory.")] = Path("examples/niger"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API.")] = True,
+) -> None:
+    """Load a scenario into the configured database, print its example requests'
+    evaluation and the demo principals' tokens, then serve the API."""
+    bootstrap.upgrade_database()
+    loaded = bootstrap.store_scenario(scenario)
+    examples = scenario / "requests"
+    if examples.is_dir():
+        _console().print(_table(check(bootstrap.documents_from([examples]), loaded)))
+    flow = bootstrap.workflow()
+    table = Table(title="Demo principals (tokens are new on every start)")
+    for column in ("principal", "acts for", "token"):
+        table.add_column(column, overflow="fold")
+    for operator_id, name in DEMO_OPERATORS.items():
+        if operator_id in loaded.operators:
+            table.add_row(name, operator_id, flow.issue_token(name, operator=operator_id))
+    for member in loaded.members.values():
+        table.add_row(
+            member.id, member.authority, flow.issue_token(member.id, authority=member.authority)
+        )
+    _console().print(table)
+    if serve_api:
+        base = f"http://{host}:{port}"
+        _console().print(
+            f"API on {base} (OpenAPI: {base}/openapi.json). Try:\n"
+            f"  curl -s -H 'Authorization: Bearer <token>' {base}/v1/requests"
+        )
+        _serve(flow, host, port)
+
+
+@request_app.command("submit")
+def request_submit(
+    file: Annotated[Path, typer.Argument(help="Request document (YAML or JSON).")],
+    as_: AsOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit a request: it is evaluated, stored and routed."""
+    flow = bootstrap.workflow()
+    (document,) = bootstrap.documents_from([file])
+    record = flow.submit(flow.principal(as_), document.content).record
+    _print_record(record, [], as_json)
+
+
+@request_app.command("show")
+def request_show(request_id: str, as_json: JsonOption = False) -> None:
+    """One request: its state, chain of approvals and timeline."""
+    record, events = bootstrap.workflow().inspect(request_id)
+    _print_record(record, events, as_json)
+
+
+@request_app.command("list")
+def request_list(
+    state: Annotated[RequestState | None, typer.Option(help="Only requests in this state.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """Requests, newest first."""
+    records = bootstrap.workflow().inspect_all(state, limit)
+    if as_json:
+        typer.echo(json.dumps([summary_view(r) for r in records], indent=2))
+        return
+    table = Table(title="Requests")
+    for column in ("id", "state", "operator", "submitted", "first start", "awaiting"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(
+            r.id, r.state.value, r.operator, r.created_at.isoformat(), r.time_start.isoformat(),
+            ", ".join(r.awaiting()),
+        )  # fmt: skip
+    _console().print(table)
+
+
+@request_app.command("decide")
+def request_decide(
+    request_id: str,
+    as_: AsOption,
+    authority: Annotated[str, typer.Option(help="Decide for this authority.")],
+    approve: Annotated[bool, typer.Option("--approve", help="Approve the step.")] = False,
+    deny: Annotated[bool, typer.Option("--deny", help="Deny the request.")] = False,
+    comment: Annotated[str, typer.Option(help="Why.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Approve or deny one authority's step."""
+    if approve == deny:
+        raise InputError("give exactly one of --approve and --deny", field="--approve/--deny")
+    flow = bootstrap.workflow()
+    decision = Decision.APPROVE if approve else Decision.DENY
+    record = flow.decide(flow.principal(as_), request_id, authority, decision, comment)
+    _print_record(record, [], as_json)
+
+
+@request_app.command("withdraw")
+def request_withdraw(request_id: str, as_: AsOption, as_json: JsonOption = False) -> None:
+    """Withdraw a pending or cleared request."""
+    flow = bootstrap.workflow()
+    _print_record(flow.withdraw(flow.principal(as_), request_id), [], as_json)
+
+
+def _print_record(record: RequestRecord, events: list[Event], as_json: bool) -> None:
+    if as_json:
+        view = record_view(record)
+        if events:
+            view["events"] = [event_view(e) for e in events]
+        typer.echo(json.dumps(view, indent=2))
+        return
+    console = _console()
+    outcomes = {o.value: o for o in Outcome}
+    style = (
+        OUTCOME_STYLE[outcomes[record.state.value]] if record.state.value in outcomes else "bold"
+    )
+    console.print(f"[bold]{record.id}[/] v{record.version} [{style}]{record.state.value}[/]")
+    table = Table(show_lines=False)
+    for column in ("stage", "authority", "status", "by", "at", "reasons"):
+        table.add_column(column)
+    for a in record.approvals:
+        table.add_row(
+            str(a.stage), a.authority, f"[{STATUS_STYLE[a.status]}]{a.status.value}[/]",
+            a.by or "", a.at.isoformat() if a.at else "", "\n".join(a.reasons[:2]),
+        )  # fmt: skip
+    console.print(table)
+    for v in record.violations:
+        console.print(f"[magenta]{v.code}[/]: {v.message}")
+    if record.awaiting():
+        console.print(f"awaiting: {', '.join(record.awaiting())}")
+    for e in events:
+        console.print(f"{e.at.isoformat()}  v{e.version} {e.kind} {e.by or ''}")
+
+
+def _console() -> Console:
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def main() -> None:

@@ -33,7 +33,9 @@ def statuses(e: Evaluation) -> dict[str, ApprovalStatus]:
 def test_loads_the_fixed_ids_of_the_scenario() -> None:
     s = scenario()
     assert {"US", "NE", "FR", "ML"} <= set(s.parties)
-    assert {"US.DoD", "US.State", "NE.Defense", "NE.PM", "FR.Defense", "ML.Defense"} <= set(s.authorities)
+    assert {"US.DoD", "US.State", "NE.Defense", "NE.PM", "FR.Defense", "ML.Defense"} <= set(
+        s.authorities
+    )
     assert set(s.operators) == {"US.AFRICOM", "FR.Barkhane"}
     assert set(s.aircraft) == {"US-MQ1B-1", "US-MQ9-1", "FR-MQ9-1"}
     assert set(s.sites) == {"niamey-ab101", "agadez-ab201"}
@@ -54,7 +56,10 @@ def test_territories_are_real_borders_that_place_the_cities() -> None:
 def test_us_unarmed_isr_from_niamey_is_cleared_with_no_human(name: str) -> None:
     e = evaluated(name)
     assert e.outcome is Outcome.CLEARED
-    assert statuses(e) == {"US.DoD": ApprovalStatus.AUTO_APPROVED, "NE.Defense": ApprovalStatus.COVERED_BY_GRANT}
+    assert statuses(e) == {
+        "US.DoD": ApprovalStatus.AUTO_APPROVED,
+        "NE.Defense": ApprovalStatus.COVERED_BY_GRANT,
+    }
     assert next(a for a in e.approvals if a.authority == "NE.Defense").grant == "ne-us-unarmed-isr"
 
 
@@ -63,7 +68,11 @@ def test_us_armed_overwatch_from_niamey_is_not_cleared_for_munitions_storage() -
     assert e.outcome is Outcome.INFEASIBLE
     assert [v.code for v in e.violations] == ["no_munitions_storage"]
     dod = e.approvals[0]
-    assert (dod.authority, dod.status, dod.policies) == ("US.DoD", ApprovalStatus.DENIED, ("dod-armed-needs-storage",))
+    assert (dod.authority, dod.status, dod.policies) == (
+        "US.DoD",
+        ApprovalStatus.DENIED,
+        ("dod-armed-needs-storage",),
+    )
 
 
 def test_us_armed_overwatch_from_agadez_in_2017_is_infeasible_for_site_status() -> None:
@@ -94,7 +103,11 @@ def test_french_operations_over_niger_are_cleared_by_nigers_grant(name: str) -> 
 
 @pytest.mark.parametrize(
     "name",
-    ["08-us-isr-over-mali.yaml", "09-us-isr-crossing-into-mali.yaml", "11-us-isr-niger-then-mali.yaml"],
+    [
+        "08-us-isr-over-mali.yaml",
+        "09-us-isr-crossing-into-mali.yaml",
+        "11-us-isr-niger-then-mali.yaml",
+    ],
 )
 def test_any_volume_over_or_into_mali_is_not_cleared_and_names_mali(name: str) -> None:
     e = evaluated(name)

@@ -12,6 +12,7 @@ Every error is a ``ScenarioError`` that names the file and the path inside it.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -311,3 +312,30 @@ def _entities(
         for a in authorities.values()
     ]
     return ents
+
+
+def scenario_files(directory: Path) -> dict[str, bytes]:
+    """The files a scenario is made of (relative path -> bytes), to store it whole."""
+    if not directory.is_dir():
+        raise ScenarioError("scenario must be a directory", source=str(directory))
+    wanted = [
+        *directory.glob("*.yaml"),
+        *directory.glob("*.geojson"),
+        *directory.glob("policies/*.cedar"),
+    ]
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(wanted) if p.is_file()
+    }
+
+
+def load_scenario_files(files: dict[str, bytes]) -> Scenario:
+    """Load a scenario stored as files (see ``scenario_files``)."""
+    with tempfile.TemporaryDirectory(prefix="clearance-scenario-") as tmp:
+        root = Path(tmp)
+        for name, content in files.items():
+            target = (root / name).resolve()
+            if root.resolve() not in target.parents:
+                raise ScenarioError("stored scenario file escapes its directory", source=name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        return load_scenario(root)

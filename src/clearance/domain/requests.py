@@ -21,6 +21,9 @@ FIELDS = ("operator", "aircraft", "payload", "purpose", "launch_site", "justific
 def parse_request(document: object, scenario: Scenario, source: str = "") -> Request:
     f = Fields(document, error=RequestError, source=source)
     f.only(*FIELDS, "id", "title")
+    for free_text in ("id", "title"):  # the operator's own labels, kept but not used
+        if f.has(free_text):
+            f.text(free_text)
     operator = _known(f, "operator", scenario.operators)
     aircraft = _known(f, "aircraft", scenario.aircraft)
     payload = Payload(f.text("payload", choices=[p.value for p in Payload]))

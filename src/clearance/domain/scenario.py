@@ -45,6 +45,7 @@ class Scenario:
     clock: datetime | None = None
 
     def __post_init__(self) -> None:
+        self._revoked_in_files = {g.id for g in self.grants.values() if g.revoked}
         self._territory_ids = list(self.territories)
         geoms = [self.territories[t].geometry for t in self._territory_ids]
         for g in geoms:
@@ -72,9 +73,9 @@ class Scenario:
     def grants_from(self, authority: str) -> list[Grant]:
         return [g for g in self.grants.values() if g.grantor == authority]
 
-    def mark_revoked(self, grant_ids: set[str]) -> None:
-        """Mark these grants revoked (they stop covering anything from now on)."""
-        for gid in grant_ids:
-            grant = self.grants.get(gid)
-            if grant is not None and not grant.revoked:
-                self.grants[gid] = replace(grant, revoked=True)
+    def set_revoked(self, grant_ids: set[str]) -> None:
+        """Make exactly these grants (and those revoked in the scenario files) revoked."""
+        for gid, grant in self.grants.items():
+            revoked = gid in grant_ids or gid in self._revoked_in_files
+            if grant.revoked != revoked:
+                self.grants[gid] = replace(grant, revoked=revoked)

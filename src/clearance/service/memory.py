@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from clearance.domain.errors import ConflictError
+from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.model import ApprovalStatus, Principal
 from clearance.domain.workflow import Event, RequestRecord, RequestState
 from clearance.service.ports import (
@@ -116,6 +116,8 @@ class MemoryPrincipals(PrincipalRepository):
         self.store.principals[principal.name] = (principal, token_hash)
 
     def set_token(self, name: str, token_hash: str) -> None:
+        if name not in self.store.principals:
+            raise NotFoundError(f"no principal named {name!r}")
         principal, _ = self.store.principals[name]
         self.store.principals[name] = (principal, token_hash)
 

@@ -1,10 +1,14 @@
-"""Plain-data views of domain results, shared by the CLI's --json and the API."""
+"""Plain-data views of domain results and persisted requests, shared by the CLI's --json
+and the API."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from clearance.domain.model import Approval, Evaluation, Violation
+from clearance.domain.model import Approval, Conditions, Evaluation, Violation
+from clearance.domain.workflow import Event, RequestRecord
+from clearance.service.workflow import QueueItem
 
 
 def approval_view(a: Approval) -> dict[str, Any]:
@@ -28,4 +32,76 @@ def evaluation_view(e: Evaluation) -> dict[str, Any]:
         "outcome": e.outcome.value,
         "approvals": [approval_view(a) for a in e.approvals],
         "violations": [violation_view(v) for v in e.violations],
+    }
+
+
+def instant(at: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, the form request documents use."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _maybe_instant(at: datetime | None) -> str | None:
+    return instant(at) if at is not None else None
+
+
+def conditions_view(c: Conditions) -> dict[str, Any]:
+    return {
+        "text": c.text,
+        "time_start": _maybe_instant(c.time_start),
+        "time_end": _maybe_instant(c.time_end),
+        "volume": c.volume,
+    }
+
+
+def decided_approval_view(a: Approval) -> dict[str, Any]:
+    """``check``'s approval view plus who decided, when, and what they attached."""
+    return approval_view(a) | {
+        "volumes": list(a.volumes),
+        "by": a.by,
+        "at": _maybe_instant(a.at),
+        "comment": a.comment,
+        "conditions": conditions_view(a.conditions) if a.conditions else None,
+    }
+
+
+def summary_view(r: RequestRecord) -> dict[str, Any]:
+    """What a list or queue shows of a request: no document, no approval details."""
+    return {
+        "id": r.id,
+        "version": r.version,
+        "state": r.state.value,
+        "outcome": r.outcome.value,
+        "operator": r.operator,
+        "submitted_by": r.submitted_by,
+        "created_at": instant(r.created_at),
+        "updated_at": instant(r.updated_at),
+        "time_start": instant(r.time_start),
+        "time_end": instant(r.time_end),
+        "awaiting": r.awaiting(),
+    }
+
+
+def record_view(r: RequestRecord) -> dict[str, Any]:
+    """The request resource."""
+    return summary_view(r) | {
+        "approvals": [decided_approval_view(a) for a in r.approvals],
+        "violations": [violation_view(v) for v in r.violations],
+        "document": r.document,
+    }
+
+
+def event_view(e: Event) -> dict[str, Any]:
+    return {
+        "version": e.version,
+        "kind": e.kind,
+        "at": instant(e.at),
+        "by": e.by,
+        "detail": e.detail,
+    }
+
+
+def queue_item_view(item: QueueItem, now: datetime) -> dict[str, Any]:
+    return summary_view(item.record) | {
+        "waiting_since": instant(item.waiting_since),
+        "age_seconds": max(0.0, (now - item.waiting_since).total_seconds()),
     }

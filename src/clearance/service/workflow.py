@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import uuid
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +62,11 @@ class QueueItem:
 def token_digest(token: str) -> str:
     """Tokens are 256-bit random strings, so one SHA-256 is enough to store them safely."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_request_id() -> str:
+    """Unique, and sorting in creation order (nanoseconds first, then randomness)."""
+    return f"req-{time.time_ns():016x}{secrets.token_hex(4)}"
 
 
 def new_token() -> str:
@@ -138,7 +143,7 @@ class Workflow:
     def submit(
         self, who: Principal, document: object, idempotency_key: str | None = None
     ) -> Submitted:
-        doc, request = self._parse(document)
+        doc, request = self._read(document)
         if who.operator != request.operator:
             raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
         digest = _digest(doc)
@@ -155,10 +160,11 @@ class Workflow:
                     if record is None:  # pragma: no cover - the same transaction wrote both
                         raise NotFoundError(f"request {earlier[0]} is gone")
                     return Submitted(record, created=False)
+            self._not_over(request)
             now = self.clock.now()
             self._refresh_grants(uow)
             record = RequestRecord.open(
-                f"req-{uuid.uuid4().hex[:20]}",
+                new_request_id(),
                 doc,
                 request,
                 evaluate(request, self.scenario),
@@ -193,14 +199,25 @@ class Workflow:
         return Amended(record, kept, reset)
 
     def _parse(self, document: object) -> tuple[dict[str, Any], Request]:
+        doc, request = self._read(document)
+        self._not_over(request)
+        return doc, request
+
+    def _read(self, document: object) -> tuple[dict[str, Any], Request]:
+        """Validate, and keep the document as plain JSON data (YAML may hand us datetimes),
+        so what is stored, digested and re-read is exactly what was evaluated."""
+        if isinstance(document, dict):
+            document = json.loads(json.dumps(document, default=_json_default))
         request = parse_request(document, self.scenario)
         assert isinstance(document, dict)  # parse_request accepted it as a mapping
+        return document, request
+
+    def _not_over(self, request: Request) -> None:
         now = self.clock.now()
         if all(v.time_end <= now for v in request.volumes):
             raise RequestError(
                 f"every volume has already ended (now is {now.isoformat()})", field="volumes"
             )
-        return document, request
 
     # -- decide, withdraw ----------------------------------------------------------
     def decide(
@@ -270,36 +287,52 @@ class Workflow:
             raise ForbiddenError(f"only members of {grant.grantor} may revoke grant {grant_id}")
         now = self.clock.now()
         with self.uow() as uow:
+            before = set(uow.grants.revoked())
             uow.grants.revoke(grant_id, who.name, now)
-            self._refresh_grants(uow)
-            self.scenario.mark_revoked({grant_id})
-            affected = []
-            for record in uow.requests.open_for_operator(grant.grantee):
-                loaded = record.version
-                request = parse_request(record.document, self.scenario)
-                if record.reconsider_grant(grant_id, evaluate(request, self.scenario), now):
-                    uow.requests.save(record, loaded)
-                    affected.append(record.id)
-            uow.commit()
+            try:
+                # Evaluate as if revoked; if the commit fails, the scenario goes back to
+                # what the database says, so this process never believes a lost revocation.
+                self.scenario.set_revoked(before | {grant_id})
+                affected = []
+                for record in uow.requests.open_for_operator(grant.grantee):
+                    loaded = record.version
+                    request = parse_request(record.document, self.scenario)
+                    if record.reconsider_grant(grant_id, evaluate(request, self.scenario), now):
+                        uow.requests.save(record, loaded)
+                        affected.append(record.id)
+                uow.commit()
+            except BaseException:
+                self.scenario.set_revoked(before)
+                raise
         return affected
 
     def _refresh_grants(self, uow: UnitOfWork) -> None:
         """Another process may have revoked a grant: apply what the database says."""
-        self.scenario.mark_revoked(set(uow.grants.revoked()))
+        self.scenario.set_revoked(set(uow.grants.revoked()))
 
     # -- reads ---------------------------------------------------------------------
+    # Reads never write: a request due to expire is shown expired (with its event) at
+    # once, and the expiry is stored by the next change to it or by ``expire_due``,
+    # which the server runs periodically.
     def get(self, who: Principal, request_id: str) -> tuple[RequestRecord, list[Event]]:
-        self.expire_due()
         with self.uow() as uow:
             record = self._visible(uow, who, request_id)
-            return record, uow.requests.events(request_id)
+            events = uow.requests.events(request_id)
+        return self._as_of_now(record, events)
+
+    def _as_of_now(
+        self, record: RequestRecord, events: list[Event] | None = None
+    ) -> tuple[RequestRecord, list[Event]]:
+        record.expire_if_due(self.clock.now())
+        shown = [*(events or []), *record.events]
+        record.events = []
+        return record, shown
 
     def list_requests(
         self, who: Principal, state: RequestState | None = None, limit: int = 100
     ) -> list[RequestRecord]:
         """What ``who`` may see, newest first: its operator's requests and those in the
         chain of its authority."""
-        self.expire_due()
         found: dict[str, RequestRecord] = {}
         with self.uow() as uow:
             if who.operator is not None:
@@ -313,18 +346,33 @@ class Workflow:
                     for r in uow.requests.search(state=state, authority=who.authority, limit=limit)
                 )
         ordered = sorted(found.values(), key=lambda r: (r.created_at, r.id), reverse=True)
-        return ordered[:limit]
+        return [self._as_of_now(r)[0] for r in ordered[:limit]]
 
     def queue(self, who: Principal, authority: str) -> list[QueueItem]:
         """Requests waiting for ``authority`` now (earlier stages done), oldest first."""
         if who.authority != authority:
             raise ForbiddenError(f"{who.name} is not a member of {authority}")
-        self.expire_due()
         with self.uow() as uow:
-            waiting = [
-                r for r in uow.requests.needing_review(authority) if authority in r.awaiting()
-            ]
+            found = uow.requests.needing_review(authority)
+        current = [self._as_of_now(r)[0] for r in found]
+        waiting = [r for r in current if authority in r.awaiting()]
         return [QueueItem(r, _waiting_since(r, authority)) for r in waiting]
+
+    # -- the database operator's view (local CLI; never reachable over the API) --------
+    def inspect(self, request_id: str) -> tuple[RequestRecord, list[Event]]:
+        with self.uow() as uow:
+            record = uow.requests.get(request_id)
+            if record is None:
+                raise NotFoundError(f"no request {request_id!r}")
+            events = uow.requests.events(request_id)
+        return self._as_of_now(record, events)
+
+    def inspect_all(
+        self, state: RequestState | None = None, limit: int = 100
+    ) -> list[RequestRecord]:
+        with self.uow() as uow:
+            found = uow.requests.search(state=state, limit=limit)
+        return [self._as_of_now(r)[0] for r in found]
 
     def _visible(self, uow: UnitOfWork, who: Principal, request_id: str) -> RequestRecord:
         record = uow.requests.get(request_id)
@@ -344,6 +392,12 @@ def _waiting_since(record: RequestRecord, authority: str) -> datetime:
     stage = record.approval(authority).stage
     times = [a.at for a in record.approvals if a.stage < stage and a.at is not None]
     return max([record.created_at, *times])
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise RequestError(f"holds a value JSON cannot carry ({type(value).__name__})")
 
 
 def _digest(document: dict[str, Any]) -> str:

@@ -1,0 +1,471 @@
+"""The SQL storage adapter: every repository port over SQLAlchemy Core, on SQLite (the
+default, one file) or PostgreSQL (by URL).
+
+Public entry points::
+
+    engine = make_engine("sqlite:///clearance.db")   # or postgresql+psycopg://...
+    upgrade("sqlite:///clearance.db")                # alembic upgrade head
+    new_uow = uow_factory(engine)                    # Callable[[], SqlUnitOfWork]
+
+One unit of work is one connection and one transaction at a time; ``commit()`` ends it
+and the next statement starts another. Every write is conditional (a version check, a
+primary key or a unique constraint), so a lost race always surfaces as ``ConflictError``,
+never as a silent overwrite or a raw driver error.
+
+SQLite: WAL, ``synchronous=FULL`` (an acknowledged commit survives power loss),
+foreign keys on, a 5 s busy timeout (then ``ConflictError``). A unit of work reads in a deferred transaction (WAL
+readers never block) and, at its first write, ends that read-only transaction and opens a
+``BEGIN IMMEDIATE`` one, so concurrent writers queue on the busy timeout instead of failing
+when a reader upgrades. Reads made before the first write therefore need not be part of
+the write transaction, which is safe precisely because every write is conditional (the
+same guarantee PostgreSQL's READ COMMITTED gives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from clearance.adapters import sql_tables as t
+from clearance.domain.errors import ConflictError, NotFoundError
+from clearance.domain.model import Approval, ApprovalStatus, Principal
+from clearance.domain.workflow import Event, RequestRecord, RequestState
+from clearance.service.ports import (
+    GrantRepository,
+    IdempotencyRepository,
+    PrincipalRepository,
+    RequestRepository,
+    ScenarioRepository,
+    UnitOfWork,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+_BEGIN_OPTION = "clearance_sqlite_begin"
+
+# SQLSTATEs of lost races on PostgreSQL-compatible servers: serialization failure,
+# deadlock, lock not available.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+_SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
+
+
+# -- engine and migrations -----------------------------------------------------------------
+def make_engine(
+    url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any
+) -> Engine:
+    """An engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://...``);
+    ``kwargs`` go to ``sqlalchemy.create_engine``. SQLite gets its pragmas and begin modes."""
+    parsed = make_url(url)
+    kwargs.setdefault("json_serializer", t.json_dumps)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return sa.create_engine(url, **kwargs)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("check_same_thread", False)
+    if parsed.database in (None, "", ":memory:"):
+        # One shared connection, or each connection would see its own empty database.
+        kwargs.setdefault("poolclass", StaticPool)
+    engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+    pragmas = (
+        f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}",  # first: the others may wait
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=FULL",
+        "PRAGMA foreign_keys=ON",
+    )
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We emit BEGIN ourselves (see _sqlite_on_begin); the driver must not.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in pragmas:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def upgrade(target: str | Engine, revision: str = "head") -> None:
+    """``alembic upgrade head`` on a database URL (or an engine from ``make_engine``, which
+    is left open: the way to migrate ``sqlite://`` in memory)."""
+    engine = make_engine(target) if isinstance(target, str) else target
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            url = engine.url.render_as_string(hide_password=False)
+            config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+
+
+def uow_factory(engine: Engine) -> Callable[[], SqlUnitOfWork]:
+    """What ``Workflow`` takes: a new unit of work per call."""
+
+    def new() -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine)
+
+    return new
+
+
+# -- errors --------------------------------------------------------------------------------
+def is_contention(error: DBAPIError) -> bool:
+    """A lost race for a lock: SQLite busy/locked, or a PostgreSQL serialization failure."""
+    original = error.orig
+    if getattr(original, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
+    name = getattr(original, "sqlite_errorname", "")
+    if isinstance(name, str) and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return True
+    return any(m in str(original).lower() for m in _SQLITE_BUSY_MESSAGES)
+
+
+def _conflict(error: DBAPIError, what: str) -> ConflictError | None:
+    if isinstance(error, IntegrityError):
+        return ConflictError(what)
+    if is_contention(error):
+        return ConflictError("the database is busy with a concurrent change; retry")
+    return None
+
+
+# -- unit of work --------------------------------------------------------------------------
+class SqlUnitOfWork(UnitOfWork):
+    """One connection, one transaction at a time; leaving without ``commit()`` rolls back."""
+
+    requests: SqlRequests
+    principals: SqlPrincipals
+    idempotency: SqlIdempotency
+    grants: SqlGrants
+    scenarios: SqlScenarios
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._connection: Connection | None = None
+        self._writing = False
+        self.requests = SqlRequests(self)
+        self.principals = SqlPrincipals(self)
+        self.idempotency = SqlIdempotency(self)
+        self.grants = SqlGrants(self)
+        self.scenarios = SqlScenarios(self)
+
+    def __enter__(self) -> SqlUnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- connection ------------------------------------------------------------------------
+    def read(self) -> Connection:
+        if self._connection is None:
+            self._connection = self.engine.connect()
+        return self._connection
+
+    def write(self) -> Connection:
+        """The connection, inside a transaction that may write (BEGIN IMMEDIATE on SQLite)."""
+        connection = self.read()
+        if self._sqlite and not self._writing:
+            if connection.in_transaction():
+                connection.rollback()  # it has only read so far: nothing is lost
+            connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._writing = True
+        return connection
+
+    def execute(
+        self,
+        statement: sa.Executable,
+        params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+        *,
+        write: bool = False,
+        conflict: str = "a concurrent change conflicts with this one; retry",
+    ) -> sa.CursorResult[Any]:
+        connection = self.write() if write else self.read()
+        try:
+            return connection.execute(statement, params)
+        except DBAPIError as e:
+            raised = _conflict(e, conflict)
+            if raised is None:
+                raise
+            raise raised from e
+
+    def insert_unique(
+        self, statement: sa.Executable, params: Sequence[Mapping[str, Any]] | Mapping[str, Any]
+    ) -> bool:
+        """Insert inside a SAVEPOINT; False (and the transaction still usable) when a key
+        or unique constraint already holds the row."""
+        connection = self.write()
+        try:
+            with connection.begin_nested():
+                connection.execute(statement, params)
+        except IntegrityError:
+            return False
+        except DBAPIError as e:
+            raised = _conflict(e, "")
+            if raised is None:
+                raise
+            raise raised from e
+        return True
+
+    # -- transaction -----------------------------------------------------------------------
+    def commit(self) -> None:
+        connection = self._connection
+        try:
+            if connection is not None and connection.in_transaction():
+                connection.commit()
+        except DBAPIError as e:
+            self.rollback()
+            raised = _conflict(e, "the commit conflicts with a concurrent change; retry")
+            if raised is None:
+                raise
+            raise raised from e
+        finally:
+            self._reset_begin()
+
+    def rollback(self) -> None:
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.rollback()
+        self._reset_begin()
+
+    def close(self) -> None:
+        """Roll back whatever is not committed and give the connection back to the pool."""
+        try:
+            self.rollback()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _reset_begin(self) -> None:
+        if self._writing and self._connection is not None and self._sqlite:
+            self._connection.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        self._writing = False
+
+
+# -- requests ------------------------------------------------------------------------------
+class SqlRequests(RequestRepository):
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def add(self, record: RequestRecord) -> None:
+        if not self.uow.insert_unique(sa.insert(t.requests), t.request_row(record)):
+            raise ConflictError(f"request {record.id} exists")
+        self._write_children(record, replace_approvals=False)
+
+    def get(self, request_id: str) -> RequestRecord | None:
+        found = self._load(sa.select(t.requests).where(t.requests.c.id == request_id))
+        return found[0] if found else None
+
+    def save(self, record: RequestRecord, expected_version: int) -> None:
+        row = t.request_row(record)
+        del row["id"], row["created_at"]
+        updated = self.uow.execute(
+            sa.update(t.requests)
+            .where(t.requests.c.id == record.id, t.requests.c.version == expected_version)
+            .values(**row),
+            write=True,
+        )
+        if updated.rowcount != 1:
+            raise ConflictError(f"request {record.id} changed meanwhile; reload and retry")
+        self._write_children(record, replace_approvals=True)
+
+    def _write_children(self, record: RequestRecord, *, replace_approvals: bool) -> None:
+        if replace_approvals:
+            self.uow.execute(
+                sa.delete(t.approvals).where(t.approvals.c.request_id == record.id), write=True
+            )
+        if record.approvals:
+            self.uow.execute(sa.insert(t.approvals), t.approval_rows(record), write=True)
+        if record.events:
+            self.uow.execute(sa.insert(t.request_events), t.event_rows(record.events), write=True)
+        record.events = []
+
+    def search(
+        self,
+        *,
+        state: RequestState | None = None,
+        operator: str | None = None,
+        authority: str | None = None,
+        limit: int = 100,
+    ) -> list[RequestRecord]:
+        r = t.requests.c
+        query = sa.select(t.requests)
+        if state is not None:
+            query = query.where(r.state == state.value)
+        if operator is not None:
+            query = query.where(r.operator == operator)
+        if authority is not None:
+            query = query.where(_has_step(authority))
+        return self._load(query.order_by(r.created_at.desc(), r.id.desc()).limit(limit))
+
+    def needing_review(self, authority: str) -> list[RequestRecord]:
+        r = t.requests.c
+        query = sa.select(t.requests).where(
+            r.state == RequestState.PENDING.value,
+            _has_step(authority, ApprovalStatus.NEEDS_REVIEW),
+        )
+        return self._load(query.order_by(r.created_at, r.id))
+
+    def open_for_operator(self, operator: str) -> list[RequestRecord]:
+        r = t.requests.c
+        open_states = [RequestState.PENDING.value, RequestState.CLEARED.value]
+        query = sa.select(t.requests).where(r.operator == operator, r.state.in_(open_states))
+        return self._load(query.order_by(r.created_at, r.id))
+
+    def due_for_expiry(self, now: datetime) -> list[RequestRecord]:
+        r = t.requests.c
+        query = sa.select(t.requests).where(
+            r.state == RequestState.PENDING.value, r.time_start <= now
+        )
+        return self._load(query.order_by(r.created_at, r.id))
+
+    def events(self, request_id: str) -> list[Event]:
+        e = t.request_events.c
+        rows = self.uow.execute(
+            sa.select(t.request_events).where(e.request_id == request_id).order_by(e.id)
+        )
+        return [t.to_event(row) for row in rows]
+
+    def _load(self, query: sa.Select[Any]) -> list[RequestRecord]:
+        rows = self.uow.execute(query).all()
+        if not rows:
+            return []
+        a = t.approvals.c
+        steps: dict[str, list[Approval]] = {row.id: [] for row in rows}
+        found = self.uow.execute(
+            sa.select(t.approvals)
+            .where(a.request_id.in_(list(steps)))
+            .order_by(a.request_id, a.ordinal)
+        )
+        for row in found:
+            steps[row.request_id].append(t.to_approval(row))
+        return [t.to_record(row, steps[row.id]) for row in rows]
+
+
+def _has_step(authority: str, status: ApprovalStatus | None = None) -> sa.Exists:
+    a = t.approvals.c
+    query = sa.select(a.request_id).where(a.request_id == t.requests.c.id, a.authority == authority)
+    if status is not None:
+        query = query.where(a.status == status.value)
+    return query.exists()
+
+
+# -- principals, idempotency keys, grants, scenario ----------------------------------------
+class SqlPrincipals(PrincipalRepository):
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def add(self, principal: Principal, token_hash: str) -> None:
+        row = {
+            "name": principal.name,
+            "operator": principal.operator,
+            "authority": principal.authority,
+            "token_hash": token_hash,
+        }
+        if not self.uow.insert_unique(sa.insert(t.principals), row):
+            raise ConflictError(f"principal {principal.name!r} exists")
+
+    def set_token(self, name: str, token_hash: str) -> None:
+        p = t.principals.c
+        updated = self.uow.execute(
+            sa.update(t.principals).where(p.name == name).values(token_hash=token_hash),
+            write=True,
+            conflict="that token is already in use",
+        )
+        if updated.rowcount != 1:
+            raise NotFoundError(f"no principal named {name!r}")
+
+    def get(self, name: str) -> Principal | None:
+        return self._one(t.principals.c.name == name)
+
+    def by_token(self, token_hash: str) -> Principal | None:
+        return self._one(t.principals.c.token_hash == token_hash)
+
+    def _one(self, where: sa.ColumnElement[bool]) -> Principal | None:
+        p = t.principals.c
+        row = self.uow.execute(sa.select(p.name, p.operator, p.authority).where(where)).first()
+        return None if row is None else Principal(row.name, row.operator, row.authority)
+
+
+class SqlIdempotency(IdempotencyRepository):
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def find(self, principal: str, key: str) -> tuple[str, str] | None:
+        k = t.idempotency_keys.c
+        row = self.uow.execute(
+            sa.select(k.request_id, k.digest).where(
+                k.principal == principal, k.idempotency_key == key
+            )
+        ).first()
+        return None if row is None else (row.request_id, row.digest)
+
+    def remember(self, principal: str, key: str, digest: str, request_id: str) -> None:
+        row = {
+            "principal": principal,
+            "idempotency_key": key,
+            "digest": digest,
+            "request_id": request_id,
+        }
+        if not self.uow.insert_unique(sa.insert(t.idempotency_keys), row):
+            raise ConflictError("this Idempotency-Key is being used by another request")
+
+
+class SqlGrants(GrantRepository):
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def revoked(self) -> dict[str, datetime]:
+        g = t.grant_revocations.c
+        rows = self.uow.execute(sa.select(g.grant_id, g.revoked_at))
+        return {row.grant_id: row.revoked_at for row in rows}
+
+    def revoke(self, grant: str, by: str, at: datetime) -> None:
+        row = {"grant_id": grant, "revoked_by": by, "revoked_at": at}
+        if not self.uow.insert_unique(sa.insert(t.grant_revocations), row):
+            raise ConflictError(f"grant {grant} was already revoked")
+
+
+class SqlScenarios(ScenarioRepository):
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def save(self, files: dict[str, bytes], at: datetime) -> None:
+        self.uow.execute(sa.delete(t.scenario_files), write=True)
+        if files:
+            rows = [{"path": p, "content": c, "loaded_at": at} for p, c in files.items()]
+            self.uow.execute(sa.insert(t.scenario_files), rows, write=True)
+
+    def load(self) -> dict[str, bytes] | None:
+        s = t.scenario_files.c
+        rows = self.uow.execute(sa.select(s.path, s.content).order_by(s.path)).all()
+        return {row.path: bytes(row.content) for row in rows} or None

@@ -1,0 +1,299 @@
+"""The relational schema of the SQL storage adapter, as SQLAlchemy Core tables.
+
+The domain classes stay plain dataclasses; the functions at the end convert them to and
+from rows. The Alembic migrations in ``adapters/migrations`` create exactly these tables (a
+test compares them). Column names avoid SQL keywords (``grant``, ``by``, ``key``) so the
+same SQL runs unquoted on SQLite, PostgreSQL and the PostgreSQL-compatible engines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from clearance.domain.model import Approval, ApprovalStatus, Conditions, Outcome, Violation
+from clearance.domain.workflow import Event, RequestRecord, RequestState
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; always read back as an aware UTC datetime.
+
+    PostgreSQL keeps the instant (``timestamptz``); SQLite stores text without an offset,
+    so values are converted to UTC before they are written (which also keeps text order
+    equal to time order) and tagged UTC when read.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored; give a zone")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _json() -> sa.JSON:
+    # SQL NULL (not JSON null) for None, so "IS NULL" means what it says.
+    return sa.JSON(none_as_null=True)
+
+
+# A 64-bit identity on servers; SQLite needs INTEGER for its rowid alias (also 64-bit).
+EventId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("operator", sa.String(200), nullable=False, index=True),
+    sa.Column("submitted_by", sa.String(200), nullable=False),
+    sa.Column("document", _json(), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False, index=True),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("violations", _json(), nullable=False),
+    sa.Column("time_start", UtcDateTime(), nullable=False, index=True),
+    sa.Column("time_end", UtcDateTime(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column(
+        "request_id",
+        sa.String(64),
+        sa.ForeignKey("requests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("authority", sa.String(200), primary_key=True),
+    sa.Column("ordinal", sa.Integer, nullable=False),  # position in the record's chain
+    sa.Column("party", sa.String(200), nullable=False),
+    sa.Column("stage", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reasons", _json(), nullable=False),
+    sa.Column("policies", _json(), nullable=False),
+    sa.Column("grant_id", sa.String(200), nullable=True),
+    sa.Column("volumes", _json(), nullable=False),
+    sa.Column("inputs", sa.String(64), nullable=False),
+    sa.Column("decided_by", sa.String(200), nullable=True),
+    sa.Column("decided_at", UtcDateTime(), nullable=True),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("conditions", _json(), nullable=True),
+    sa.Index(None, "authority", "status"),
+)
+
+request_events = sa.Table(
+    "request_events",
+    metadata,
+    sa.Column("id", EventId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "request_id",
+        sa.String(64),
+        sa.ForeignKey("requests.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("occurred_at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=True),
+    sa.Column("detail", _json(), nullable=False),
+)
+
+principals = sa.Table(
+    "principals",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("operator", sa.String(200), nullable=True),
+    sa.Column("authority", sa.String(200), nullable=True),
+    sa.Column("token_hash", sa.String(128), nullable=False, unique=True, index=True),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("principal", sa.String(200), primary_key=True),
+    sa.Column("idempotency_key", sa.String(255), primary_key=True),
+    sa.Column("digest", sa.String(128), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+)
+
+grant_revocations = sa.Table(
+    "grant_revocations",
+    metadata,
+    sa.Column("grant_id", sa.String(200), primary_key=True),
+    sa.Column("revoked_by", sa.String(200), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=False),
+)
+
+scenario_files = sa.Table(
+    "scenario_files",
+    metadata,
+    sa.Column("path", sa.String(1000), primary_key=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("loaded_at", UtcDateTime(), nullable=False),
+)
+
+
+# -- JSON --------------------------------------------------------------------------------
+def _json_default(value: object) -> str:
+    # YAML parses unquoted timestamps into datetimes; store them as RFC 3339 text.
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be stored as JSON")
+
+
+def json_dumps(value: Any) -> str:
+    """The engines' JSON serializer."""
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+# -- rows <-> domain objects -----------------------------------------------------------------
+def request_row(record: RequestRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "version": record.version,
+        "operator": record.operator,
+        "submitted_by": record.submitted_by,
+        "document": record.document,
+        "state": record.state.value,
+        "outcome": record.outcome.value,
+        "violations": [{"code": v.code, "message": v.message} for v in record.violations],
+        "time_start": record.time_start,
+        "time_end": record.time_end,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+    }
+
+
+def approval_rows(record: RequestRecord) -> list[dict[str, Any]]:
+    return [
+        {
+            "request_id": record.id,
+            "authority": a.authority,
+            "ordinal": i,
+            "party": a.party,
+            "stage": a.stage,
+            "status": a.status.value,
+            "reasons": list(a.reasons),
+            "policies": list(a.policies),
+            "grant_id": a.grant,
+            "volumes": list(a.volumes),
+            "inputs": a.inputs,
+            "decided_by": a.by,
+            "decided_at": a.at,
+            "comment": a.comment,
+            "conditions": _conditions_json(a.conditions),
+        }
+        for i, a in enumerate(record.approvals)
+    ]
+
+
+def event_rows(events: Iterable[Event]) -> list[dict[str, Any]]:
+    return [
+        {
+            "request_id": e.request_id,
+            "version": e.version,
+            "kind": e.kind,
+            "occurred_at": e.at,
+            "actor": e.by,
+            "detail": e.detail,
+        }
+        for e in events
+    ]
+
+
+def to_record(row: sa.Row[Any], approvals: list[Approval]) -> RequestRecord:
+    return RequestRecord(
+        id=row.id,
+        version=row.version,
+        operator=row.operator,
+        submitted_by=row.submitted_by,
+        document=row.document,
+        state=RequestState(row.state),
+        outcome=Outcome(row.outcome),
+        approvals=approvals,
+        violations=[Violation(v["code"], v["message"]) for v in row.violations],
+        time_start=row.time_start,
+        time_end=row.time_end,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def to_approval(row: sa.Row[Any]) -> Approval:
+    return Approval(
+        authority=row.authority,
+        party=row.party,
+        stage=row.stage,
+        status=ApprovalStatus(row.status),
+        reasons=tuple(row.reasons),
+        policies=tuple(row.policies),
+        grant=row.grant_id,
+        volumes=tuple(row.volumes),
+        inputs=row.inputs,
+        by=row.decided_by,
+        at=row.decided_at,
+        comment=row.comment,
+        conditions=_conditions(row.conditions),
+    )
+
+
+def to_event(row: sa.Row[Any]) -> Event:
+    return Event(row.request_id, row.version, row.kind, row.occurred_at, row.actor, row.detail)
+
+
+def _conditions_json(c: Conditions | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {
+        "text": c.text,
+        "time_start": _iso(c.time_start),
+        "time_end": _iso(c.time_end),
+        "volume": c.volume,
+    }
+
+
+def _conditions(raw: dict[str, Any] | None) -> Conditions | None:
+    if raw is None:
+        return None
+    return Conditions(
+        text=raw["text"],
+        time_start=_instant(raw.get("time_start")),
+        time_end=_instant(raw.get("time_end")),
+        volume=raw.get("volume"),
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def _instant(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)

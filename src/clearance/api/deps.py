@@ -1,0 +1,153 @@
+"""What routes depend on, as ``Annotated`` aliases that keep their signatures short.
+
+``WorkflowDep`` is the app's ``Workflow``; ``PrincipalDep`` the caller, authenticated
+from ``Authorization: Bearer``; ``JsonObjectDep`` the body, read as one strict JSON
+object; ``ExpectedVersionDep`` the version named by ``If-Match``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from clearance.api.problems import ApiError
+from clearance.domain.model import Principal
+from clearance.service.workflow import Workflow
+
+# A request document is about six levels deep; anything far deeper is hostile, and
+# copying or hashing it would exhaust the stack.
+MAX_DEPTH = 32
+ETAG = re.compile(r'(?:W/)?"(\d{1,18})"|(\d{1,18})')
+
+bearer = HTTPBearer(auto_error=False, description="A principal's token.")
+
+
+def get_workflow(request: Request) -> Workflow:
+    workflow: Workflow = request.app.state.workflow
+    return workflow
+
+
+WorkflowDep = Annotated[Workflow, Depends(get_workflow)]
+
+
+def get_principal(
+    workflow: WorkflowDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    return workflow.authenticate(credentials.credentials if credentials else None)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object: UTF-8, no NaN or infinities, at most MAX_DEPTH deep."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise ApiError(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            f"send the body as application/json, not {media or 'nothing'}",
+            field="Content-Type",
+            source="header",
+        )
+    return parse_json_object(await request.body())
+
+
+JsonObjectDep = Annotated[dict[str, Any], Depends(json_object)]
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        raise _malformed("the body is empty; send a JSON object")
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+    except UnicodeDecodeError:
+        raise _malformed("the body is not valid UTF-8") from None
+    except RecursionError:
+        raise _malformed(f"the body nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError as e:  # JSONDecodeError, and integers too long to convert
+        raise _malformed(f"the body is not valid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise _malformed(f"the body must be a JSON object, not {type(value).__name__}")
+    _check_tree(value)
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is out of range")
+    return number
+
+
+def _check_tree(value: object) -> None:
+    """Depth and encodable strings (a lone surrogate such as "\\ud800" cannot be
+    written back as UTF-8), checked without recursion."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _malformed(f"the body nests deeper than {MAX_DEPTH} levels")
+        if isinstance(item, str):
+            _utf8(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _utf8(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def _utf8(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _malformed("the body holds a string that is not valid Unicode") from None
+
+
+def _malformed(detail: str) -> ApiError:
+    return ApiError(400, "malformed-body", "Malformed body", detail, source="body")
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='The version being amended: "3", 3 or W/"3" (the ETag).'),
+    ] = None,
+) -> int:
+    if if_match is None or not if_match.strip():
+        raise ApiError(
+            428,
+            "precondition-required",
+            "Precondition required",
+            "send If-Match with the version you are amending (the request's ETag)",
+            field="If-Match",
+            source="header",
+        )
+    found = ETAG.fullmatch(if_match.strip())
+    if found is None:
+        raise ApiError(
+            422,
+            "invalid-input",
+            "Invalid input",
+            'If-Match must name one version, like "3"',
+            field="If-Match",
+            source="header",
+        )
+    return int(found.group(1) or found.group(2))
+
+
+ExpectedVersionDep = Annotated[int, Depends(expected_version)]
