@@ -3,9 +3,14 @@ and four authorities clear it stage by stage, each seeing it only when its turn 
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from fastapi.testclient import TestClient
 
-from tests.e2e.conftest import Actors, document
+from clearance.adapters.sql import make_engine
+from clearance.api import create_app
+from tests.e2e.conftest import Actors, document, make_workflow, set_now
 
 CHAIN = [
     # (who decides, awaiting after that decision)
@@ -62,3 +67,27 @@ def test_an_armed_request_is_cleared_by_four_authorities_in_stage_order(
     assert [e["detail"]["authority"] for e in final["events"][1:]] == [a for a, _ in CHAIN]
     cleared = client.get("/v1/requests?state=cleared", headers=planner).json()["items"]
     assert [r["id"] for r in cleared] == [request_id]
+
+
+def test_the_server_stores_expiries_in_the_background(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        workflow = make_workflow(engine)
+        token = workflow.add_principal("planner", operator="US.AFRICOM")
+        planner = workflow.authenticate(token)
+        rid = workflow.submit(planner, document("05")).record.id
+        set_now(workflow, datetime(2020, 3, 2, 5, tzinfo=UTC))  # after its first start
+        with TestClient(create_app(workflow, sweep_seconds=0.05)):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with workflow.uow() as uow:
+                    stored = uow.requests.get(rid)
+                if stored is not None and stored.state.value == "expired":
+                    break
+                time.sleep(0.05)
+        assert stored is not None
+        assert stored.state.value == "expired"
+        with workflow.uow() as uow:
+            assert [e.kind for e in uow.requests.events(rid)] == ["submitted", "expired"]
+    finally:
+        engine.dispose()

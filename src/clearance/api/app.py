@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 
 import clearance
 from clearance.api import problems
@@ -33,10 +32,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_sweep(workflow, sweep_seconds)) if sweep_seconds else None
+        sweeper = _Sweeper(workflow, sweep_seconds) if sweep_seconds else None
+        if sweeper is not None:
+            sweeper.start()
         yield
-        if task is not None:
-            task.cancel()
+        if sweeper is not None:
+            # Wait for a sweep in progress, so its connection goes back to the pool
+            # before the pool is closed.
+            sweeper.halt.set()
+            sweeper.join(timeout=30)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -52,10 +56,18 @@ def create_app(
     return app
 
 
-async def _sweep(workflow: Workflow, every: float) -> None:
-    while True:
-        try:
-            await run_in_threadpool(workflow.expire_due)
-        except Exception:  # a failed sweep is retried at the next tick
-            log.exception("expiry sweep failed")
-        await asyncio.sleep(every)
+class _Sweeper(threading.Thread):
+    """Every ``every`` seconds (the first time after one interval), store expiries."""
+
+    def __init__(self, workflow: Workflow, every: float) -> None:
+        super().__init__(name="clearance-expiry-sweep", daemon=True)
+        self.workflow = workflow
+        self.every = every
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(self.every):
+            try:
+                self.workflow.expire_due()
+            except Exception:  # a failed sweep is retried at the next tick
+                log.exception("expiry sweep failed")

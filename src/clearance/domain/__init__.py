@@ -1,5 +1,6 @@
-"""The pure core: model, volumes, feasibility, routing, policy and evaluation.
+"""The pure core: model, volumes, feasibility, routing, policy, evaluation, workflow and
+the Merkle log.
 
-Imports the standard library, shapely, pyproj and cedarpy only; never SQLAlchemy,
-FastAPI, Typer or pydantic (a unit test checks this).
+Imports the standard library, numpy, shapely, pyproj, cedarpy, cryptography and rfc8785
+only; never SQLAlchemy, FastAPI, Typer or pydantic (a unit test checks this).
 """

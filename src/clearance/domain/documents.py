@@ -77,6 +77,8 @@ class Fields:
         value = self.raw(key)
         if not isinstance(value, str) or not value.strip():
             raise self.fail(f"must be a non-empty string, not {_kind(value)}", key)
+        if "\x00" in value:
+            raise self.fail("must not contain NUL characters", key)
         if choices is not None:
             allowed = sorted(choices)
             if value not in allowed:

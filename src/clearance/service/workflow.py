@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -62,6 +63,9 @@ class QueueItem:
 def token_digest(token: str) -> str:
     """Tokens are 256-bit random strings, so one SHA-256 is enough to store them safely."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+REQUEST_ID = re.compile(r"req-[0-9a-f]{1,64}")
 
 
 def new_request_id() -> str:
@@ -111,8 +115,8 @@ class Workflow:
         return token
 
     def _principal(self, name: str, operator: str | None, authority: str | None) -> Principal:
-        if not name.strip():
-            raise RequestError("must be a non-empty name", field="name")
+        if not name.strip() or len(name) > 200 or "\x00" in name:
+            raise RequestError("must be a name of 1 to 200 characters", field="name")
         if operator is None and authority is None:
             # Both at once is allowed: an officer who plans for an operator and also sits
             # on an authority; separation of duties then stops them approving their own.
@@ -144,6 +148,8 @@ class Workflow:
         self, who: Principal, document: object, idempotency_key: str | None = None
     ) -> Submitted:
         doc, request = self._read(document)
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
+            raise RequestError("must be 1 to 255 characters", field="Idempotency-Key")
         if who.operator != request.operator:
             raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
         digest = _digest(doc)
@@ -361,7 +367,7 @@ class Workflow:
     # -- the database operator's view (local CLI; never reachable over the API) --------
     def inspect(self, request_id: str) -> tuple[RequestRecord, list[Event]]:
         with self.uow() as uow:
-            record = uow.requests.get(request_id)
+            record = uow.requests.get(request_id) if REQUEST_ID.fullmatch(request_id) else None
             if record is None:
                 raise NotFoundError(f"no request {request_id!r}")
             events = uow.requests.events(request_id)
@@ -375,7 +381,7 @@ class Workflow:
         return [self._as_of_now(r)[0] for r in found]
 
     def _visible(self, uow: UnitOfWork, who: Principal, request_id: str) -> RequestRecord:
-        record = uow.requests.get(request_id)
+        record = uow.requests.get(request_id) if REQUEST_ID.fullmatch(request_id) else None
         if record is None or not _may_see(who, record):
             raise NotFoundError(f"no request {request_id!r}")
         return record

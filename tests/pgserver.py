@@ -1,6 +1,4 @@
-"""Databases for the integration tests: a fresh SQLite file per test, and a throwaway
-PostgreSQL server (started here, on loopback, once per session) with a fresh database
-per test. ``db_url`` runs a test on both.
+"""A throwaway PostgreSQL server on loopback, for the tests and the benchmarks.
 
 PostgreSQL comes from Debian's ``postgresql`` package (``scripts/ensure-postgres.sh``
 installs it). Without it the tests fail, unless ``CLEARANCE_SKIP_POSTGRES=1`` is set
@@ -15,15 +13,11 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
-
-def _find_bin_dir() -> Path | None:
+def find_bin_dir() -> Path | None:
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda p: int(Path(p).parents[1].name) if Path(p).parents[1].name.isdigit() else 0,
@@ -39,7 +33,7 @@ def _find_bin_dir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -73,7 +67,7 @@ class PostgresServer:
             "--encoding=UTF8", "--locale=C", "--no-sync",
         )  # fmt: skip
         if initdb.returncode != 0:
-            pytest.fail(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
+            raise RuntimeError(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
         options = " ".join(
             [
                 "-c listen_addresses=127.0.0.1",
@@ -89,7 +83,9 @@ class PostgresServer:
         )
         if started.returncode != 0:
             text = log.read_text() if log.exists() else ""
-            pytest.fail(f"PostgreSQL did not start:\n{started.stdout}\n{started.stderr}\n{text}")
+            raise RuntimeError(
+                f"PostgreSQL did not start:\n{started.stdout}\n{started.stderr}\n{text}"
+            )
 
     def stop(self) -> None:
         self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
@@ -106,46 +102,3 @@ class PostgresServer:
                 sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
             )
         return self.url(name)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    bin_dir = _find_bin_dir()
-    if bin_dir is None:
-        message = (
-            "PostgreSQL binaries (initdb, pg_ctl, postgres) not found in "
-            "/usr/lib/postgresql/*/bin, /usr/local/bin or PATH; run scripts/ensure-postgres.sh"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        if os.environ.get("CLEARANCE_SKIP_POSTGRES") == "1":
-            pytest.skip(message + " (skipped: CLEARANCE_SKIP_POSTGRES=1)")
-        pytest.fail(message + ", or set CLEARANCE_SKIP_POSTGRES=1 to skip these tests")
-    as_postgres = os.geteuid() == 0  # PostgreSQL refuses to run as root
-    root = Path(tempfile.mkdtemp(prefix="clearance-pg-"))
-    if as_postgres:
-        shutil.chown(root, user="postgres")
-    server = PostgresServer(bin_dir, root, _free_port(), as_postgres, itertools.count(1))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> str:
-    return postgres_server.create_database()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'clearance.db'}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest) -> str:
-    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
-    url: str = request.getfixturevalue(fixture)
-    return url
