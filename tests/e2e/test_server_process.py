@@ -108,9 +108,7 @@ def test_sigkill_under_load_loses_no_acknowledged_write(
     s.start()  # same database, new process
     with httpx.Client(base_url=s.base, timeout=30) as http:
         listed = http.get("/v1/requests", params={"limit": 1000}, headers=bearer(tokens["planner"]))
-        stored = (
-            {r["id"] for r in listed.json()["items"]} if listed.status_code == 200 else set()
-        )
+        stored = {r["id"] for r in listed.json()["items"]} if listed.status_code == 200 else set()
         missing = [rid for rid in acknowledged if rid not in stored]
         for rid in missing:  # the list may be capped; ask for each one
             if (
