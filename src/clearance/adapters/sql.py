@@ -23,6 +23,9 @@ same guarantee PostgreSQL's READ COMMITTED gives).
 
 from __future__ import annotations
 
+import os
+import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -80,7 +83,7 @@ def make_engine(
     pragmas = (
         f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}",  # first: the others may wait
         "PRAGMA journal_mode=WAL",
-        "PRAGMA synchronous=FULL",
+        f"PRAGMA synchronous={_synchronous()}",
         "PRAGMA foreign_keys=ON",
     )
 
@@ -96,7 +99,26 @@ def make_engine(
 
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
+    _WRITE_LOCKS[engine] = (threading.Lock(), sqlite_busy_timeout_ms / 1000)
     return engine
+
+
+# SQLite has one writer at a time. Threads of one process queue for it on this lock, which
+# wakes the next writer the moment the last one commits; SQLite's own busy handler (still
+# there for other processes) polls with sleeps of up to 100 ms, which under load turns
+# into long tail latencies.
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, tuple[threading.Lock, float]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _synchronous() -> str:
+    """FULL by default: an acknowledged commit survives power loss. NORMAL (set
+    CLEARANCE_SQLITE_SYNCHRONOUS=NORMAL) survives a killed process but not a power cut."""
+    value = os.environ.get("CLEARANCE_SQLITE_SYNCHRONOUS", "FULL").upper()
+    if value not in ("FULL", "NORMAL", "EXTRA"):
+        raise ValueError(f"CLEARANCE_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA, not {value}")
+    return value
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
@@ -168,6 +190,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._sqlite = engine.dialect.name == "sqlite"
         self._connection: Connection | None = None
         self._writing = False
+        self._holds_lock: threading.Lock | None = None
         self.requests = SqlRequests(self)
         self.principals = SqlPrincipals(self)
         self.idempotency = SqlIdempotency(self)
@@ -195,6 +218,12 @@ class SqlUnitOfWork(UnitOfWork):
         """The connection, inside a transaction that may write (BEGIN IMMEDIATE on SQLite)."""
         connection = self.read()
         if self._sqlite and not self._writing:
+            found = _WRITE_LOCKS.get(self.engine)
+            if found is not None:
+                lock, timeout = found
+                if not lock.acquire(timeout=timeout):
+                    raise ConflictError("the database is busy; retry")
+                self._holds_lock = lock
             if connection.in_transaction():
                 connection.rollback()  # it has only read so far: nothing is lost
             connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
@@ -269,6 +298,9 @@ class SqlUnitOfWork(UnitOfWork):
         if self._writing and self._connection is not None and self._sqlite:
             self._connection.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
         self._writing = False
+        if self._holds_lock is not None:
+            self._holds_lock.release()
+            self._holds_lock = None
 
 
 # -- requests ------------------------------------------------------------------------------

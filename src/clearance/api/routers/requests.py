@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clearance.api.deps import ExpectedVersionDep, JsonObjectDep, PrincipalDep, WorkflowDep
@@ -53,9 +54,20 @@ def decision_in(body: JsonObjectDep) -> DecisionIn:
         ) from None
 
 
-def _resource(response: Response, record: RequestRecord) -> dict[str, Any]:
-    response.headers["ETag"] = f'"{record.version}"'
-    return record_view(record)
+def _resource(
+    record: RequestRecord,
+    extra: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The request resource with its ETag. Views are plain JSON data already, so the
+    response skips FastAPI's generic encoder (a third of a submission's time)."""
+    return JSONResponse(
+        record_view(record) | (extra or {}),
+        status_code=status,
+        headers={"ETag": f'"{record.version}"', **(headers or {})},
+    )
 
 
 @router.post("", status_code=201, openapi_extra=DOCUMENT_BODY, responses=ERRORS)
@@ -63,14 +75,13 @@ def submit(
     who: PrincipalDep,
     workflow: WorkflowDep,
     document: JsonObjectDep,
-    response: Response,
     idempotency_key: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     submitted = workflow.submit(who, document, idempotency_key)
-    response.headers["Location"] = f"/v1/requests/{submitted.record.id}"
+    headers = {"Location": f"/v1/requests/{submitted.record.id}"}
     if not submitted.created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return _resource(response, submitted.record)
+        headers["Idempotent-Replayed"] = "true"
+    return _resource(submitted.record, status=201, headers=headers)
 
 
 @router.get("", responses=ERRORS)
@@ -79,17 +90,15 @@ def list_requests(
     workflow: WorkflowDep,
     state: RequestState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> JSONResponse:
     records = workflow.list_requests(who, state, limit)
-    return {"items": [record_view(r) for r in records]}
+    return JSONResponse({"items": [record_view(r) for r in records]})
 
 
 @router.get("/{request_id}", responses=ERRORS)
-def get_request(
-    who: PrincipalDep, workflow: WorkflowDep, request_id: str, response: Response
-) -> dict[str, Any]:
+def get_request(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONResponse:
     record, events = workflow.get(who, request_id)
-    return _resource(response, record) | {"events": [event_view(e) for e in events]}
+    return _resource(record, {"events": [event_view(e) for e in events]})
 
 
 @router.post("/{request_id}/decisions", openapi_extra=DECISION_BODY, responses=ERRORS)
@@ -98,19 +107,16 @@ def decide(
     workflow: WorkflowDep,
     request_id: str,
     body: Annotated[DecisionIn, Depends(decision_in)],
-    response: Response,
-) -> dict[str, Any]:
+) -> JSONResponse:
     record = workflow.decide(
         who, request_id, body.authority, Decision(body.decision), body.comment, body.conditions
     )
-    return _resource(response, record)
+    return _resource(record)
 
 
 @router.post("/{request_id}/withdraw", responses=ERRORS)
-def withdraw(
-    who: PrincipalDep, workflow: WorkflowDep, request_id: str, response: Response
-) -> dict[str, Any]:
-    return _resource(response, workflow.withdraw(who, request_id))
+def withdraw(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONResponse:
+    return _resource(workflow.withdraw(who, request_id))
 
 
 @router.put("/{request_id}", openapi_extra=DOCUMENT_BODY, responses=ERRORS | problem_responses(428))
@@ -120,7 +126,6 @@ def amend(
     request_id: str,
     version: ExpectedVersionDep,
     document: JsonObjectDep,
-    response: Response,
-) -> dict[str, Any]:
+) -> JSONResponse:
     amended = workflow.amend(who, request_id, document, version)
-    return _resource(response, amended.record) | {"kept": amended.kept, "reset": amended.reset}
+    return _resource(amended.record, {"kept": amended.kept, "reset": amended.reset})
