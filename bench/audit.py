@@ -5,9 +5,10 @@ commit is fsynced) and take the same entries: RFC 8785 canonical JSON audit even
 about 150 bytes, built by a template that is checked against ``canonical_json`` (the
 canonicalisation itself is timed separately and not counted in the appends).
 
-- ours: ``bench/_tiles.py`` — leaves plus complete-subtree hashes in tiles of 256, fed by
-  ``Frontier``; a proof reads its tiles from SQLite in one query (a fresh connection, no
-  in-memory tree) and is then checked with ``verify_inclusion``;
+- ours: ``clearance.adapters.audit_store.TileStore`` (the product's tile layout) — leaves
+  plus complete-subtree hashes in tiles of 256, fed by ``Frontier``; a proof reads its
+  tiles from SQLite in one query (a fresh connection, no in-memory tree) and is then
+  checked with ``verify_inclusion``;
 - pymerkle (``pymerkle.SqliteTree``): ``append_entries`` per batch, ``prove_inclusion``
   (1-based) with its default subroot cache, checked with ``pymerkle.verify_inclusion``.
 
@@ -34,10 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _tiles import CACHE_KIB, TILE_BYTES, TileStore
-
+from clearance.adapters.audit_store import CACHE_KIB, TILE_BYTES, TileStore
 from clearance.domain.merkle import (
     canonical_json,
     consistency_proof_for,

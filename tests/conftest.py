@@ -62,3 +62,19 @@ def db_url(request: pytest.FixtureRequest) -> str:
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Signing keys made by the CLI and servers the tests run (which inherit the
+    environment) go to a throwaway directory, never the user's."""
+    previous = os.environ.get("CLEARANCE_KEY_DIR")
+    directory = tmp_path_factory.mktemp("keys")
+    os.environ["CLEARANCE_KEY_DIR"] = str(directory)
+    try:
+        yield directory
+    finally:
+        if previous is None:
+            os.environ.pop("CLEARANCE_KEY_DIR", None)
+        else:
+            os.environ["CLEARANCE_KEY_DIR"] = previous

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from clearance.adapters.clock import SystemClock
 from clearance.adapters.files import expand_paths, read_document
+from clearance.adapters.keys import KeyStore, raw_public
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.config import Settings
 from clearance.domain.errors import NotFoundError, RequestError
 from clearance.domain.scenario import Scenario
+from clearance.service.audit import AuditLog, check_origin, record_keys
 from clearance.service.check import Document
 from clearance.service.ports import Clock, PinnedClock
 from clearance.service.workflow import Workflow
@@ -39,14 +41,60 @@ def store_scenario(directory: Path, settings: Settings | None = None) -> Scenari
     settings = settings or Settings.from_env()
     scenario = load_scenario(directory)  # validates everything before anything is stored
     files = scenario_files(directory)
+    keys = KeyStore(settings.key_dir)
+    public = _public_keys(keys, settings, list(scenario.authorities))
     engine = make_engine(settings.database_url)
     try:
         with uow_factory(engine)() as uow:
             uow.scenarios.save(files, clock_for(scenario, settings).now())
+            record_keys(uow, public)  # every authority gets a key pair, in the log too
             uow.commit()
     finally:
         engine.dispose()
     return scenario
+
+
+def _public_keys(
+    keys: KeyStore, settings: Settings, authorities: list[str]
+) -> dict[tuple[str, str], bytes]:
+    """The public keys to record in the log: the instance's and these authorities'
+    (key pairs are created where missing)."""
+    instance = raw_public(keys.instance_key())
+    check_origin(settings.log_origin, instance)
+    public = {("log", settings.log_origin): instance}
+    for authority in authorities:
+        public[("authority", authority)] = keys.public_key(authority)
+    return public
+
+
+def authority_keygen(authority: str, settings: Settings | None = None) -> tuple[bytes, bool]:
+    """Make ``authority``'s key pair unless it exists, and record its public key in the
+    log (the database is migrated first). Returns (public key, whether it was created)."""
+    settings = settings or Settings.from_env()
+    keys = KeyStore(settings.key_dir)
+    created = not keys.has_authority_key(authority)
+    public = _public_keys(keys, settings, [authority])
+    upgrade_database(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with uow_factory(engine)() as uow:
+            record_keys(uow, public)
+            uow.commit()
+    finally:
+        engine.dispose()
+    return public[("authority", authority)], created
+
+
+def audit_log(settings: Settings | None = None, workflow: Workflow | None = None) -> AuditLog:
+    """The audit log over the workflow's database (or the configured one), signing
+    checkpoints with the instance key."""
+    settings = settings or Settings.from_env()
+    if workflow is not None:
+        new_uow = workflow.uow
+    else:
+        new_uow = uow_factory(make_engine(settings.database_url))
+    keys = KeyStore(settings.key_dir)
+    return AuditLog(new_uow, settings.log_origin, keys.instance_key())
 
 
 def workflow(settings: Settings | None = None) -> Workflow:
@@ -59,7 +107,8 @@ def workflow(settings: Settings | None = None) -> Workflow:
     if not files:
         raise NotFoundError("no scenario in the database: run `clearance scenario load DIR` first")
     scenario = load_scenario_files(files)
-    return Workflow(new_uow, scenario, clock_for(scenario, settings))
+    signer = KeyStore(settings.key_dir)
+    return Workflow(new_uow, scenario, clock_for(scenario, settings), signer)
 
 
 def clock_for(scenario: Scenario, settings: Settings) -> Clock:

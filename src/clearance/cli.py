@@ -17,11 +17,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clearance import bootstrap
+from clearance import bootstrap, cli_audit
 from clearance.domain.errors import ClearanceError, InputError
 from clearance.domain.model import ApprovalStatus, Evaluation, Outcome
+from clearance.domain.volumes import LatLng
 from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.service.check import Checked, check
+from clearance.service.monitoring import check_track, read_track, simulated_track_csv
 from clearance.service.views import evaluation_view, event_view, record_view, summary_view
 from clearance.service.workflow import Workflow
 
@@ -114,6 +116,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(principal_app, name="principal")
 app.add_typer(request_app, name="request")
+app.add_typer(cli_audit.audit_app, name="audit")
+app.add_typer(cli_audit.authority_app, name="authority")
 
 AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -163,7 +167,65 @@ def _serve(workflow: Workflow, host: str, port: int) -> None:
 
     from clearance.api.app import create_app
 
-    uvicorn.run(create_app(workflow), host=host, port=port, log_level="warning")
+    app = create_app(workflow, audit_log=bootstrap.audit_log(workflow=workflow))
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+conformance_app = typer.Typer(help="What was flown against what was cleared.", no_args_is_help=True)
+simulate_app = typer.Typer(help="Plausible tracks for demos and tests.", no_args_is_help=True)
+app.add_typer(conformance_app, name="conformance")
+app.add_typer(simulate_app, name="simulate")
+
+
+@conformance_app.command("check")
+def conformance_check(
+    request_id: str,
+    track: Annotated[Path, typer.Argument(help="Telemetry: .csv (time,lat,lng,alt_m) or .jsonl.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Check a flown track; the result is recorded on the request (exit 0 either way)."""
+    media = "jsonl" if track.suffix.lower() in (".jsonl", ".ndjson") else "csv"
+    try:
+        text = track.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot be read ({e})", source=str(track)) from None
+    result = check_track(bootstrap.workflow(), request_id, read_track(text, str(track), media))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    verdict = "[green]conforming[/]" if result.conforming else "[red]not conforming[/]"
+    _console().print(f"{request_id}: {verdict}, {result.conformance_percent:.1f}% of flight time")
+    for x in result.excursions:
+        _console().print(
+            f"  {x.kind} {x.start.isoformat()} .. {x.end.isoformat()} ({x.seconds:.0f} s, "
+            f"{x.max_outside_m:.0f} m outside){' over ' + x.party if x.party else ''}"
+        )
+    for reason in result.reasons:
+        _console().print(f"  {reason}")
+
+
+@simulate_app.command("track")
+def simulate_track_command(
+    request_id: str,
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    drift_to: Annotated[
+        str | None, typer.Option("--drift-to", help="LAT,LNG to drift towards.")
+    ] = None,
+) -> None:
+    """Write a plausible track for a request: inside its first volume, or drifting."""
+    target = _lat_lng(drift_to) if drift_to else None
+    out.write_text(simulated_track_csv(bootstrap.workflow(), request_id, target), encoding="utf-8")
+    typer.echo(f"wrote {out}")
+
+
+def _lat_lng(text: str) -> LatLng:
+    try:
+        lat, lng = (float(x) for x in text.split(","))
+    except ValueError:
+        raise InputError("must be LAT,LNG such as 15.2,0.8", field="--drift-to") from None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise InputError("latitude must be within -90..90, longitude -180..180", field="--drift-to")
+    return LatLng(lat, lng)
 
 
 DEMO_OPERATORS = {"US.AFRICOM": "africom-planner", "FR.Barkhane": "barkhane-planner"}

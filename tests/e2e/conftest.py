@@ -10,7 +10,7 @@ import copy
 import functools
 import gc
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +20,29 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from clearance.adapters.keys import KeyStore
 from clearance.adapters.scenario_loader import load_scenario
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.api import create_app
 from clearance.domain.scenario import Scenario
-from clearance.service.ports import PinnedClock
+from clearance.service.audit import AuditLog
+from clearance.service.ports import PinnedClock, Signer
 from clearance.service.workflow import Workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "examples" / "niger"
 NOW = datetime(2017, 11, 20, tzinfo=UTC)
 PROBLEM_JSON = "application/problem+json"
+LOG_ORIGIN = "test.clearance/log"
 
 Headers = dict[str, str]
 
 
-def make_workflow(engine: Engine) -> Workflow:
+def make_workflow(engine: Engine, signer: Signer | None = None) -> Workflow:
     """The Workflow under test: the Niger scenario, as of 2017-11-20, on a real database
     (each API test runs on a SQLite file and on PostgreSQL)."""
     upgrade(engine)
-    return Workflow(uow_factory(engine), niger(), PinnedClock(NOW))
+    return Workflow(uow_factory(engine), niger(), PinnedClock(NOW), signer)
 
 
 @functools.cache
@@ -54,6 +57,16 @@ def niger() -> Scenario:
     scenario = copy.copy(_loaded())
     scenario.grants = dict(scenario.grants)
     return scenario
+
+
+def later(doc: dict[str, Any], days: int) -> dict[str, Any]:
+    """The same request ``days`` later, so that it does not conflict with the original."""
+    moved = copy.deepcopy(doc)
+    for volume in moved["volumes"]:
+        for key in ("time_start", "time_end"):
+            at = datetime.fromisoformat(volume[key]["value"]) + timedelta(days=days)
+            volume[key]["value"] = at.isoformat().replace("+00:00", "Z")
+    return moved
 
 
 def document(prefix: str) -> dict[str, Any]:
@@ -90,18 +103,29 @@ class Actors:
 
 
 @pytest.fixture
-def workflow(db_url: str) -> Iterator[Workflow]:
+def keys(tmp_path: Path) -> KeyStore:
+    """The instance's and the authorities' signing keys, for this test only."""
+    return KeyStore(tmp_path / "keys")
+
+
+@pytest.fixture
+def workflow(db_url: str, keys: KeyStore) -> Iterator[Workflow]:
     engine = make_engine(db_url)
     try:
-        yield make_workflow(engine)
+        yield make_workflow(engine, keys)
     finally:
         engine.dispose()
         gc.collect()  # a connection leaked by this test is reported here, not in a later one
 
 
 @pytest.fixture
-def app(workflow: Workflow) -> FastAPI:
-    return create_app(workflow)
+def audit_log(workflow: Workflow, keys: KeyStore) -> AuditLog:
+    return AuditLog(workflow.uow, LOG_ORIGIN, keys.instance_key())
+
+
+@pytest.fixture
+def app(workflow: Workflow, audit_log: AuditLog) -> FastAPI:
+    return create_app(workflow, audit_log=audit_log)
 
 
 @pytest.fixture

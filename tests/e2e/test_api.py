@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from clearance.api import create_app
 from clearance.service.workflow import Workflow
-from tests.e2e.conftest import NOW, Actors, Headers, assert_problem, document, set_now
+from tests.e2e.conftest import NOW, Actors, Headers, assert_problem, document, later, set_now
 
 US_ARMED = "05"  # pending: US.DoD, then US.State, then NE.Defense and NE.PM
 US_ISR = "01"  # cleared by policy and grant
@@ -22,8 +22,11 @@ FR_ARMED = "06"  # cleared, NE.Defense through grant ne-fr-isr-armed
 US_INTO_NIGERIA = "13"  # pending: NE.Defense and NG.Defense at stage 2
 
 
-def submit(client: TestClient, headers: Headers, prefix: str = US_ARMED, **extra: str) -> Any:
-    response = client.post("/v1/requests", json=document(prefix), headers=headers | extra)
+def submit(
+    client: TestClient, headers: Headers, prefix: str = US_ARMED, days_later: int = 0, **extra: str
+) -> Any:
+    body = later(document(prefix), days_later)
+    response = client.post("/v1/requests", json=body, headers=headers | extra)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -420,7 +423,7 @@ def test_queue_lists_oldest_first_only_requests_whose_earlier_stages_are_done(
 ) -> None:
     older = submit(client, actors.operator(), US_ARMED)
     set_now(workflow, NOW + timedelta(hours=1))
-    newer = submit(client, actors.operator(), US_ARMED)
+    newer = submit(client, actors.operator(), US_ARMED, days_later=1)
     nigeria = submit(client, actors.operator(), US_INTO_NIGERIA)
     set_now(workflow, NOW + timedelta(hours=3))
 

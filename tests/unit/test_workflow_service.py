@@ -195,7 +195,9 @@ def test_idempotency_key_replays_instead_of_creating_twice(
 
 
 def test_the_queue_holds_only_requests_whose_earlier_stages_are_done(flow: Workflow) -> None:
-    first, second = submit_armed(flow), submit_armed(flow)
+    first = submit_armed(flow)
+    later = circle(5, 5, start="2020-06-02T06:00:00Z", end="2020-06-02T12:00:00Z")
+    second = flow.submit(OPS, armed(volumes=[later])).record.id
     assert [i.record.id for i in flow.queue(CMD, "A.Command")] == [first, second]
     assert flow.queue(AIR, "H.Air") == []
     flow.decide(CMD, second, "A.Command", APPROVE)
@@ -218,7 +220,8 @@ def test_revoking_a_grant_returns_requests_that_relied_on_it_to_review(flow: Wor
     assert "revoked" in record.approval("H.Air").reasons[0]
     assert events[-1].kind == "grant_revoked"
     # New submissions no longer rely on it either, and it cannot be revoked twice.
-    assert flow.submit(OPS, request_doc(circle(5, 5))).record.state is RequestState.PENDING
+    elsewhere = circle(5, 3)
+    assert flow.submit(OPS, request_doc(elsewhere)).record.state is RequestState.PENDING
     with pytest.raises(ConflictError):
         flow.revoke_grant(AIR, "h-isr")
     with pytest.raises(NotFoundError):
@@ -276,3 +279,65 @@ def test_every_change_appends_one_event_and_bumps_the_version(flow: Workflow) ->
         ("withdrawn", 3),
     ]
     assert record.version == 3
+
+
+def test_a_second_operation_in_the_same_airspace_and_time_is_infeasible_naming_the_first(
+    flow: Workflow,
+) -> None:
+    first = submit_armed(flow)
+    second = flow.submit(OPS, armed()).record
+    assert second.state is RequestState.INFEASIBLE
+    (violation,) = second.violations
+    assert violation.code == "conflict"
+    assert first in violation.message
+    assert "volume 0" in violation.message
+
+
+@pytest.mark.parametrize(
+    "separated",
+    [
+        circle(5, 5, lower=3500, upper=5000),  # above the first (100..3000 m)
+        circle(5, 5, start="2020-06-01T12:00:00Z", end="2020-06-01T15:00:00Z"),  # right after
+        circle(5, 7),  # beside it
+    ],
+)
+def test_an_altitude_time_or_space_separated_operation_is_not_held_back(
+    flow: Workflow, separated: dict[str, Any]
+) -> None:
+    submit_armed(flow)
+    assert flow.submit(OPS, armed(volumes=[separated])).record.state is RequestState.PENDING
+
+
+def test_a_request_that_leaves_the_airspace_frees_it(flow: Workflow) -> None:
+    first = submit_armed(flow)
+    flow.withdraw(OPS, first)
+    assert flow.submit(OPS, armed()).record.state is RequestState.PENDING
+
+
+def test_amending_does_not_conflict_with_itself(flow: Workflow) -> None:
+    rid = submit_armed(flow)
+    assert (
+        flow.amend(OPS, rid, armed(justification="again"), 1).record.state is RequestState.PENDING
+    )
+
+
+def test_a_higher_priority_overrides_when_the_scenario_allows_and_flags_the_lower(
+    store: MemoryStore,
+) -> None:
+    from clearance.domain.deconfliction import Priorities
+
+    scenario = make_scenario()
+    scenario.priorities = Priorities({"overwatch": 2, "isr": 1}, override=True)
+    flow = Workflow(
+        lambda: MemoryUnitOfWork(store), scenario, PinnedClock(datetime(2020, 5, 1, tzinfo=UTC))
+    )
+    low = flow.submit(OPS, request_doc(circle(5, 5))).record.id  # isr, cleared
+    high = flow.submit(OPS, armed()).record
+    assert high.state is RequestState.PENDING
+    assert high.violations == []
+    _, events = flow.get(OPS, low)
+    assert events[-1].kind == "flagged"
+    assert events[-1].detail["by_request"] == high.id
+    # ... and the lower one arriving second is held back by the higher.
+    again = flow.submit(OPS, request_doc(circle(5, 5)))
+    assert again.record.state is RequestState.INFEASIBLE

@@ -20,6 +20,7 @@ import shapely
 import shapely.geometry
 
 from clearance.adapters.files import read_document
+from clearance.domain.deconfliction import Priorities
 from clearance.domain.documents import Fields
 from clearance.domain.errors import ScenarioError
 from clearance.domain.model import (
@@ -44,7 +45,7 @@ from clearance.domain.volumes import LatLng
 
 SECTIONS = (
     "name", "clock", "purposes", "parties", "authorities", "members", "operators",
-    "aircraft", "sites", "grants", "territories", "areas",
+    "aircraft", "sites", "grants", "territories", "areas", "deconfliction",
 )  # fmt: skip
 
 
@@ -88,6 +89,7 @@ def load_scenario(directory: Path) -> Scenario:
         _policy_texts(directory, authorities), _entities(parties, operators, authorities)
     )
     clock = f.instant("clock") if f.has("clock") else None
+    priorities = _priorities(f, purposes)
     return Scenario(
         name=f.text("name", default=directory.name),
         parties=parties,
@@ -102,7 +104,26 @@ def load_scenario(directory: Path) -> Scenario:
         policy=policy,
         members=members,
         clock=clock,
+        priorities=priorities,
     )
+
+
+def _priorities(f: Fields, purposes: dict[str, str]) -> Priorities:
+    if not f.has("deconfliction"):
+        return Priorities()
+    d = f.obj("deconfliction")
+    d.only("priorities", "override")
+    by_purpose: dict[str, int] = {}
+    if d.has("priorities"):
+        p = d.obj("priorities")
+        for purpose in p.data:
+            if purpose not in purposes:
+                raise p.fail(f"unknown purpose {purpose!r}", str(purpose))
+            value = p.number(str(purpose))
+            if value != int(value):
+                raise p.fail("must be a whole number", str(purpose))
+            by_purpose[str(purpose)] = int(value)
+    return Priorities(by_purpose, d.flag("override", default=False))
 
 
 def _named(f: Fields, key: str, *, optional: bool = False) -> list[tuple[str, Fields]]:

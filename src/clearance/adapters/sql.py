@@ -41,8 +41,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from clearance.adapters import sql_tables as t
+from clearance.adapters.sql_audit import SqlAudit
+from clearance.domain import audit
 from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.model import Approval, ApprovalStatus, Principal
+from clearance.domain.signatures import instant
 from clearance.domain.workflow import Event, RequestRecord, RequestState
 from clearance.service.ports import (
     GrantRepository,
@@ -184,6 +187,7 @@ class SqlUnitOfWork(UnitOfWork):
     idempotency: SqlIdempotency
     grants: SqlGrants
     scenarios: SqlScenarios
+    audit: SqlAudit
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -196,6 +200,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.idempotency = SqlIdempotency(self)
         self.grants = SqlGrants(self)
         self.scenarios = SqlScenarios(self)
+        self.audit = SqlAudit(self)
 
     def __enter__(self) -> SqlUnitOfWork:
         return self
@@ -339,6 +344,9 @@ class SqlRequests(RequestRepository):
             self.uow.execute(sa.insert(t.approvals), t.approval_rows(record), write=True)
         if record.events:
             self.uow.execute(sa.insert(t.request_events), t.event_rows(record.events), write=True)
+            # one audit-log entry per event, in the same transaction
+            entries = audit.record_entries(record)
+            self.uow.audit.append_many([(kind, fields, record.id) for kind, fields in entries])
         record.events = []
 
     def search(
@@ -425,6 +433,8 @@ class SqlPrincipals(PrincipalRepository):
         }
         if not self.uow.insert_unique(sa.insert(t.principals), row):
             raise ConflictError(f"principal {principal.name!r} exists")
+        fields = {k: row[k] for k in ("name", "operator", "authority")}
+        self.uow.audit.append("principal.added", fields)
 
     def set_token(self, name: str, token_hash: str) -> None:
         p = t.principals.c
@@ -485,6 +495,7 @@ class SqlGrants(GrantRepository):
         row = {"grant_id": grant, "revoked_by": by, "revoked_at": at}
         if not self.uow.insert_unique(sa.insert(t.grant_revocations), row):
             raise ConflictError(f"grant {grant} was already revoked")
+        self.uow.audit.append("grant.revoked", {"grant": grant, "by": by, "at": instant(at)})
 
 
 class SqlScenarios(ScenarioRepository):
@@ -496,6 +507,7 @@ class SqlScenarios(ScenarioRepository):
         if files:
             rows = [{"path": p, "content": c, "loaded_at": at} for p, c in files.items()]
             self.uow.execute(sa.insert(t.scenario_files), rows, write=True)
+        self.uow.audit.append("scenario.loaded", audit.scenario_fields(files, at))
 
     def load(self) -> dict[str, bytes] | None:
         s = t.scenario_files.c

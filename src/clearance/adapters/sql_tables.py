@@ -105,6 +105,7 @@ approvals = sa.Table(
     sa.Column("decided_at", UtcDateTime(), nullable=True),
     sa.Column("comment", sa.Text, nullable=False),
     sa.Column("conditions", _json(), nullable=True),
+    sa.Column("signature", sa.Text, nullable=True),  # base64 Ed25519, on decided steps
     sa.Index(None, "authority", "status"),
 )
 
@@ -160,6 +161,51 @@ scenario_files = sa.Table(
     sa.Column("loaded_at", UtcDateTime(), nullable=False),
 )
 
+# The audit log (see clearance.service.audit and clearance.adapters.sql_audit). Entries
+# are written with the change they record and get their log_index at integration.
+audit_entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("seq", EventId, primary_key=True, autoincrement=True),
+    sa.Column("log_index", sa.BigInteger, nullable=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),  # RFC 8785 canonical JSON
+    sa.Column("leaf_hash", sa.LargeBinary, nullable=False),  # SHA-256(0x00 || data)
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "log_index", unique=True),
+    sa.Index(None, "kind"),
+    sa.Index(None, "request_id"),
+)
+
+# Complete-subtree hashes in tiles of 256 (adapters.audit_store); id = level << 40 | index.
+audit_tiles = sa.Table(
+    "audit_tiles",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hashes", sa.LargeBinary, nullable=False),
+)
+
+# One row (id 0): the integrated tree's size, root and right edge; locked to integrate.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("root", sa.LargeBinary, nullable=False),
+    sa.Column("frontier", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=True),
+)
+
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("root", sa.LargeBinary, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),  # C2SP signed note
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
 
 # -- JSON --------------------------------------------------------------------------------
 def _json_default(value: object) -> str:
@@ -210,6 +256,7 @@ def approval_rows(record: RequestRecord) -> list[dict[str, Any]]:
             "decided_at": a.at,
             "comment": a.comment,
             "conditions": _conditions_json(a.conditions),
+            "signature": a.signature or None,
         }
         for i, a in enumerate(record.approvals)
     ]
@@ -262,6 +309,7 @@ def to_approval(row: sa.Row[Any]) -> Approval:
         at=row.decided_at,
         comment=row.comment,
         conditions=_conditions(row.conditions),
+        signature=row.signature or "",
     )
 
 

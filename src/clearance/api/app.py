@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 import clearance
 from clearance.api import problems
-from clearance.api.routers import authorities, grants, health, requests
+from clearance.api.routers import audit, authorities, grants, health, requests, telemetry
+from clearance.service.audit import AuditLog
 from clearance.service.workflow import Workflow
 
 MAX_BODY_BYTES = 1024 * 1024
 SWEEP_SECONDS = 30.0
+INTEGRATE_SECONDS = 1.0
 log = logging.getLogger("clearance.api")
 
 
@@ -24,23 +26,34 @@ def create_app(
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
     sweep_seconds: float | None = SWEEP_SECONDS,
+    audit_log: AuditLog | None = None,
+    integrate_seconds: float | None = INTEGRATE_SECONDS,
 ) -> FastAPI:
     """The API; serve it with ``uvicorn.run(create_app(workflow))``.
 
     While serving, expired requests are stored as such every ``sweep_seconds`` (reads
-    already show them expired; the sweep records the change and its event)."""
+    already show them expired; the sweep records the change and its event). With an
+    ``audit_log``, its routes are served and the entries committed meanwhile are
+    integrated and checkpointed every ``integrate_seconds``."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        sweeper = _Sweeper(workflow, sweep_seconds) if sweep_seconds else None
-        if sweeper is not None:
-            sweeper.start()
+        threads = []
+        if sweep_seconds:
+            threads.append(_Sweeper(workflow.expire_due, sweep_seconds, "expiry-sweep"))
+        if audit_log is not None and integrate_seconds:
+            threads.append(
+                _Sweeper(audit_log.integrate_if_pending, integrate_seconds, "audit-integrate")
+            )
+        for thread in threads:
+            thread.start()
         yield
-        if sweeper is not None:
-            # Wait for a sweep in progress, so its connection goes back to the pool
+        for thread in threads:
+            thread.halt.set()
+        for thread in threads:
+            # Wait for a run in progress, so its connection goes back to the pool
             # before the pool is closed.
-            sweeper.halt.set()
-            sweeper.join(timeout=30)
+            thread.join(timeout=30)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -50,24 +63,29 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.workflow = workflow
-    for module in (health, requests, authorities, grants):
+    for module in (health, requests, authorities, grants, telemetry):
         app.include_router(module.router)
+    if audit_log is not None:
+        app.state.audit_log = audit_log
+        app.include_router(audit.router)
     problems.install(app, max_body_bytes=max_body_bytes)
     return app
 
 
 class _Sweeper(threading.Thread):
-    """Every ``every`` seconds (the first time after one interval), store expiries."""
+    """Every ``every`` seconds (the first time after one interval), run ``task``: store
+    expiries, or integrate the audit log."""
 
-    def __init__(self, workflow: Workflow, every: float) -> None:
-        super().__init__(name="clearance-expiry-sweep", daemon=True)
-        self.workflow = workflow
+    def __init__(self, task: Callable[[], object], every: float, what: str) -> None:
+        super().__init__(name=f"clearance-{what}", daemon=True)
+        self.task = task
         self.every = every
+        self.what = what
         self.halt = threading.Event()
 
     def run(self) -> None:
         while not self.halt.wait(self.every):
             try:
-                self.workflow.expire_due()
-            except Exception:  # a failed sweep is retried at the next tick
-                log.exception("expiry sweep failed")
+                self.task()
+            except Exception:  # a failed run is retried at the next tick
+                log.exception("%s failed", self.what)

@@ -172,6 +172,9 @@ def install(app: FastAPI, *, max_body_bytes: int) -> None:
     app.add_middleware(CatchAll)  # added last, so it wraps everything else
 
 
+TELEMETRY_MAX_BYTES = 64 * 1024 * 1024
+
+
 class BodyLimit:
     """Refuse bodies over ``max_bytes``: at once when Content-Length says so, else while
     the body streams in (the route reading it gets ``ApiError(413)``)."""
@@ -184,9 +187,11 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # A flight's telemetry is long (a day at 1 Hz is a few MB); everything else is small.
+        limit = TELEMETRY_MAX_BYTES if scope["path"].endswith("/telemetry") else self.max_bytes
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._too_large()(scope, receive, send)
+        if declared is not None and declared > limit:
+            await self._too_large(limit)(scope, receive, send)
             return
         received = 0
 
@@ -195,23 +200,23 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise self._too_large_problem()
+                if received > limit:
+                    raise self._too_large_problem(limit)
             return message
 
         await self.app(scope, limited, send)
 
-    def _too_large_problem(self) -> ApiError:
+    def _too_large_problem(self, limit: int) -> ApiError:
         return ApiError(
             413,
             "body-too-large",
             "Content too large",
-            f"the body is larger than {self.max_bytes} bytes",
+            f"the body is larger than {limit} bytes",
             source="body",
         )
 
-    def _too_large(self) -> JSONResponse:
-        p = self._too_large_problem()
+    def _too_large(self, limit: int) -> JSONResponse:
+        p = self._too_large_problem(limit)
         return problem(p.status, p.title, p.detail, type_=TYPE_BASE + p.slug, source="body")
 
 

@@ -129,3 +129,13 @@ def _prepare(request: Request, scenario: Scenario) -> _Prepared:
         if covered[s.authority].grant is None
     ]
     return _Prepared(steps, covered, check_feasibility(request, scenario), questions)
+
+
+def with_violations(evaluation: Evaluation, extra: Sequence[Violation]) -> Evaluation:
+    """The same evaluation with more violations (deconfliction adds them)."""
+    if not extra:
+        return evaluation
+    violations = (*evaluation.violations, *extra)
+    return Evaluation(
+        outcome_of(evaluation.approvals, violations), evaluation.approvals, violations
+    )

@@ -240,6 +240,7 @@ class Approval:
     at: datetime | None = None
     comment: str = ""
     conditions: Conditions | None = None
+    signature: str = ""  # the authority's Ed25519 signature of the decision (base64)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from datetime import datetime
 import numpy as np
 import shapely
 
+from clearance.domain.deconfliction import Priorities
 from clearance.domain.model import (
     Aircraft,
     Area,
@@ -43,6 +44,7 @@ class Scenario:
     policy: PolicyEngine
     members: dict[str, Member] = field(default_factory=dict)
     clock: datetime | None = None
+    priorities: Priorities = field(default_factory=Priorities)
 
     def __post_init__(self) -> None:
         self._revoked_in_files = {g.id for g in self.grants.values() if g.revoked}

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from clearance.domain.errors import ConflictError
+from clearance.domain.merkle import canonical_json
 from clearance.domain.model import (
     Approval,
     ApprovalStatus,
@@ -28,6 +30,7 @@ from clearance.domain.model import (
     Violation,
     outcome_of,
 )
+from clearance.domain.signatures import decision_statement, document_digest
 
 
 class RequestState(StrEnum):
@@ -138,8 +141,14 @@ class RequestRecord:
         now: datetime,
         comment: str = "",
         conditions: Conditions | None = None,
+        sign: Callable[[bytes], str] | None = None,
     ) -> None:
-        """A member's decision; the caller has checked membership and separation of duties."""
+        """A member's decision; the caller has checked membership and separation of duties.
+
+        With ``sign`` (the authority's key: canonical JSON bytes -> base64 signature), the
+        decision carries the authority's signature of its statement (see
+        ``domain.signatures``), on the approval and, with the statement's other fields, in
+        the event's detail."""
         self._require(RequestState.PENDING, f"decide for {authority}")
         current = self.approval(authority)
         if current.status is not ApprovalStatus.NEEDS_REVIEW:
@@ -160,14 +169,23 @@ class RequestRecord:
         decided = replace(
             current, status=status, by=by, at=now, comment=comment, conditions=conditions
         )
+        detail: dict[str, Any] = {
+            "authority": authority,
+            "decision": decision.value,
+            "comment": comment,
+        }
+        if sign is not None:
+            digest = document_digest(self.document)
+            statement = decision_statement(self.id, self.version + 1, digest, decided)
+            decided = replace(decided, signature=sign(canonical_json(statement)))
+            detail |= {
+                "conditions": statement["conditions"],
+                "document_digest": digest,
+                "signature": decided.signature,
+            }
         self.approvals = [decided if a.authority == authority else a for a in self.approvals]
         self.state = _state(self.approvals, self.violations)
-        self._event(
-            "decided",
-            now,
-            by,
-            {"authority": authority, "decision": decision.value, "comment": comment},
-        )
+        self._event("decided", now, by, detail)
 
     def withdraw(self, by: str, now: datetime) -> None:
         if self.state not in OPEN_STATES:
@@ -176,6 +194,14 @@ class RequestRecord:
             )
         self.state = RequestState.WITHDRAWN
         self._event("withdrawn", now, by, {})
+
+    def record_conformance(self, result: dict[str, Any], by: str | None, now: datetime) -> None:
+        """Keep a conformance result (what was flown against what was cleared)."""
+        self._event("conformance", now, by, result)
+
+    def flag(self, reasons: list[str], by_request: str, now: datetime) -> None:
+        """Record that a higher-priority request overrides some of this one's volumes."""
+        self._event("flagged", now, None, {"by_request": by_request, "reasons": reasons})
 
     def expire_if_due(self, now: datetime) -> bool:
         """A request still pending at its first time_start expires."""

@@ -7,18 +7,26 @@ and publishes it on ``commit()``, so a rolled-back unit leaves no trace, as in a
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
+from clearance.domain import audit, merkle
 from clearance.domain.errors import ConflictError, NotFoundError
-from clearance.domain.model import ApprovalStatus, Principal
-from clearance.domain.workflow import Event, RequestRecord, RequestState
+from clearance.domain.model import Approval, ApprovalStatus, Principal
+from clearance.domain.signatures import instant
+from clearance.domain.workflow import DECIDED_BY_PERSON, Event, RequestRecord, RequestState
 from clearance.service.ports import (
+    AuditRepository,
     GrantRepository,
     IdempotencyRepository,
     PrincipalRepository,
     RequestRepository,
     ScenarioRepository,
+    StoredCheckpoint,
+    StoredEntry,
+    TreeHead,
     UnitOfWork,
 )
 
@@ -31,6 +39,8 @@ class MemoryStore:
     idempotency: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     revoked: dict[str, datetime] = field(default_factory=dict)
     scenario: dict[str, bytes] | None = None
+    audit: list[StoredEntry] = field(default_factory=list)
+    checkpoints: list[StoredCheckpoint] = field(default_factory=list)
 
 
 class MemoryRequests(RequestRepository):
@@ -53,6 +63,8 @@ class MemoryRequests(RequestRepository):
         self._write(record)
 
     def _write(self, record: RequestRecord) -> None:
+        for kind, fields in audit.record_entries(record):
+            _append(self.store, kind, fields, record.id)
         self.store.events.extend(record.events)
         self.store.requests[record.id] = replace(copy.deepcopy(record), events=[])
         record.events = []
@@ -114,6 +126,7 @@ class MemoryPrincipals(PrincipalRepository):
         if principal.name in self.store.principals:
             raise ConflictError(f"principal {principal.name!r} exists")
         self.store.principals[principal.name] = (principal, token_hash)
+        _append(self.store, "principal.added", _principal_fields(principal))
 
     def set_token(self, name: str, token_hash: str) -> None:
         if name not in self.store.principals:
@@ -156,6 +169,7 @@ class MemoryGrants(GrantRepository):
         if grant in self.store.revoked:
             raise ConflictError(f"grant {grant} was already revoked")
         self.store.revoked[grant] = at
+        _append(self.store, "grant.revoked", {"grant": grant, "by": by, "at": instant(at)})
 
 
 class MemoryScenarios(ScenarioRepository):
@@ -164,6 +178,7 @@ class MemoryScenarios(ScenarioRepository):
 
     def save(self, files: dict[str, bytes], at: datetime) -> None:
         self.store.scenario = dict(files)
+        _append(self.store, "scenario.loaded", audit.scenario_fields(files, at))
 
     def load(self) -> dict[str, bytes] | None:
         return self.store.scenario
@@ -185,6 +200,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.idempotency = MemoryIdempotency(self.work)
         self.grants = MemoryGrants(self.work)
         self.scenarios = MemoryScenarios(self.work)
+        self.audit = MemoryAudit(self.work)
 
     def commit(self) -> None:
         for name in vars(self.work):
@@ -194,3 +210,107 @@ class MemoryUnitOfWork(UnitOfWork):
 
     def rollback(self) -> None:
         self._bind()
+
+
+# -- the audit log ---------------------------------------------------------------------------
+def _principal_fields(principal: Principal) -> dict[str, Any]:
+    return {
+        "name": principal.name,
+        "operator": principal.operator,
+        "authority": principal.authority,
+    }
+
+
+def _append(
+    store: MemoryStore, kind: str, fields: Mapping[str, Any], request_id: str | None = None
+) -> None:
+    data = audit.entry_data(kind, fields)
+    seq = len(store.audit) + 1
+    request_id = audit.request_of(fields, request_id)
+    store.audit.append(StoredEntry(seq, None, kind, request_id, data, merkle.leaf_hash(data)))
+
+
+class MemoryAudit(AuditRepository):
+    """The log as a list; proofs computed from all the leaf hashes (fine for tests)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def append(self, kind: str, fields: Mapping[str, Any], request_id: str | None = None) -> None:
+        _append(self.store, kind, fields, request_id)
+
+    def recorded_keys(self) -> dict[tuple[str, str], bytes]:
+        ring = audit.KeyRing()
+        for e in sorted(self.store.audit, key=_log_order):
+            if e.kind == audit.KEY:
+                ring.learn(audit.parse_entry(e.data))
+        return ring.keys
+
+    def _integrated(self) -> list[StoredEntry]:
+        found = [e for e in self.store.audit if e.index is not None]
+        return sorted(found, key=lambda e: e.index or 0)
+
+    def has_pending(self) -> bool:
+        return any(e.index is None for e in self.store.audit)
+
+    def integrate(self, limit: int) -> tuple[TreeHead, int]:
+        size = len(self._integrated())
+        done = 0
+        for i, e in enumerate(self.store.audit):
+            if e.index is None and done < limit:
+                self.store.audit[i] = replace(e, index=size + done)
+                done += 1
+        return self.head(), done
+
+    def _leaves(self) -> list[bytes]:
+        return [e.leaf_hash for e in self._integrated()]
+
+    def head(self) -> TreeHead:
+        leaves = self._leaves()
+        return TreeHead(len(leaves), merkle.root_hash(leaves))
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        self.store.checkpoints.append(checkpoint)
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        return max(self.store.checkpoints, key=lambda c: c.size, default=None)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        return sorted(self.store.checkpoints, key=lambda c: c.size)
+
+    def entry(self, index: int) -> StoredEntry | None:
+        return next((e for e in self.store.audit if e.index == index), None)
+
+    def entries(self, start: int, limit: int) -> list[StoredEntry]:
+        return [e for e in self._integrated() if (e.index or 0) >= start][:limit]
+
+    def pending(self, after_seq: int, limit: int) -> list[StoredEntry]:
+        return [e for e in self.store.audit if e.index is None and e.seq > after_seq][:limit]
+
+    def inclusion_proof(self, index: int, size: int) -> tuple[bytes, list[bytes]]:
+        leaves = self._leaves()[:size]
+        return leaves[index], merkle.inclusion_proof_for(index, leaves)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        return merkle.consistency_proof_for(size1, size2, self._leaves())
+
+    def tree_leaves(self, start: int, end: int) -> list[bytes]:
+        return self._leaves()[start:end]
+
+    def root(self, size: int) -> bytes:
+        return merkle.root_hash(self._leaves()[:size])
+
+    def decided_approvals(self) -> list[tuple[str, Approval]]:
+        return [
+            (r.id, a)
+            for r in self.store.requests.values()
+            for a in r.approvals
+            if a.status in DECIDED_BY_PERSON
+        ]
+
+    def request_events(self) -> list[tuple[str, int, str]]:
+        return [(e.request_id, e.version, e.kind) for e in self.store.events]
+
+
+def _log_order(e: StoredEntry) -> tuple[int, int]:
+    return (0, e.index) if e.index is not None else (1, e.seq)

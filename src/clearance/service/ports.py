@@ -10,15 +10,22 @@ and a SQLAlchemy one in ``adapters.sql``. Contracts:
   ``events`` only if the stored version is still ``expected_version``; otherwise it
   raises ``ConflictError``. Records come back from ``get`` with an empty ``events`` list.
 - ``IdempotencyRepository.remember`` raises ``ConflictError`` when the key is taken.
+- ``AuditRepository.append`` adds an audit-log entry in the unit of work's transaction
+  (repositories append the entries of the changes they write themselves: request events,
+  scenario loads, grant revocations, new principals); ``integrate`` gives the committed,
+  not yet integrated entries their log indexes (see ``service.audit``).
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
-from clearance.domain.model import Principal
+from clearance.domain.model import Approval, Principal
 from clearance.domain.workflow import Event, RequestRecord, RequestState
 
 
@@ -103,12 +110,122 @@ class ScenarioRepository(abc.ABC):
     def load(self) -> dict[str, bytes] | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """One audit-log entry as stored: ``index`` is None until it is integrated."""
+
+    seq: int
+    index: int | None
+    kind: str
+    request_id: str | None
+    data: bytes
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TreeHead:
+    size: int
+    root: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A signed checkpoint (C2SP signed note) of the tree of ``size`` entries."""
+
+    size: int
+    root: bytes
+    note: str
+    at: datetime
+
+
+class AuditRepository(abc.ABC):
+    @abc.abstractmethod
+    def append(self, kind: str, fields: Mapping[str, Any], request_id: str | None = None) -> None:
+        """Add the entry ``{"kind": kind, **fields}`` (canonical JSON), not yet integrated;
+        ``request_id`` (by default the entry's own ``request_id`` field) is kept beside it."""
+
+    @abc.abstractmethod
+    def recorded_keys(self) -> dict[tuple[str, str], bytes]:
+        """The latest public key recorded in the log for each (role, name)."""
+
+    @abc.abstractmethod
+    def has_pending(self) -> bool:
+        """Whether committed entries wait for integration."""
+
+    @abc.abstractmethod
+    def integrate(self, limit: int) -> tuple[TreeHead, int]:
+        """Lock the tree head (held until the unit of work ends), give up to ``limit``
+        pending entries the next log indexes in ``seq`` order, store the subtree hashes
+        and the new head; returns the head and how many entries were integrated."""
+
+    @abc.abstractmethod
+    def head(self) -> TreeHead: ...
+
+    @abc.abstractmethod
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None: ...
+
+    @abc.abstractmethod
+    def latest_checkpoint(self) -> StoredCheckpoint | None: ...
+
+    @abc.abstractmethod
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every stored checkpoint, smallest size first."""
+
+    @abc.abstractmethod
+    def entry(self, index: int) -> StoredEntry | None: ...
+
+    @abc.abstractmethod
+    def entries(self, start: int, limit: int) -> list[StoredEntry]:
+        """Integrated entries with ``index >= start``, in index order, at most ``limit``."""
+
+    @abc.abstractmethod
+    def pending(self, after_seq: int, limit: int) -> list[StoredEntry]:
+        """Entries not integrated yet with ``seq > after_seq``, in seq order."""
+
+    @abc.abstractmethod
+    def inclusion_proof(self, index: int, size: int) -> tuple[bytes, list[bytes]]:
+        """(leaf hash as the stored tree holds it, proof) of entry ``index`` in the tree of
+        ``size`` entries; ``size`` is at most the head's."""
+
+    @abc.abstractmethod
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]: ...
+
+    @abc.abstractmethod
+    def root(self, size: int) -> bytes:
+        """The root of the tree of the first ``size`` entries (from stored subtrees)."""
+
+    @abc.abstractmethod
+    def tree_leaves(self, start: int, end: int) -> list[bytes]:
+        """The leaf hashes the stored tree holds for indexes ``[start, end)``."""
+
+    @abc.abstractmethod
+    def decided_approvals(self) -> list[tuple[str, Approval]]:
+        """(request id, approval) of every step a person decided."""
+
+    @abc.abstractmethod
+    def request_events(self) -> list[tuple[str, int, str]]:
+        """(request id, version, kind) of every stored request event."""
+
+
+class Signer(abc.ABC):
+    """Authorities' signing keys (``adapters.keys.KeyStore``)."""
+
+    @abc.abstractmethod
+    def sign(self, authority: str, payload: bytes) -> str:
+        """The authority's Ed25519 signature of ``payload``, standard base64."""
+
+    @abc.abstractmethod
+    def public_key(self, authority: str) -> bytes:
+        """The authority's raw 32-byte public key (its key pair is made if missing)."""
+
+
 class UnitOfWork(abc.ABC):
     requests: RequestRepository
     principals: PrincipalRepository
     idempotency: IdempotencyRepository
     grants: GrantRepository
     scenarios: ScenarioRepository
+    audit: AuditRepository
 
     def __enter__(self) -> UnitOfWork:
         return self

@@ -61,6 +61,8 @@ def decided_approval_view(a: Approval) -> dict[str, Any]:
         "at": _maybe_instant(a.at),
         "comment": a.comment,
         "conditions": conditions_view(a.conditions) if a.conditions else None,
+        # the authority's Ed25519 signature of the decision (domain.signatures), base64
+        "signature": a.signature or None,
     }
 
 

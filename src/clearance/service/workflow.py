@@ -32,13 +32,16 @@ from clearance.domain.errors import (
     RequestError,
     UnauthorizedError,
 )
-from clearance.domain.evaluation import evaluate
-from clearance.domain.model import Conditions, Principal, Request
+from clearance.domain.evaluation import evaluate, with_violations
+from clearance.domain.merkle import canonical_json
+from clearance.domain.model import Conditions, Evaluation, Principal, Request
 from clearance.domain.requests import parse_request
 from clearance.domain.scenario import Scenario
 from clearance.domain.volumes import parse_volume
 from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
-from clearance.service.ports import Clock, UnitOfWork
+from clearance.service.airspace import Airspace
+from clearance.service.audit import decision_signer
+from clearance.service.ports import Clock, Signer, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,18 @@ def new_token() -> str:
 class Workflow:
     """The use cases, wired to a unit-of-work factory, a scenario and a clock."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], scenario: Scenario, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        scenario: Scenario,
+        clock: Clock,
+        signer: Signer | None = None,
+    ) -> None:
         self.uow = uow
         self.scenario = scenario
         self.clock = clock
+        self.signer = signer  # authorities' keys; None: decisions go unsigned (tests)
+        self.airspace = Airspace(scenario)
 
     # -- principals ----------------------------------------------------------------
     def add_principal(
@@ -153,7 +164,7 @@ class Workflow:
         if who.operator != request.operator:
             raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
         digest = _digest(doc)
-        with self.uow() as uow:
+        with self.airspace.lock, self.uow() as uow:
             if idempotency_key:
                 earlier = uow.idempotency.find(who.name, idempotency_key)
                 if earlier is not None:
@@ -169,25 +180,22 @@ class Workflow:
             self._not_over(request)
             now = self.clock.now()
             self._refresh_grants(uow)
-            record = RequestRecord.open(
-                new_request_id(),
-                doc,
-                request,
-                evaluate(request, self.scenario),
-                who.name,
-                now,
-            )
+            request_id = new_request_id()
+            evaluation, flagged = self._evaluate(uow, request, request_id)
+            record = RequestRecord.open(request_id, doc, request, evaluation, who.name, now)
             uow.requests.add(record)
             if idempotency_key:
                 uow.idempotency.remember(who.name, idempotency_key, digest, record.id)
+            self._flag(uow, flagged, record.id, now)
             uow.commit()
+            self.airspace.update(record, request)
         return Submitted(record, created=True)
 
     def amend(
         self, who: Principal, request_id: str, document: object, expected_version: int
     ) -> Amended:
         doc, request = self._parse(document)
-        with self.uow() as uow:
+        with self.airspace.lock, self.uow() as uow:
             record = self._visible(uow, who, request_id)
             if who.operator != record.operator:
                 raise ForbiddenError(f"{who.name} does not act for operator {record.operator}")
@@ -197,12 +205,31 @@ class Workflow:
                 )
             now = self.clock.now()
             self._refresh_grants(uow)
-            kept, reset = record.amend(
-                doc, request, evaluate(request, self.scenario), who.name, now
-            )
+            evaluation, flagged = self._evaluate(uow, request, request_id)
+            kept, reset = record.amend(doc, request, evaluation, who.name, now)
             uow.requests.save(record, expected_version)
+            self._flag(uow, flagged, record.id, now)
             uow.commit()
+            self.airspace.update(record, request)
         return Amended(record, kept, reset)
+
+    def _evaluate(
+        self, uow: UnitOfWork, request: Request, request_id: str
+    ) -> tuple[Evaluation, dict[str, list[str]]]:
+        """Evaluate, then deconflict against every pending and cleared request."""
+        self.airspace.load(uow)
+        found = self.airspace.check(request, own_id=request_id)
+        return with_violations(evaluate(request, self.scenario), found.violations), found.flagged
+
+    def _flag(
+        self, uow: UnitOfWork, flagged: dict[str, list[str]], by_request: str, now: datetime
+    ) -> None:
+        for other_id, reasons in flagged.items():
+            other = uow.requests.get(other_id)
+            if other is not None:
+                loaded = other.version
+                other.flag(reasons, by_request, now)
+                uow.requests.save(other, loaded)
 
     def _parse(self, document: object) -> tuple[dict[str, Any], Request]:
         doc, request = self._read(document)
@@ -216,6 +243,7 @@ class Workflow:
             document = json.loads(json.dumps(document, default=_json_default))
         request = parse_request(document, self.scenario)
         assert isinstance(document, dict)  # parse_request accepted it as a mapping
+        _loggable(document, "")
         return document, request
 
     def _not_over(self, request: Request) -> None:
@@ -244,6 +272,7 @@ class Workflow:
             if record.expire_if_due(now):
                 uow.requests.save(record, loaded)
                 uow.commit()
+                self.airspace.settle(record)
                 raise ConflictError(
                     f"request {request_id} expired at {record.time_start.isoformat()}"
                 )
@@ -253,9 +282,11 @@ class Workflow:
                     "(separation of duties)"
                 )
             parsed = _conditions(conditions, record) if conditions is not None else None
-            record.decide(authority, decision, who.name, now, comment, parsed)
+            sign = decision_signer(uow, self.signer, authority) if self.signer else None
+            record.decide(authority, decision, who.name, now, comment, parsed, sign)
             uow.requests.save(record, loaded)
             uow.commit()
+        self.airspace.settle(record)
         return record
 
     def withdraw(self, who: Principal, request_id: str) -> RequestRecord:
@@ -267,6 +298,7 @@ class Workflow:
             record.withdraw(who.name, self.clock.now())
             uow.requests.save(record, loaded)
             uow.commit()
+        self.airspace.settle(record)
         return record
 
     def expire_due(self) -> list[str]:
@@ -278,9 +310,11 @@ class Workflow:
                 loaded = record.version
                 if record.expire_if_due(now):
                     uow.requests.save(record, loaded)
-                    expired.append(record.id)
+                    expired.append(record)
             uow.commit()
-        return expired
+        for record in expired:
+            self.airspace.settle(record)
+        return [r.id for r in expired]
 
     # -- grants --------------------------------------------------------------------
     def revoke_grant(self, who: Principal, grant_id: str) -> list[str]:
@@ -406,6 +440,14 @@ def _json_default(value: object) -> str:
     raise RequestError(f"holds a value JSON cannot carry ({type(value).__name__})")
 
 
+def _loggable(value: object, field: str) -> None:
+    """The audit log holds RFC 8785 canonical JSON, which has no integers beyond 2**53."""
+    try:
+        canonical_json(value)
+    except ValueError as e:
+        raise RequestError(f"holds a number JSON cannot carry exactly: {e}", field=field) from None
+
+
 def _digest(document: dict[str, Any]) -> str:
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -431,5 +473,6 @@ def _conditions(raw: object, record: RequestRecord) -> Conditions:
         raw_volume = f.raw("volume")
         parse_volume(f.obj("volume"))
         assert isinstance(raw_volume, dict)
+        _loggable(raw_volume, "conditions.volume")
         volume = raw_volume
     return Conditions(text, start, end, volume)

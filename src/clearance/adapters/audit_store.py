@@ -1,31 +1,36 @@
-"""A SQLite audit-log store: leaves plus complete-subtree hashes in tiles of 256.
+"""The audit log's tree storage: leaf hashes and complete-subtree hashes in tiles of 256.
 
-Written for ``bench/audit.py`` while the product has no audit-log store; meant to move into
-the product's adapter. Plain ``sqlite3`` so the benchmark measures storage, not an ORM.
+Layout (shared by the product's SQL store, ``adapters.sql_audit``, and by
+:class:`TileStore`, the plain-``sqlite3`` store ``bench/audit.py`` measures)
+--------------------------------------------------------------------------------
+Tile ``(L, N)`` (``id = L << 40 | N``) holds the complete subtrees at tree levels
+``8L .. 8L+7`` under level-``8L+8`` node ``N``: sublevel ``r`` has ``256 >> r`` slots of
+32 bytes, sublevels concatenated (510 hashes, 16,320 bytes; slots not yet complete are
+zero). The first 256 slots are exactly the C2SP tlog-tiles tile at level ``L`` (a
+partial tile is its first ``w`` slots), so tiles can be served as c2sp.org/tlog-tiles;
+the extra sublevels mean any complete subtree is one slice of one row, never a
+recomputation. Next to the tiles, the tree head keeps the size, the root and the right
+edge (:class:`~clearance.domain.merkle.Frontier` subtrees, concatenated).
 
-Tables
-------
+A proof lists the subtrees it needs (:func:`~clearance.domain.merkle.inclusion_proof_ranges`)
+and reads them in one query: about one tile row per 8 tree levels (3 at 10^6 entries;
+the leaf hash comes from its level-0 tile), plus, when a sibling is the right-hand
+remainder of the tree, the head's right edge (a remainder is always a suffix of it).
+Proofs for an older size fold the remainder from tiles instead (one more query).
+:func:`range_hashes` does this over any storage; :class:`TileWriter` applies appends to
+tile buffers.
+
+:class:`TileStore` (moved here from ``bench/``; plain ``sqlite3`` so the benchmark
+measures storage, not an ORM) has its own tables:
+
 ``audit_leaf(idx, data, leaf_hash)``
     one row per entry (0-based index, canonical JSON bytes, SHA-256(0x00 || data)).
 ``audit_tile(id, hashes)``
-    tile ``(L, N)`` (``id = L << 40 | N``) holds the complete subtrees at tree levels
-    ``8L .. 8L+7`` under level-``8L+8`` node ``N``: sublevel ``r`` has ``256 >> r`` slots of
-    32 bytes, sublevels concatenated (510 hashes, 16,320 bytes; slots not yet complete are
-    zero). The first 256 slots are exactly the C2SP tlog-tiles tile at level ``L`` (a
-    partial tile is its first ``w`` slots), so tiles can be served as c2sp.org/tlog-tiles;
-    the extra sublevels mean any complete subtree is one slice of one row, never a
-    recomputation.
+    the tiles above.
 ``audit_tree(id = 0, size, root, frontier)``
-    the current size, root and right edge (:class:`~clearance.domain.merkle.Frontier`
-    subtrees, concatenated), updated in the same transaction as the leaves.
+    the current size, root and right edge, updated in the same transaction as the leaves.
 
-An append batch is one transaction: leaves, every tile it touched, the tree row.
-
-A proof lists the subtrees it needs (:func:`~clearance.domain.merkle.inclusion_proof_ranges`)
-and reads them in one ``SELECT``: about one tile row per 8 tree levels (3 at 10^6 entries;
-the leaf hash comes from its level-0 tile), plus, when a sibling is the right-hand
-remainder of the tree, the tree row's right edge (a remainder is always a suffix of it).
-Proofs for an older size fold the remainder from tiles instead (one more query). Full
+An append batch is one transaction: leaves, every tile it touched, the tree row. Full
 tiles never change, so a reader could cache them; this store does not (the benchmark
 measures reads from SQLite).
 """
@@ -33,7 +38,7 @@ measures reads from SQLite).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from clearance.domain.merkle import (
@@ -84,6 +89,104 @@ def tile_of(level: int, index: int) -> tuple[int, int]:
     tile_index = index >> shift
     slot = index - (tile_index << shift)
     return (tile_level << _ID_SHIFT) | tile_index, _OFFSETS[r] + slot * HASH_SIZE
+
+
+# -- shared by every tile store ---------------------------------------------------------------
+
+
+def split_hashes(blob: bytes) -> list[bytes]:
+    """Concatenated 32-byte hashes, split."""
+    return [bytes(blob[i : i + HASH_SIZE]) for i in range(0, len(blob), HASH_SIZE)]
+
+
+class TileWriter:
+    """Appends leaf hashes to a :class:`~clearance.domain.merkle.Frontier` and records
+    every complete subtree they finish as ``(tile id, byte offset, hash)``; apply them to
+    tile rows with :meth:`apply` once the rows are loaded (:attr:`tile_ids`)."""
+
+    def __init__(self, frontier: Frontier) -> None:
+        self.frontier = frontier
+        self.writes: list[tuple[int, int, bytes]] = []
+        self.tile_ids: set[int] = set()
+
+    def append(self, leaf: bytes) -> int:
+        """Append one leaf hash; returns its index."""
+        index = self.frontier.size
+        for level, node_index, node in self.frontier.append(leaf):
+            tile_id, offset = tile_of(level, node_index)
+            self.writes.append((tile_id, offset, node))
+            self.tile_ids.add(tile_id)
+        return index
+
+    def apply(self, tiles: dict[int, bytearray]) -> None:
+        """Write the recorded hashes into ``tiles`` (id -> buffer; missing ids get a new
+        zeroed buffer)."""
+        for tile_id, offset, node in self.writes:
+            buf = tiles.get(tile_id)
+            if buf is None:
+                buf = tiles[tile_id] = bytearray(TILE_BYTES)
+            buf[offset : offset + HASH_SIZE] = node
+
+
+FetchTiles = Callable[[Sequence[int]], dict[int, bytes]]
+FetchEdge = Callable[[int], bytes | None]
+
+
+def range_hashes(
+    ranges: Sequence[tuple[int, int]], size: int, fetch_tiles: FetchTiles, fetch_edge: FetchEdge
+) -> list[bytes]:
+    """MTH of each range (a complete subtree, or a right-hand remainder ``[start, size)``;
+    see ``clearance.domain.merkle``) in the tree of ``size`` entries, from tiles
+    (``fetch_tiles(ids) -> {id: hashes}``, one call) and, for a remainder, the stored right
+    edge when the stored size is ``size`` (``fetch_edge(size)``; None otherwise, and the
+    remainder's subtrees are then read from tiles)."""
+    spots: list[tuple[int, int] | None] = []
+    remainders: list[tuple[int, int]] = []
+    for start, end in ranges:
+        width = end - start
+        if width <= 0 or start < 0:
+            raise ValueError(f"[{start}, {end}) is an empty range")
+        if width & (width - 1) == 0:
+            level = width.bit_length() - 1
+            if start & (width - 1):
+                raise ValueError(f"[{start}, {end}) is not an aligned subtree")
+            spots.append(tile_of(level, start >> level))
+        else:
+            spots.append(None)
+            remainders.append((start, end))
+    ids = sorted({spot[0] for spot in spots if spot is not None})
+    tiles = fetch_tiles(ids) if ids else {}
+    edge = fetch_edge(size) if remainders else None
+    out: list[bytes] = []
+    for (start, end), spot in zip(ranges, spots, strict=True):
+        if spot is not None:
+            tile_id, offset = spot
+            row = tiles.get(tile_id)
+            if row is None:
+                raise LookupError(f"tile {tile_id:#x} is missing: the tree is not stored")
+            out.append(bytes(row[offset : offset + HASH_SIZE]))
+            continue
+        width = end - start
+        low = width.bit_length()
+        if edge is not None and end == size and size & ((1 << low) - 1) == width:
+            hashes = split_hashes(edge)
+            out.append(fold(hashes[(size >> low).bit_count() :]))
+        else:
+            parts = complete_subtrees(start, end)
+            subranges = [(i << lv, (i + 1) << lv) for lv, i in parts]
+            out.append(fold(range_hashes(subranges, size, fetch_tiles, fetch_edge)))
+    return out
+
+
+def leaf_tile_slices(start: int, end: int) -> list[tuple[int, int, int]]:
+    """(tile id, first slot, last slot + 1) of the level-0 tiles holding leaves
+    ``[start, end)``."""
+    out = []
+    for tile_index in range(start >> TILE_HEIGHT, ((end - 1) >> TILE_HEIGHT) + 1 if end else 0):
+        lo = max(start, tile_index << TILE_HEIGHT) - (tile_index << TILE_HEIGHT)
+        hi = min(end, (tile_index + 1) << TILE_HEIGHT) - (tile_index << TILE_HEIGHT)
+        out.append((tile_index, lo, hi))
+    return out
 
 
 CACHE_KIB = 65_536

@@ -1,0 +1,115 @@
+"""A copy of the audit log in a directory, checkable offline (``clearance audit export``
+and ``clearance audit verify-export``).
+
+Files::
+
+    entries.jsonl   one line per entry, in index order:
+                    {"index": 0, "data": <base64 canonical JSON>, "leaf_hash": <base64>}
+    checkpoint      the signed checkpoint (C2SP signed note) covering exactly those entries
+    keys.json       the log's public key and the authorities' (as ``GET /v1/keys``)
+
+Reading is strict: a malformed line raises :class:`~clearance.domain.audit.AuditError`
+naming it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from clearance.domain.audit import AuditError
+from clearance.service.ports import StoredCheckpoint, StoredEntry
+
+ENTRIES = "entries.jsonl"
+CHECKPOINT = "checkpoint"
+KEYS = "keys.json"
+
+
+def write_export(
+    directory: Path,
+    pages: Iterable[list[StoredEntry]],
+    checkpoint: StoredCheckpoint,
+    keys: dict[str, Any],
+) -> int:
+    """Write the entries of the tree of ``checkpoint.size`` entries, the checkpoint and
+    the keys; returns the number of entries written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with _atomic(directory / ENTRIES) as out:
+        for page in pages:
+            for e in page:
+                if e.index is None or e.index >= checkpoint.size:
+                    continue
+                line = {
+                    "index": e.index,
+                    "data": base64.b64encode(e.data).decode("ascii"),
+                    "leaf_hash": base64.b64encode(e.leaf_hash).decode("ascii"),
+                }
+                out.write(json.dumps(line, separators=(",", ":")) + "\n")
+                written += 1
+    with _atomic(directory / CHECKPOINT) as out:
+        out.write(checkpoint.note)
+    with _atomic(directory / KEYS) as out:
+        out.write(json.dumps(keys, indent=2, sort_keys=True) + "\n")
+    return written
+
+
+@dataclass(frozen=True)
+class Export:
+    directory: Path
+    note: str
+    keys: dict[str, Any]
+
+    def entries(self) -> Iterator[tuple[int, bytes, bytes | None]]:
+        """(index, data, leaf hash) of every line of ``entries.jsonl``."""
+        with (self.directory / ENTRIES).open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                yield _entry(line, number)
+
+
+def read_export(directory: Path) -> Export:
+    try:
+        note = (directory / CHECKPOINT).read_text(encoding="utf-8")
+        keys = json.loads((directory / KEYS).read_text(encoding="utf-8"))
+        if not (directory / ENTRIES).is_file():
+            raise FileNotFoundError(directory / ENTRIES)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise AuditError(f"{directory}: not a readable audit-log export: {e}") from None
+    if not isinstance(keys, dict):
+        raise AuditError(f"{directory / KEYS}: not a JSON object")
+    return Export(directory, note, keys)
+
+
+def _entry(line: str, number: int) -> tuple[int, bytes, bytes | None]:
+    where = f"{ENTRIES} line {number}"
+    try:
+        value = json.loads(line)
+        index, data, hashed = value["index"], value["data"], value.get("leaf_hash")
+        if not isinstance(index, int) or isinstance(index, bool) or not isinstance(data, str):
+            raise ValueError("index must be an integer and data a string")
+        raw = base64.b64decode(data.encode("ascii"), validate=True)
+        leaf = None if hashed is None else base64.b64decode(hashed.encode("ascii"), validate=True)
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as e:
+        raise AuditError(f"{where}: malformed ({e})") from None
+    return index, raw, leaf
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[TextIO]:
+    """Write to a temporary file, then rename it into place (fsynced)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -1,0 +1,86 @@
+"""``/v1/audit/...`` and ``/v1/keys``: the tamper-evident log, its proofs and public keys.
+
+- ``GET /v1/audit/checkpoint``: the latest signed checkpoint, a C2SP signed note
+  (``text/plain``; with ``Accept: application/json``, also its origin, size and root).
+- ``GET /v1/audit/entries/{index}``: one entry (base64 of its canonical JSON, and the
+  JSON itself), its leaf hash, and its inclusion proof in the latest checkpoint's tree.
+  Entries name requests and the people who acted, so a principal's token is needed.
+- ``GET /v1/audit/consistency?from=&to=``: the proof that the tree of ``from`` entries
+  is a prefix of the tree of ``to`` entries.
+- ``GET /v1/keys``: the log's public key and every authority's, as C2SP verifier keys
+  (``<name>+<key id>+<base64>``) and raw base64.
+
+Hashes are standard base64. Every read first integrates the entries committed since the
+last checkpoint, so proofs always cover the latest changes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from clearance.api.deps import PrincipalDep
+from clearance.api.problems import problem_responses
+from clearance.service.audit import (
+    AuditLog,
+    checkpoint_view,
+    consistency_view,
+    entry_view,
+)
+
+router = APIRouter(tags=["audit"])
+
+MAX_INDEX = 2**62
+
+
+def get_audit_log(request: Request) -> AuditLog:
+    log: AuditLog = request.app.state.audit_log
+    return log
+
+
+AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
+
+CHECKPOINT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The signed checkpoint (a C2SP signed note), or JSON on request.",
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+@router.get(
+    "/v1/audit/checkpoint", response_class=PlainTextResponse, responses=CHECKPOINT_RESPONSES
+)
+def checkpoint(log: AuditLogDep, accept: Annotated[str | None, Header()] = None) -> Response:
+    latest = log.checkpoint()
+    if accept is not None and "application/json" in accept.lower():
+        return JSONResponse(checkpoint_view(latest))
+    return PlainTextResponse(latest.note, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/v1/audit/entries/{index}", responses=problem_responses(401, 404, 422))
+def entry(
+    who: PrincipalDep,
+    log: AuditLogDep,
+    index: Annotated[int, Path(ge=0, le=MAX_INDEX, description="0-based log index.")],
+) -> dict[str, Any]:
+    return entry_view(log.entry(index))
+
+
+@router.get("/v1/audit/consistency", responses=problem_responses(404, 422))
+def consistency(
+    log: AuditLogDep,
+    size1: Annotated[int, Query(alias="from", ge=1, le=MAX_INDEX, description="Older size.")],
+    size2: Annotated[int, Query(alias="to", ge=1, le=MAX_INDEX, description="Newer size.")],
+) -> dict[str, Any]:
+    return consistency_view(log.consistency(size1, size2))
+
+
+@router.get("/v1/keys", tags=["keys"])
+def keys(log: AuditLogDep) -> dict[str, Any]:
+    return log.public_keys()

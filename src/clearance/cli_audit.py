@@ -1,0 +1,143 @@
+"""``clearance audit ...`` and ``clearance authority ...``: the tamper-evident log and the
+authorities' signing keys (registered on the main app in ``clearance.cli``).
+
+``audit verify`` and ``audit verify-export`` exit 0 when everything checks out, and 1
+with one line on stderr naming the first bad entry when not.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clearance import bootstrap
+from clearance.adapters.audit_files import read_export, write_export
+from clearance.domain.audit import AuditError, verify_log
+from clearance.domain.checkpoint import NoteError, parse_vkey
+from clearance.domain.errors import InputError
+from clearance.service.audit import checkpoint_view, entry_view
+
+audit_app = typer.Typer(
+    help="The tamper-evident audit log (RFC 9162 Merkle tree, signed checkpoints).",
+    no_args_is_help=True,
+)
+authority_app = typer.Typer(help="Authorities' signing keys.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(as_json: JsonOption = False) -> None:
+    """Integrate the entries committed since the last checkpoint and print the latest
+    signed checkpoint (a C2SP signed note)."""
+    checkpoint = bootstrap.audit_log().integrate()
+    if as_json:
+        typer.echo(json.dumps(checkpoint_view(checkpoint), indent=2))
+    else:
+        typer.echo(checkpoint.note, nl=False)
+
+
+@audit_app.command("proof")
+def audit_proof(
+    index: Annotated[int, typer.Argument(help="0-based log index.", min=0)],
+    size: Annotated[
+        int | None, typer.Option("--size", help="Tree size (default: the latest).", min=1)
+    ] = None,
+) -> None:
+    """One entry with its inclusion proof (JSON; hashes in base64)."""
+    log = bootstrap.audit_log()
+    typer.echo(json.dumps(entry_view(log.entry(index, size)), indent=2))
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOption = False) -> None:
+    """Recompute every leaf and the tree from the database; check every signed
+    checkpoint and every decision signature. Exit 1 naming the first bad entry."""
+    verified = bootstrap.audit_log().verify()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": verified.ok,
+                    "problem": verified.problem,
+                    "size": verified.size,
+                    "pending": verified.pending,
+                    "checkpoints": verified.checkpoints,
+                    "decisions": verified.decisions,
+                }
+            )
+        )
+    if not verified.ok:
+        print(f"audit log: FAILED: {verified.problem}", file=sys.stderr)
+        raise typer.Exit(1)
+    if not as_json:
+        pending = f"; not yet checkpointed: {verified.pending}" if verified.pending else ""
+        typer.echo(
+            f"audit log intact: {verified.size} entries, {verified.checkpoints} signed "
+            f"checkpoints, {verified.decisions} signed decisions{pending}"
+        )
+
+
+@audit_app.command("export")
+def audit_export(directory: Annotated[Path, typer.Argument(help="Where to write.")]) -> None:
+    """Write the log (entries.jsonl), its latest signed checkpoint and the public keys
+    (keys.json) to DIR, for `clearance audit verify-export` anywhere."""
+    log = bootstrap.audit_log()
+    checkpoint = log.integrate()
+    count = write_export(directory, log.pages(), checkpoint, log.public_keys())
+    typer.echo(f"exported {count} entries and the checkpoint of size {checkpoint.size}")
+
+
+@audit_app.command("verify-export")
+def audit_verify_export(
+    directory: Annotated[Path, typer.Argument(help="A directory from `audit export`.")],
+    vkey: Annotated[
+        str | None,
+        typer.Option(
+            "--vkey", help="The log's verifier key, known independently (else keys.json's)."
+        ),
+    ] = None,
+) -> None:
+    """Check an exported log offline, without the database: every entry, the tree, the
+    signed checkpoint, every decision signature. Exit 1 naming the first bad entry."""
+    try:
+        export = read_export(directory)
+        name, key = _log_key(export.keys, vkey)
+        summary = verify_log(export.entries(), export.note, name, key)
+    except AuditError as e:
+        print(f"audit export: FAILED: {e}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"audit export intact: {summary.size} entries of {summary.origin}, "
+        f"{summary.decisions} signed decisions"
+    )
+
+
+def _log_key(keys: dict[str, object], given: str | None) -> tuple[str, bytes]:
+    try:
+        if given is not None:
+            name, public = parse_vkey(given)
+            return name, public.public_bytes_raw()
+        log = keys.get("log")
+        if not isinstance(log, dict) or not isinstance(log.get("public_key"), str):
+            raise AuditError("keys.json has no log key")
+        raw = base64.b64decode(log["public_key"].encode("ascii"), validate=True)
+        return str(log["name"]), raw
+    except NoteError as e:
+        raise InputError(str(e), field="--vkey") from None
+    except (ValueError, KeyError) as e:
+        raise AuditError(f"keys.json: {e}") from None
+
+
+@authority_app.command("keygen")
+def authority_keygen(authority: Annotated[str, typer.Argument(help="Authority id.")]) -> None:
+    """Create the authority's Ed25519 key pair (kept if it exists; the private key stays
+    in CLEARANCE_KEY_DIR, mode 0600) and record its public key in the audit log."""
+    public, created = bootstrap.authority_keygen(authority)
+    state = "created" if created else "exists"
+    typer.echo(f"{authority}: key {state}; public key {base64.b64encode(public).decode()}")

@@ -1,0 +1,297 @@
+"""Audit-log entries, and the checks anyone can run on a copy of the log.
+
+Every state change appends one entry: the RFC 8785 canonical JSON (:func:`entry_data`) of
+an object whose ``kind`` says what happened; its leaf hash is RFC 9162's
+``SHA-256(0x00 || data)``. Kinds:
+
+``request.<event>`` (``submitted``, ``decided``, ``amended``, ``withdrawn``, ``expired``,
+``grant_revoked``)
+    one request event: ``request_id``, ``version``, ``at``, ``by``, ``detail`` (the
+    event's), and the ``state`` and ``document_digest`` the change left the request in.
+    A signed decision's detail also holds ``conditions``, ``document_digest`` and
+    ``signature``: with the entry's other fields, the statement the authority signed
+    (:mod:`clearance.domain.signatures`).
+``scenario.loaded``
+    ``at``, ``files`` (relative path -> SHA-256 hex of the content).
+``grant.revoked``
+    ``grant``, ``by``, ``at``.
+``principal.added``
+    ``name``, ``operator``, ``authority`` (never a token).
+``key``
+    ``role`` (``log`` or ``authority``), ``name`` (the log's origin, or the authority
+    id), ``public_key`` (base64 of the raw 32-byte Ed25519 key). A decision is checked
+    with the authority's latest key entry *before* it, so a copy of the log is enough to
+    verify every signature in it.
+
+:func:`verify_log` checks a copy of the log offline (what ``clearance audit
+verify-export`` runs): entries numbered 0..n-1 without gaps, each a canonical JSON
+object, the tree of their leaf hashes equal to the signed checkpoint's, and every
+decision signature good. It raises :class:`AuditError` naming the first bad entry.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from clearance.domain.checkpoint import open_checkpoint
+from clearance.domain.merkle import Frontier, ProofError, canonical_json, leaf_hash
+from clearance.domain.signatures import (
+    DecisionSignatureError,
+    canonical_stored,
+    document_digest,
+    instant,
+    statement_from_event,
+    verify_statement,
+)
+from clearance.domain.workflow import RequestRecord
+
+__all__ = [
+    "DECIDED",
+    "KEY",
+    "AuditError",
+    "KeyRing",
+    "LogSummary",
+    "entry_data",
+    "key_fields",
+    "parse_entry",
+    "record_entries",
+    "request_event_fields",
+    "request_of",
+    "scenario_fields",
+    "verify_log",
+]
+
+KEY = "key"
+DECIDED = "request.decided"
+LOG_ROLE = "log"
+AUTHORITY_ROLE = "authority"
+
+
+class AuditError(Exception):
+    """The log, a checkpoint or a signature does not check out; the message names the
+    first bad entry."""
+
+
+def entry_data(kind: str, fields: Mapping[str, Any]) -> bytes:
+    """The leaf data of one entry: canonical JSON of ``{"kind": kind, **fields}``."""
+    return canonical_stored({"kind": kind, **fields})
+
+
+def request_event_fields(
+    request_id: str,
+    version: int,
+    at: str,
+    by: str | None,
+    detail: Mapping[str, Any],
+    state: str,
+    digest: str,
+) -> dict[str, Any]:
+    """The fields of a ``request.<event>`` entry (``at`` already RFC 3339 UTC)."""
+    return {
+        "request_id": request_id,
+        "version": version,
+        "at": at,
+        "by": by,
+        "detail": dict(detail),
+        "state": state,
+        "document_digest": digest,
+    }
+
+
+def scenario_fields(files: Mapping[str, bytes], at: datetime) -> dict[str, Any]:
+    """The fields of a ``scenario.loaded`` entry: when, and the SHA-256 of every file."""
+    digests = {path: hashlib.sha256(content).hexdigest() for path, content in files.items()}
+    return {"at": instant(at), "files": digests}
+
+
+def key_fields(role: str, name: str, public_key: bytes) -> dict[str, Any]:
+    return {"role": role, "name": name, "public_key": base64.b64encode(public_key).decode()}
+
+
+def request_of(fields: Mapping[str, Any], request_id: str | None = None) -> str | None:
+    """The request an entry is about (stored beside it, for lookups): ``request_id`` if
+    given, else the entry's own ``request_id`` field when it is a string."""
+    if request_id is not None:
+        return request_id
+    found = fields.get("request_id")
+    return found if isinstance(found, str) else None
+
+
+def parse_entry(data: bytes) -> dict[str, Any]:
+    """The entry object; raises ``ValueError`` unless ``data`` is the canonical JSON of an
+    object with a string ``kind``."""
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"is not JSON: {e}") from None
+    if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
+        raise ValueError("is not an object with a kind")
+    try:
+        canonical = canonical_json(value)
+    except ValueError as e:
+        raise ValueError(f"cannot be canonical JSON: {e}") from None
+    if canonical != data:
+        raise ValueError("is not RFC 8785 canonical JSON")
+    return value
+
+
+@dataclass
+class KeyRing:
+    """Public keys as recorded in the log so far: (role, name) -> raw Ed25519 key."""
+
+    keys: dict[tuple[str, str], bytes] = field(default_factory=dict)
+
+    def learn(self, entry: Mapping[str, Any]) -> None:
+        """Record a ``key`` entry; raises ``ValueError`` when it is malformed."""
+        role, name, encoded = entry.get("role"), entry.get("name"), entry.get("public_key")
+        if not isinstance(role, str) or not isinstance(name, str) or not isinstance(encoded, str):
+            raise ValueError("a key entry needs string role, name and public_key")
+        try:
+            raw = base64.b64decode(encoded.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError) as e:
+            raise ValueError("a key entry's public_key is not base64") from e
+        if len(raw) != 32:
+            raise ValueError("a key entry's public_key is not 32 bytes")
+        self.keys[(role, name)] = raw
+
+    def authority(self, authority: str) -> bytes | None:
+        return self.keys.get((AUTHORITY_ROLE, authority))
+
+    def check_decision(self, entry: Mapping[str, Any]) -> None:
+        """Check a ``request.decided`` entry's signature with the authority's key as
+        recorded so far; raises :class:`DecisionSignatureError`."""
+        detail = entry.get("detail")
+        if not isinstance(detail, dict):
+            raise DecisionSignatureError("the decision entry has no detail")
+        authority = detail.get("authority")
+        if not isinstance(authority, str):
+            raise DecisionSignatureError("the decision entry names no authority")
+        signature = detail.get("signature")
+        if not isinstance(signature, str) or not signature:
+            raise DecisionSignatureError(f"{authority}'s decision is not signed")
+        key = self.authority(authority)
+        if key is None:
+            raise DecisionSignatureError(f"no key of {authority} is recorded before its decision")
+        try:
+            statement = statement_from_event(dict(entry))
+        except KeyError as e:
+            raise DecisionSignatureError(f"the decision entry lacks {e.args[0]!r}") from None
+        try:
+            verify_statement(key, statement, signature)
+        except DecisionSignatureError as e:
+            raise DecisionSignatureError(f"{authority}'s decision: {e}") from None
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    size: int
+    root: bytes
+    decisions: int
+    origin: str
+
+
+def _raw(key: bytes | Ed25519PublicKey) -> bytes:
+    if isinstance(key, Ed25519PublicKey):
+        return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return key
+
+
+def describe(index: int, entry: Mapping[str, Any] | None) -> str:
+    """``log index 12 (request.decided, req-...)``: how failures name an entry."""
+    if entry is None:
+        return f"log index {index}"
+    what = [str(entry.get("kind"))]
+    if isinstance(entry.get("request_id"), str):
+        what.append(str(entry["request_id"]))
+    return f"log index {index} ({', '.join(what)})"
+
+
+def verify_log(
+    entries: Iterable[tuple[int, bytes, bytes | None]],
+    note: str,
+    log_name: str,
+    log_key: bytes | Ed25519PublicKey,
+) -> LogSummary:
+    """Check a copy of the log: ``entries`` as (index, data, leaf hash or None) in order,
+    ``note`` the signed checkpoint, verified with the log's key (``log_name``, ``log_key``).
+
+    A leaf hash given with an entry (the one the log stored) must be the hash of its data:
+    that names an entry changed on its own. An entry changed together with its stored hash
+    still changes the root, which the signed checkpoint catches.
+
+    The log must hold exactly the checkpoint's entries, numbered from 0, whose tree has
+    the checkpoint's root; every entry must be canonical JSON and every decision's
+    signature must verify with its authority's key recorded earlier in the log. Raises
+    :class:`AuditError` naming the first bad entry (or the checkpoint)."""
+    try:
+        checkpoint = open_checkpoint(note, log_name, log_key)
+    except ProofError as e:
+        raise AuditError(f"checkpoint: {e}") from None
+    frontier = Frontier()
+    keys = KeyRing()
+    decisions = 0
+    for index, data, stored_hash in entries:
+        expected = frontier.size
+        if index != expected:
+            where = f"log index {expected}" if index > expected else f"log index {index}"
+            raise AuditError(f"{where}: entries are missing, repeated or out of order")
+        if index >= checkpoint.size:
+            raise AuditError(
+                f"log index {index}: beyond the signed checkpoint (size {checkpoint.size})"
+            )
+        hashed = leaf_hash(data)
+        if stored_hash is not None and stored_hash != hashed:
+            raise AuditError(f"log index {index}: the data does not hash to its leaf hash")
+        try:
+            entry = parse_entry(data)
+        except ValueError as e:
+            raise AuditError(f"log index {index}: the entry {e}") from None
+        try:
+            if entry["kind"] == KEY:
+                keys.learn(entry)
+            elif entry["kind"] == DECIDED:
+                keys.check_decision(entry)
+                decisions += 1
+        except ValueError as e:  # DecisionSignatureError included
+            raise AuditError(f"{describe(index, entry)}: {e}") from None
+        frontier.append(hashed)
+    if frontier.size != checkpoint.size:
+        raise AuditError(
+            f"log index {frontier.size}: missing (the checkpoint has {checkpoint.size} entries)"
+        )
+    recorded = keys.keys.get((LOG_ROLE, log_name))
+    if recorded is not None and recorded != _raw(log_key):
+        raise AuditError(f"the log records another key for {log_name} than the one given")
+    if frontier.root() != checkpoint.root:
+        raise AuditError(
+            f"the tree of {checkpoint.size} entries does not have the checkpoint's root: "
+            "an entry was changed"
+        )
+    return LogSummary(checkpoint.size, checkpoint.root, decisions, checkpoint.origin)
+
+
+def record_entries(record: RequestRecord) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, fields) of the entries for the new events of ``record`` being saved: each
+    carries the state and document digest the save leaves the request in."""
+    if not record.events:
+        return []
+    digest = document_digest(record.document)
+    return [
+        (
+            f"request.{e.kind}",
+            request_event_fields(
+                e.request_id, e.version, instant(e.at), e.by, e.detail, record.state.value, digest
+            ),
+        )
+        for e in record.events
+    ]

@@ -1,0 +1,65 @@
+"""Strategic deconfliction (ASTM F3548-21): a request against the volumes of every
+pending and cleared request.
+
+Two volumes conflict when ``geotemporal.volumes_conflict`` says so (time, altitude and
+outline all overlap). Each purpose may carry a priority (scenario ``deconfliction:``).
+When the scenario allows overriding and the new request's priority is higher than the
+other's, the new one is not held back and the other is flagged; otherwise (equal
+priorities always, a lower one, or no override) each conflict is a violation with code
+``conflict`` naming the other request and both volume indexes, which makes the new
+request infeasible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from clearance.domain.index import VolumeIndex
+from clearance.domain.model import Request, Violation
+
+
+@dataclass(frozen=True, slots=True)
+class Priorities:
+    """Priority per purpose (absent: 0), and whether a higher one may override."""
+
+    by_purpose: Mapping[str, int] = field(default_factory=dict)
+    override: bool = False
+
+    def of(self, purpose: str) -> int:
+        return self.by_purpose.get(purpose, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Deconfliction:
+    violations: tuple[Violation, ...]
+    flagged: dict[str, list[str]]  # other request id -> what to record on it
+
+
+def deconflict(
+    request: Request,
+    index: VolumeIndex,
+    purpose_of: Callable[[str], str],
+    priorities: Priorities,
+    own_id: str | None = None,
+) -> Deconfliction:
+    """``purpose_of(request_id)`` gives an indexed request's purpose."""
+    mine = priorities.of(request.purpose)
+    violations: list[Violation] = []
+    flagged: dict[str, list[str]] = {}
+    for i, volume in enumerate(request.volumes):
+        for other, j in sorted(index.conflicts(volume, exclude_request=own_id)):
+            theirs = priorities.of(purpose_of(other))
+            if priorities.override and mine > theirs:
+                flagged.setdefault(other, []).append(
+                    f"volume {j} is overridden by a higher-priority request's volume {i}"
+                )
+                continue
+            violations.append(
+                Violation(
+                    "conflict",
+                    f"volume {i} conflicts with request {other} volume {j} "
+                    f"(same airspace and time; priority {mine} against {theirs})",
+                )
+            )
+    return Deconfliction(tuple(violations), flagged)

@@ -1,0 +1,169 @@
+"""Signed decisions: the statement an authority signs when a member decides, and its check.
+
+When a member approves or denies a step, the authority's Ed25519 key signs the RFC 8785
+canonical JSON of this statement::
+
+    {"request_id", "version"          (the version the decision creates),
+     "document_digest"                (SHA-256 hex of the canonical request document),
+     "authority", "decision"          ("approve" or "deny"),
+     "comment", "conditions"          (null, or text and optional window and volume),
+     "by", "at"}                      (the member; RFC 3339 UTC instant with a Z)
+
+The signature (standard base64 of the 64 raw bytes) is stored on the approval and in the
+decision's event, so the audit log carries it too: anyone holding the authority's public
+key can rebuild the statement from the log entry (:func:`statement_from_event`) or from
+the stored approval (:func:`decision_statement`) and check it with
+:func:`verify_statement`, without trusting the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from clearance.domain.merkle import canonical_json
+from clearance.domain.model import Approval, ApprovalStatus, Conditions
+
+__all__ = [
+    "STATEMENT_FIELDS",
+    "DecisionSignatureError",
+    "canonical_stored",
+    "conditions_json",
+    "decision_of",
+    "decision_statement",
+    "document_digest",
+    "instant",
+    "sign_statement",
+    "statement_from_event",
+    "verify_statement",
+]
+
+STATEMENT_FIELDS = (
+    "request_id",
+    "version",
+    "document_digest",
+    "authority",
+    "decision",
+    "comment",
+    "conditions",
+    "by",
+    "at",
+)
+
+
+class DecisionSignatureError(ValueError):
+    """A decision signature is missing, malformed or does not verify."""
+
+
+def instant(at: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` (microseconds when there are any)."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def document_digest(document: Any) -> str:
+    """SHA-256 (hex) of the RFC 8785 canonical JSON of a request document, as stored: a
+    date or time YAML left in it counts as its ISO 8601 text, as the database keeps it."""
+    return hashlib.sha256(canonical_stored(document)).hexdigest()
+
+
+def canonical_stored(value: Any) -> bytes:
+    """RFC 8785 canonical JSON of ``value`` as the database stores it (dates and times as
+    ISO 8601 text); raises ``ValueError`` for what JSON cannot hold exactly."""
+    try:
+        return canonical_json(value)
+    except ValueError:
+        return canonical_json(json.loads(json.dumps(value, default=_iso_text)))
+
+
+def _iso_text(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def conditions_json(c: Conditions | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {
+        "text": c.text,
+        "time_start": instant(c.time_start) if c.time_start else None,
+        "time_end": instant(c.time_end) if c.time_end else None,
+        "volume": c.volume,
+    }
+
+
+def decision_of(approval: Approval) -> str:
+    """``approve`` or ``deny`` for a step a person decided."""
+    if approval.status is ApprovalStatus.APPROVED:
+        return "approve"
+    if approval.status is ApprovalStatus.DENIED:
+        return "deny"
+    raise ValueError(f"{approval.authority}'s step is {approval.status.value}, not decided")
+
+
+def decision_statement(
+    request_id: str, version: int, digest: str, approval: Approval
+) -> dict[str, Any]:
+    """The statement signed for ``approval`` (decided by a person) on version ``version``
+    of request ``request_id`` whose document has digest ``digest``."""
+    if approval.by is None or approval.at is None:
+        raise ValueError(f"{approval.authority}'s step has no decision to sign")
+    return {
+        "request_id": request_id,
+        "version": version,
+        "document_digest": digest,
+        "authority": approval.authority,
+        "decision": decision_of(approval),
+        "comment": approval.comment,
+        "conditions": conditions_json(approval.conditions),
+        "by": approval.by,
+        "at": instant(approval.at),
+    }
+
+
+def statement_from_event(entry: dict[str, Any]) -> dict[str, Any]:
+    """The signed statement rebuilt from a ``request.decided`` audit entry (see
+    :mod:`clearance.domain.audit`); raises ``KeyError`` when a field is missing."""
+    detail = entry["detail"]
+    return {
+        "request_id": entry["request_id"],
+        "version": entry["version"],
+        "document_digest": detail["document_digest"],
+        "authority": detail["authority"],
+        "decision": detail["decision"],
+        "comment": detail["comment"],
+        "conditions": detail["conditions"],
+        "by": entry["by"],
+        "at": entry["at"],
+    }
+
+
+def sign_statement(private_key: Ed25519PrivateKey, statement: dict[str, Any]) -> str:
+    return base64.b64encode(private_key.sign(canonical_json(statement))).decode("ascii")
+
+
+def verify_statement(public_key: bytes, statement: dict[str, Any], signature: str) -> None:
+    """Raise :class:`DecisionSignatureError` unless ``signature`` is the key's signature of the
+    statement's canonical JSON."""
+    if not signature:
+        raise DecisionSignatureError("the decision is not signed")
+    try:
+        raw = base64.b64decode(signature.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError) as e:
+        raise DecisionSignatureError("the decision signature is not base64") from e
+    if len(raw) != 64:
+        raise DecisionSignatureError("the decision signature is not an Ed25519 signature")
+    try:
+        key = Ed25519PublicKey.from_public_bytes(public_key)
+        key.verify(raw, canonical_json(statement))
+    except InvalidSignature as e:
+        raise DecisionSignatureError("the decision signature does not verify") from e
+    except ValueError as e:
+        raise DecisionSignatureError(f"the authority's public key is unusable: {e}") from e

@@ -1,0 +1,493 @@
+"""The audit log's use cases: integrate and sign checkpoints, serve entries and proofs,
+record public keys, and verify the whole database.
+
+Entries are appended by the repositories, in the transaction of the change they record
+(``AuditRepository.append``). They join the Merkle tree later, in batches, when
+:meth:`AuditLog.integrate` runs (``clearance audit checkpoint``, the API server's
+background thread every second, and before any proof is served): it numbers the
+committed entries under a lock, stores the subtree hashes and signs a C2SP checkpoint of
+the new tree with the instance's key. Why numbering waits for integration is explained
+in ``clearance.adapters.sql_audit``.
+
+:meth:`AuditLog.verify` is what ``clearance audit verify`` runs: it recomputes every leaf
+hash from the stored data and the tree from the leaves, checks every stored checkpoint's
+signature and root, every decision signature in the log, and that every decided
+approval and every request event in the database is the one the log recorded. It reports
+the first problem, naming the entry.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from clearance.domain import audit
+from clearance.domain.checkpoint import (
+    NoteError,
+    format_checkpoint,
+    key_id,
+    open_checkpoint,
+    read_checkpoint,
+    sign_note,
+    vkey,
+)
+from clearance.domain.errors import InputError, NotFoundError
+from clearance.domain.merkle import Frontier, ProofError, leaf_hash
+from clearance.domain.model import Approval
+from clearance.domain.signatures import (
+    DecisionSignatureError,
+    decision_statement,
+    verify_statement,
+)
+from clearance.service.ports import (
+    Signer,
+    StoredCheckpoint,
+    StoredEntry,
+    UnitOfWork,
+)
+
+BATCH = 10_000  # entries integrated per transaction
+PAGE = 5_000  # entries read per query when verifying or exporting
+
+
+@dataclass(frozen=True)
+class EntryProof:
+    """Entry ``index`` and its inclusion proof in the tree of ``size`` entries, whose
+    root is ``root`` (the latest ``checkpoint``'s unless an older size was asked for)."""
+
+    index: int
+    data: bytes
+    leaf_hash: bytes
+    size: int
+    root: bytes
+    proof: list[bytes]
+    checkpoint: StoredCheckpoint
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    size1: int
+    size2: int
+    proof: list[bytes]
+    checkpoint: StoredCheckpoint
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The outcome of :meth:`AuditLog.verify`: ``problem`` is None when all is intact."""
+
+    problem: str | None
+    size: int
+    pending: int
+    checkpoints: int
+    decisions: int
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def raw_public(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def record_keys(uow: UnitOfWork, keys: Mapping[tuple[str, str], bytes]) -> list[str]:
+    """Append a ``key`` entry for each (role, name) -> public key the log does not hold
+    yet (or holds with another key); returns the names recorded."""
+    recorded = uow.audit.recorded_keys()
+    added = []
+    for (role, name), public in keys.items():
+        if recorded.get((role, name)) != public:
+            uow.audit.append(audit.KEY, audit.key_fields(role, name, public))
+            added.append(name)
+    return added
+
+
+def decision_signer(uow: UnitOfWork, signer: Signer, authority: str) -> Callable[[bytes], str]:
+    """``authority``'s signing function, once its public key is in the log (recorded in
+    this unit of work if need be, so the key entry precedes the decision's)."""
+    record_keys(uow, {(audit.AUTHORITY_ROLE, authority): signer.public_key(authority)})
+
+    def sign(payload: bytes) -> str:
+        return signer.sign(authority, payload)
+
+    return sign
+
+
+def check_origin(origin: str, public_key: bytes) -> None:
+    try:
+        key_id(origin, public_key)
+    except NoteError as e:
+        raise InputError(str(e), field="CLEARANCE_LOG_ORIGIN", source="environment") from None
+
+
+class AuditLog:
+    """The log over a unit-of-work factory, signing with the instance key ``key`` under
+    the name ``origin`` (the checkpoints' first line)."""
+
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        origin: str,
+        key: Ed25519PrivateKey,
+        *,
+        batch: int = BATCH,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.uow = uow
+        self.origin = origin
+        self.key = key
+        self.public_key = raw_public(key)
+        check_origin(origin, self.public_key)
+        self.batch = batch
+        self.now = now
+
+    @property
+    def vkey(self) -> str:
+        return vkey(self.origin, self.public_key)
+
+    # -- integration -------------------------------------------------------------------
+    def integrate(self) -> StoredCheckpoint:
+        """Integrate every committed entry (in batches of ``batch``, one transaction
+        each) and sign a checkpoint of each new tree; returns the latest checkpoint."""
+        while True:
+            with self.uow() as uow:
+                head, added = uow.audit.integrate(self.batch)
+                latest = uow.audit.latest_checkpoint()
+                if latest is not None and latest.size == head.size:
+                    checkpoint = latest
+                else:
+                    text = format_checkpoint(self.origin, head.size, head.root)
+                    note = sign_note(text, self.origin, self.key)
+                    checkpoint = StoredCheckpoint(head.size, head.root, note, self.now())
+                    uow.audit.add_checkpoint(checkpoint)
+                    uow.commit()
+            if added < self.batch:
+                return checkpoint
+
+    def integrate_if_pending(self) -> StoredCheckpoint | None:
+        """Integrate when entries wait (or no checkpoint exists yet): a read, and no lock,
+        when there is nothing to do. Returns the latest checkpoint when it integrated."""
+        with self.uow() as uow:
+            idle = not uow.audit.has_pending() and uow.audit.latest_checkpoint() is not None
+        return None if idle else self.integrate()
+
+    # -- reading -----------------------------------------------------------------------
+    def checkpoint(self) -> StoredCheckpoint:
+        """The latest signed checkpoint, after integrating what waits."""
+        latest = self.integrate_if_pending()
+        if latest is not None:
+            return latest
+        with self.uow() as uow:
+            found = uow.audit.latest_checkpoint()
+        if found is None:  # pragma: no cover - integrate_if_pending wrote one
+            raise NotFoundError("the audit log has no checkpoint yet")
+        return found
+
+    def entry(self, index: int, size: int | None = None) -> EntryProof:
+        """Entry ``index`` and its inclusion proof in the tree of ``size`` entries (by
+        default the latest checkpoint's)."""
+        checkpoint = self.checkpoint()
+        if size is not None and not 1 <= size <= checkpoint.size:
+            raise NotFoundError(f"no tree of size {size}: the log holds {checkpoint.size} entries")
+        size = checkpoint.size if size is None else size
+        if not 0 <= index < size:
+            raise NotFoundError(f"no audit entry {index} in the tree of {size} entries")
+        with self.uow() as uow:
+            stored = uow.audit.entry(index)
+            if stored is None:
+                raise NotFoundError(f"audit entry {index} is missing from the database")
+            _, proof = uow.audit.inclusion_proof(index, size)
+            root = checkpoint.root if size == checkpoint.size else uow.audit.root(size)
+        data = stored.data
+        return EntryProof(index, data, leaf_hash(data), size, root, proof, checkpoint)
+
+    def consistency(self, size1: int, size2: int) -> ConsistencyProof:
+        """The consistency proof between the trees of ``size1`` and ``size2`` entries."""
+        checkpoint = self.checkpoint()
+        if size1 < 1:
+            raise InputError("must be at least 1", field="from", source="query")
+        if size2 < size1:
+            raise InputError(f"must be at least from ({size1})", field="to", source="query")
+        if size2 > checkpoint.size:
+            raise NotFoundError(
+                f"the log holds {checkpoint.size} entries; no tree of size {size2} yet"
+            )
+        with self.uow() as uow:
+            proof = uow.audit.consistency_proof(size1, size2)
+        return ConsistencyProof(size1, size2, proof, checkpoint)
+
+    def public_keys(self) -> dict[str, Any]:
+        """The log's key and every authority key the log records (the latest of each)."""
+        with self.uow() as uow:
+            recorded = uow.audit.recorded_keys()
+        authorities = {
+            name: key_view(name, public)
+            for (role, name), public in sorted(recorded.items())
+            if role == audit.AUTHORITY_ROLE
+        }
+        return {"log": key_view(self.origin, self.public_key), "authorities": authorities}
+
+    def pages(self) -> Iterator[list[StoredEntry]]:
+        """Every integrated entry in index order, a page (one query) at a time."""
+        start = 0
+        while True:
+            with self.uow() as uow:
+                page = uow.audit.entries(start, PAGE)
+            if page:
+                yield page
+            if len(page) < PAGE:
+                return
+            start = (page[-1].index or 0) + 1
+
+    # -- verification ------------------------------------------------------------------
+    def verify(self) -> Verified:
+        """Check the whole database against the log and its signed checkpoints (reads
+        only; entries not integrated yet are checked for their own hash only)."""
+        return _Verifier(self).run()
+
+
+def key_view(name: str, public: bytes) -> dict[str, Any]:
+    try:
+        verifier: str | None = vkey(name, public)
+    except NoteError:  # a name a note key cannot carry (a space, a '+')
+        verifier = None
+    return {"name": name, "vkey": verifier, "public_key": b64(public)}
+
+
+class _Verifier:
+    def __init__(self, log: AuditLog) -> None:
+        self.log = log
+
+    def run(self) -> Verified:
+        with self.log.uow() as uow:
+            checkpoints = uow.audit.checkpoints()
+            head = uow.audit.head()
+        counts = {"size": head.size, "pending": 0, "checkpoints": len(checkpoints)}
+        try:
+            decisions = self._check(checkpoints, head.size, counts)
+        except audit.AuditError as e:
+            return Verified(str(e), counts["size"], counts["pending"], len(checkpoints), 0)
+        return Verified(None, head.size, counts["pending"], len(checkpoints), decisions)
+
+    def _check(
+        self, checkpoints: list[StoredCheckpoint], head_size: int, counts: dict[str, int]
+    ) -> int:
+        log = self.log
+        # 1. every checkpoint is signed by the instance key, and its body matches its row
+        for c in checkpoints:
+            try:
+                origin = read_checkpoint(note_body(c.note)).origin
+                body = open_checkpoint(c.note, origin, log.public_key)
+            except ProofError as e:
+                raise audit.AuditError(f"checkpoint of size {c.size}: {e}") from None
+            if (body.size, body.root) != (c.size, c.root):
+                raise audit.AuditError(
+                    f"checkpoint of size {c.size}: its row does not match its signed note"
+                )
+        latest = checkpoints[-1] if checkpoints else None
+        if latest is not None and latest.size != head_size:
+            raise audit.AuditError(
+                f"the tree head (size {head_size}) is not the latest signed checkpoint "
+                f"(size {latest.size})"
+            )
+        sizes = {c.size: c for c in checkpoints}
+        # 2. every entry: its data hashes to its leaf hash, which is the tree's leaf; the
+        #    tree of the entries has every checkpoint's root; decisions verify
+        frontier = Frontier()
+        keys = audit.KeyRing()
+        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]] = {}
+        logged_events: set[tuple[str, int, str]] = set()
+        decisions = 0
+        for page in log.pages():
+            first = frontier.size
+            stop = min(first + len(page), head_size)
+            with log.uow() as uow:
+                tree = uow.audit.tree_leaves(first, stop) if stop > first else []
+            for offset, stored in enumerate(page):
+                index = first + offset
+                if stored.index != index:
+                    raise audit.AuditError(
+                        f"log index {index}: missing (the next stored entry is log index "
+                        f"{stored.index}, seq {stored.seq})"
+                    )
+                entry = self._entry(stored, f"log index {index} (seq {stored.seq})")
+                named = f"{audit.describe(index, entry)} (seq {stored.seq})"
+                if index >= head_size:
+                    raise audit.AuditError(f"{named}: beyond the tree head (size {head_size})")
+                if tree[offset] != stored.leaf_hash:
+                    raise audit.AuditError(
+                        f"{named}: not the entry the tree holds at this index "
+                        "(changed, moved or swapped)"
+                    )
+                decisions += self._learn(entry, keys, decided, logged_events, named)
+                frontier.append(stored.leaf_hash)
+                if frontier.size in sizes and frontier.root() != sizes[frontier.size].root:
+                    raise audit.AuditError(
+                        f"the first {frontier.size} entries do not have the root of their "
+                        f"signed checkpoint: an entry before log index {frontier.size} was "
+                        "changed"
+                    )
+        if frontier.size != head_size:
+            raise audit.AuditError(
+                f"log index {frontier.size}: missing (the tree holds {head_size} entries)"
+            )
+        # 3. pending entries: consistent, and part of the cross-checks below
+        after = 0
+        while True:
+            with log.uow() as uow:
+                page = uow.audit.pending(after, PAGE)
+            for stored in page:
+                entry = self._entry(stored, f"pending entry seq {stored.seq}")
+                named = f"pending entry seq {stored.seq} ({entry['kind']})"
+                decisions += self._learn(entry, keys, decided, logged_events, named)
+                counts["pending"] += 1
+            if len(page) < PAGE:
+                break
+            after = page[-1].seq
+        recorded = keys.keys.get((audit.LOG_ROLE, log.origin))
+        if recorded is not None and recorded != log.public_key:
+            raise audit.AuditError(
+                f"the log records another key for {log.origin} than the instance key"
+            )
+        # 4. the database's decided approvals and request events are the logged ones
+        with log.uow() as uow:
+            approvals = uow.audit.decided_approvals()
+            events = uow.audit.request_events()
+        for request_id, approval in approvals:
+            self._check_approval(request_id, approval, decided)
+        for request_id, version, kind in events:
+            if (request_id, version, kind) not in logged_events:
+                raise audit.AuditError(
+                    f"request {request_id}: its event {kind} (version {version}) is not in "
+                    "the audit log"
+                )
+        return decisions
+
+    @staticmethod
+    def _entry(e: StoredEntry, where: str) -> dict[str, Any]:
+        if leaf_hash(e.data) != e.leaf_hash:
+            raise audit.AuditError(f"{where}: the stored data does not hash to its leaf hash")
+        try:
+            entry = audit.parse_entry(e.data)
+        except ValueError as err:
+            raise audit.AuditError(f"{where}: the entry {err}") from None
+        if entry["kind"] != e.kind or audit.request_of(entry) != e.request_id:
+            raise audit.AuditError(f"{where}: its kind or request id column was changed")
+        return entry
+
+    @staticmethod
+    def _learn(
+        entry: dict[str, Any],
+        keys: audit.KeyRing,
+        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]],
+        logged_events: set[tuple[str, int, str]],
+        named: str,
+    ) -> int:
+        kind = entry["kind"]
+        try:
+            if kind == audit.KEY:
+                keys.learn(entry)
+            if kind.startswith("request."):
+                logged_events.add((entry["request_id"], entry["version"], kind[len("request.") :]))
+            if kind == audit.DECIDED:
+                keys.check_decision(entry)
+                authority = entry["detail"]["authority"]
+                key = keys.authority(authority)
+                assert key is not None  # check_decision needed it
+                decided[(entry["request_id"], authority)] = (entry, key)
+                return 1
+        except (ValueError, KeyError, TypeError) as e:
+            raise audit.AuditError(f"{named}: {e}") from None
+        return 0
+
+    @staticmethod
+    def _check_approval(
+        request_id: str,
+        approval: Approval,
+        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]],
+    ) -> None:
+        where = f"request {request_id}: {approval.authority}'s decision"
+        found = decided.get((request_id, approval.authority))
+        if found is None:
+            raise audit.AuditError(f"{where} is not in the audit log")
+        entry, key = found
+        detail = entry["detail"]
+        if approval.signature != detail.get("signature"):
+            raise audit.AuditError(f"{where}: its signature is not the one the log recorded")
+        statement = decision_statement(
+            request_id, entry["version"], detail["document_digest"], approval
+        )
+        try:
+            verify_statement(key, statement, approval.signature)
+        except DecisionSignatureError as e:
+            raise audit.AuditError(
+                f"{where}: {e} (the stored decision differs from the signed one)"
+            ) from None
+
+
+def checkpoint_view(c: StoredCheckpoint) -> dict[str, Any]:
+    body = read_checkpoint(note_body(c.note))
+    return {"origin": body.origin, "size": c.size, "root": b64(c.root), "note": c.note}
+
+
+def entry_view(e: EntryProof) -> dict[str, Any]:
+    """An entry with its inclusion proof in the tree of ``checkpoint``'s size."""
+    return {
+        "index": e.index,
+        "data": b64(e.data),
+        "entry": _parsed(e.data),
+        "leaf_hash": b64(e.leaf_hash),
+        "tree_size": e.size,
+        "root": b64(e.root),
+        "inclusion_proof": [b64(h) for h in e.proof],
+        "checkpoint": checkpoint_view(e.checkpoint),
+    }
+
+
+def _parsed(data: bytes) -> dict[str, Any] | None:
+    try:
+        return audit.parse_entry(data)
+    except ValueError:  # a damaged entry is still served, for its proof to fail
+        return None
+
+
+def consistency_view(c: ConsistencyProof) -> dict[str, Any]:
+    return {
+        "from": c.size1,
+        "to": c.size2,
+        "proof": [b64(h) for h in c.proof],
+        "checkpoint": checkpoint_view(c.checkpoint),
+    }
+
+
+def note_body(note: str) -> str:
+    """The body of a signed note (the text before its blank line), unverified."""
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise NoteError("a signed note needs a blank line before its signatures")
+    return note[: split + 1]
+
+
+__all__ = [
+    "AuditLog",
+    "ConsistencyProof",
+    "EntryProof",
+    "Verified",
+    "checkpoint_view",
+    "consistency_view",
+    "decision_signer",
+    "entry_view",
+    "key_view",
+    "record_keys",
+]

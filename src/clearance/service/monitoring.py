@@ -1,0 +1,68 @@
+"""Use cases for what was flown: conformance of a track, and simulated tracks for demos.
+
+A track is checked against the request's volumes (outline, altitude band, time window)
+and against territories: a point over a party whose consent no approval carries is an
+excursion naming that party. The result is recorded on the request (an event in its
+timeline, and so in the audit log) whatever it says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from clearance.domain.conformance import (
+    ConformanceResult,
+    check_conformance,
+    parse_track_csv,
+    parse_track_jsonl,
+)
+from clearance.domain.errors import InputError, NotFoundError
+from clearance.domain.model import Principal
+from clearance.domain.requests import parse_request
+from clearance.domain.tracks import Track, simulate_track, track_to_csv
+from clearance.domain.volumes import LatLng
+from clearance.domain.workflow import RequestState
+from clearance.service.workflow import Workflow
+
+
+def read_track(text: str, source: str, media: str) -> Track:
+    """``media``: ``csv`` or ``jsonl`` (from a file suffix or a Content-Type)."""
+    if media == "csv":
+        return parse_track_csv(text, source)
+    if media == "jsonl":
+        return parse_track_jsonl(text, source)
+    raise InputError("telemetry must be CSV (time,lat,lng,alt_m) or JSON lines", source=source)
+
+
+def check_track(
+    workflow: Workflow, request_id: str, track: Track, who: Principal | None = None
+) -> ConformanceResult:
+    """Check and record; ``who`` is None for the database's own operator (the CLI)."""
+    seen, _ = workflow.get(who, request_id) if who else workflow.inspect(request_id)
+    with workflow.uow() as uow:
+        record = uow.requests.get(seen.id)
+        if record is None:  # pragma: no cover - it was there a moment ago
+            raise NotFoundError(f"no request {request_id!r}")
+        loaded = record.version
+        request = parse_request(record.document, workflow.scenario)
+        territories = {p: t.geometry for p, t in workflow.scenario.territories.items()}
+        result = check_conformance(
+            track,
+            request.volumes,
+            territories=territories,
+            covered_parties=frozenset(a.party for a in record.approvals),
+        )
+        if record.state is not RequestState.CLEARED:
+            reason = f"request {record.id} is {record.state.value}, not cleared"
+            result = replace(result, conforming=False, reasons=[*result.reasons, reason])
+        record.record_conformance(result.to_dict(), who.name if who else None, workflow.clock.now())
+        uow.requests.save(record, loaded)
+        uow.commit()
+    return result
+
+
+def simulated_track_csv(workflow: Workflow, request_id: str, drift_to: LatLng | None) -> str:
+    record, _ = workflow.inspect(request_id)
+    request = parse_request(record.document, workflow.scenario)
+    site = workflow.scenario.sites[request.launch_site].location
+    return track_to_csv(simulate_track(list(request.volumes), site, drift_to=drift_to))

@@ -1,0 +1,90 @@
+"""What was flown against what was cleared, over the API and the service."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from clearance.domain.volumes import LatLng
+from clearance.service.monitoring import simulated_track_csv
+from clearance.service.workflow import Workflow
+from tests.e2e.conftest import Actors, document
+
+CSV = {"Content-Type": "text/csv"}
+
+
+def cleared_isr(client: TestClient, actors: Actors) -> str:
+    made = client.post("/v1/requests", json=document("01"), headers=actors.operator())
+    assert made.json()["state"] == "cleared"
+    rid: str = made.json()["id"]
+    return rid
+
+
+def test_a_track_inside_the_cleared_volume_conforms_and_is_recorded(
+    client: TestClient, actors: Actors, workflow: Workflow
+) -> None:
+    rid = cleared_isr(client, actors)
+    track = simulated_track_csv(workflow, rid, None)
+    checked = client.post(
+        f"/v1/requests/{rid}/telemetry", content=track, headers=actors.operator() | CSV
+    )
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["conforming"] is True
+    assert body["conformance_percent"] >= 95
+    assert body["excursions"] == []
+    events = client.get(f"/v1/requests/{rid}", headers=actors.operator()).json()["events"]
+    assert events[-1]["kind"] == "conformance"
+    assert events[-1]["detail"]["conforming"] is True
+
+
+def test_a_track_drifting_towards_mali_is_not_conforming_and_names_mali(
+    client: TestClient, actors: Actors, workflow: Workflow
+) -> None:
+    rid = cleared_isr(client, actors)  # a 25 km circle around Ouallam, Niger
+    track = simulated_track_csv(workflow, rid, LatLng(15.3, -0.5))  # deep into Mali
+    body = client.post(
+        f"/v1/requests/{rid}/telemetry", content=track, headers=actors.operator() | CSV
+    ).json()
+    assert body["conforming"] is False
+    parties = {x["party"] for x in body["excursions"]}
+    assert "ML" in parties
+    mali = next(x for x in body["excursions"] if x["party"] == "ML")
+    assert mali["seconds"] > 10
+    assert mali["flagged"] is True
+    shown = client.get(f"/v1/requests/{rid}", headers=actors.operator()).json()
+    assert shown["events"][-1]["detail"]["conforming"] is False
+
+
+def test_malformed_telemetry_is_a_422_naming_the_line(client: TestClient, actors: Actors) -> None:
+    rid = cleared_isr(client, actors)
+    bad = (
+        "time,lat,lng,alt_m\n2017-11-21T06:00:00Z,14.3,2.1,500\n2017-11-21T05:00:00Z,14.3,2.1,500\n"
+    )
+    response = client.post(
+        f"/v1/requests/{rid}/telemetry", content=bad, headers=actors.operator() | CSV
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "line 3" in response.json()["detail"]
+
+
+def test_telemetry_needs_a_known_media_type(client: TestClient, actors: Actors) -> None:
+    rid = cleared_isr(client, actors)
+    response = client.post(
+        f"/v1/requests/{rid}/telemetry",
+        content="x",
+        headers=actors.operator() | {"Content-Type": "image/png"},
+    )
+    assert response.status_code == 415
+
+
+def test_telemetry_for_a_request_the_caller_cannot_see_is_404(
+    client: TestClient, actors: Actors
+) -> None:
+    rid = cleared_isr(client, actors)
+    response = client.post(
+        f"/v1/requests/{rid}/telemetry",
+        content="time,lat,lng,alt_m\n2017-11-21T06:00:00Z,14.3,2.1,500\n",
+        headers=actors.operator("FR.Barkhane") | CSV,
+    )
+    assert response.status_code == 404
