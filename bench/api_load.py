@@ -14,69 +14,60 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).parents[1]
-CLEARANCE = [sys.executable, "-m", "clearance.cli"]
+sys.path.insert(0, str(ROOT))  # the tests' helpers for a server and a PostgreSQL
+
+from tests.serverproc import Server  # noqa: E402
+
 DOCUMENT = ROOT / "examples" / "niger" / "requests" / "05-us-armed-overwatch-agadez-2020.yaml"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int, str]:
-    env = {**os.environ, "CLEARANCE_DATABASE_URL": url}
-    subprocess.run(
-        [*CLEARANCE, "scenario", "load", str(ROOT / "examples" / "niger")],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    out = subprocess.run(
-        [*CLEARANCE, "principal", "add", "bench-planner", "--operator", "US.AFRICOM"],
-        env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    token = out.stdout.strip().splitlines()[-1]
-    port = free_port()
-    log = (workdir / "server.log").open("wb")
-    server = subprocess.Popen(
-        [*CLEARANCE, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server, port, token
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit(f"server did not start; see {workdir / 'server.log'}")
+def bodies(count: int) -> list[bytes]:
+    """The Agadez request, each copy 13 hours after the previous one, so that they do not
+    conflict (each is evaluated, deconflicted and stored as pending)."""
+    doc = yaml.safe_load(DOCUMENT.read_text())
+    out = []
+    for i in range(count):
+        moved = json.loads(json.dumps(doc))
+        for volume in moved["volumes"]:
+            for key in ("time_start", "time_end"):
+                at = datetime.fromisoformat(volume[key]["value"]) + timedelta(hours=13 * i)
+                volume[key]["value"] = at.isoformat().replace("+00:00", "Z")
+        out.append(json.dumps(moved).encode())
+    return out
 
 
 async def client(
-    port: int, body: bytes, token: str, until: float, latencies: list[float], errors: list[int]
+    port: int,
+    source: Iterator[bytes],
+    token: str,
+    until: float,
+    latencies: list[float],
+    errors: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    head = (
-        f"POST /v1/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode()
     while time.perf_counter() < until:
+        body = next(source)
+        head = (
+            f"POST /v1/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
         t = time.perf_counter()
         writer.write(head + body)
         status_line = await reader.readline()
@@ -93,17 +84,20 @@ async def client(
 
 
 async def drive(port: int, token: str, seconds: float, connections: int) -> dict[str, Any]:
-    body = json.dumps(yaml.safe_load(DOCUMENT.read_text())).encode()
+    source = iter(bodies(int(seconds * 3000) + 10000))
     latencies: list[float] = []
     errors: list[int] = []
     # Warm up (imports, caches, first connections), then measure.
     await asyncio.gather(
-        *(client(port, body, token, time.perf_counter() + 1.0, [], []) for _ in range(connections))
+        *(
+            client(port, source, token, time.perf_counter() + 1.0, [], [])
+            for _ in range(connections)
+        )
     )
     start = time.perf_counter()
     until = start + seconds
     await asyncio.gather(
-        *(client(port, body, token, until, latencies, errors) for _ in range(connections))
+        *(client(port, source, token, until, latencies, errors) for _ in range(connections))
     )
     elapsed = time.perf_counter() - start
     return {
@@ -116,19 +110,45 @@ async def drive(port: int, token: str, seconds: float, connections: int) -> dict
 
 
 def run_against(url: str, workdir: Path, seconds: float, connections: int) -> dict[str, Any]:
-    server, port, token = start_server(url, workdir)
+    server = Server(url, workdir / f"server-{url.split(':')[0]}.log")
+    token = server.prepare({"bench-planner": ("--operator", "US.AFRICOM")})["bench-planner"]
+    server.start()
     try:
-        return asyncio.run(drive(port, token, seconds, connections))
+        return asyncio.run(drive(server.port, token, seconds, connections))
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
+
+
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    from tests.pgserver import PostgresServer, find_bin_dir
+    from tests.pgserver import free_port as pg_port
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        raise SystemExit("no PostgreSQL binaries: run scripts/ensure-postgres.sh")
+    root = Path(tempfile.mkdtemp(prefix="clearance-bench-pg-"))
+    as_postgres = os.geteuid() == 0
+    if as_postgres:
+        shutil.chown(root, user="postgres")
+    server = PostgresServer(bin_dir, root, pg_port(), as_postgres, itertools.count(1))
+    server.start()
+    try:
+        yield server.create_database()
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--postgres", help="a PostgreSQL URL to measure as well (an empty database)")
+    ap.add_argument(
+        "--postgres",
+        help="a PostgreSQL URL to measure as well (an empty database), or 'auto' to start a "
+        "throwaway server on loopback (Debian's postgresql binaries)",
+    )
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="clearance-bench-"))
     figures: dict[str, Any] = {"seconds": args.seconds, "connections": args.connections}
