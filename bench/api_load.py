@@ -157,10 +157,14 @@ def main() -> None:
             f"sqlite:///{workdir / 'bench.db'}", workdir, args.seconds, args.connections
         )
         print(f"sqlite: {figures['sqlite']}")
-        if args.postgres:
+        if args.postgres == "auto":
+            with throwaway_postgres() as url:
+                figures["postgresql"] = run_against(url, workdir, args.seconds, args.connections)
+        elif args.postgres:
             figures["postgresql"] = run_against(
                 args.postgres, workdir, args.seconds, args.connections
             )
+        if "postgresql" in figures:
             print(f"postgresql: {figures['postgresql']}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

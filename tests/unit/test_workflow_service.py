@@ -341,3 +341,12 @@ def test_a_higher_priority_overrides_when_the_scenario_allows_and_flags_the_lowe
     # ... and the lower one arriving second is held back by the higher.
     again = flow.submit(OPS, request_doc(circle(5, 5)))
     assert again.record.state is RequestState.INFEASIBLE
+
+
+def test_a_reissued_token_replaces_the_old_one_at_once(flow: Workflow) -> None:
+    old = flow.issue_token("planner", operator="A.Ops")
+    assert flow.authenticate(old) == OPS  # now remembered
+    new = flow.issue_token("planner", operator="A.Ops")
+    assert flow.authenticate(new) == OPS
+    with pytest.raises(UnauthorizedError):
+        flow.authenticate(old)
