@@ -6,12 +6,15 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 import clearance
 from clearance.api import problems
-from clearance.api.routers import audit, authorities, grants, health, requests, telemetry
+from clearance.api.routers import audit, authorities, grants, health, me, requests, telemetry
 from clearance.service.audit import AuditLog
 from clearance.service.workflow import Workflow
 
@@ -19,6 +22,7 @@ MAX_BODY_BYTES = 1024 * 1024
 SWEEP_SECONDS = 30.0
 INTEGRATE_SECONDS = 1.0
 log = logging.getLogger("clearance.api")
+WEB = Path(__file__).resolve().parents[1] / "web"  # the page: / and its assets under /web
 
 
 def create_app(
@@ -63,11 +67,19 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.workflow = workflow
-    for module in (health, requests, authorities, grants, telemetry):
+    for module in (health, me, requests, authorities, grants, telemetry):
         app.include_router(module.router)
     if audit_log is not None:
         app.state.audit_log = audit_log
         app.include_router(audit.router)
+    # The page at / and its assets under /web; not a mount at / that would shadow
+    # routes added to the app later.
+    app.mount("/web", StaticFiles(directory=WEB, html=True), name="web")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(WEB / "index.html")
+
     problems.install(app, max_body_bytes=max_body_bytes)
     return app
 

@@ -1,0 +1,241 @@
+"""The page, in a real headless Chromium (Debian's /usr/bin/chromium, driven by
+Playwright), against the API served by uvicorn on 127.0.0.1: an operator submits, the
+four authorities decide in stage order, and the page never talks to another host."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from clearance.adapters.keys import KeyStore
+from clearance.adapters.sql import make_engine
+from clearance.api import create_app
+from clearance.service.audit import AuditLog
+from clearance.service.workflow import Workflow
+from tests.e2e.conftest import LOG_ORIGIN, document, make_workflow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+CHAIN = ["US.DoD", "US.State", "NE.Defense", "NE.PM"]  # 05's stages, in order
+TIMEOUT_MS = 10_000
+
+
+class Site:
+    """The API and the page, served by uvicorn in a thread, with a token per actor."""
+
+    def __init__(self, workflow: Workflow, base_url: str) -> None:
+        self.workflow = workflow
+        self.base_url = base_url
+        self.tokens: dict[str, str] = {}
+
+    def operator(self, operator: str = "US.AFRICOM") -> str:
+        return self._token(f"{operator}-planner", operator=operator)
+
+    def member(self, authority: str) -> str:
+        return self._token(f"{authority}-member", authority=authority)
+
+    def _token(self, name: str, **role: str) -> str:
+        if name not in self.tokens:
+            self.tokens[name] = self.workflow.add_principal(name, **role)
+        return self.tokens[name]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """SQLite only: the browser adds nothing a second database would check."""
+    keys = KeyStore(tmp_path / "keys")
+    engine = make_engine(f"sqlite:///{tmp_path / 'page.db'}")
+    workflow = make_workflow(engine, keys)
+    audit_log = AuditLog(workflow.uow, LOG_ORIGIN, keys.instance_key())
+    app = create_app(workflow, audit_log=audit_log)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
+        time.sleep(0.02)
+    try:
+        yield Site(workflow, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+        engine.dispose()
+        gc.collect()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        where = "in CI" if os.environ.get("CI") else "here"
+        pytest.fail(
+            f"{CHROMIUM} is missing {where}; run scripts/ensure-chromium.sh "
+            "(the page's browser test needs Debian's chromium, never `playwright install`)"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    urls: list[str] = []
+    tab.on("request", lambda request: urls.append(request.url))
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(site.base_url + "/")
+    yield tab
+    context.close()
+    assert urls, "the page made no request at all"
+    foreign = [u for u in urls if not u.startswith(site.base_url + "/")]
+    assert not foreign, f"the page asked other hosts: {foreign}"
+    assert not errors, errors
+
+
+def sign_in(page: Page, token: str) -> None:
+    if page.get_by_role("button", name="Sign out").is_visible():
+        page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def authority_card(page: Page, authority: str) -> Locator:
+    return page.locator(f'#stages .authority[data-authority="{authority}"]')
+
+
+def test_an_armed_request_is_submitted_and_cleared_through_the_page(page: Page, site: Site) -> None:
+    started = time.monotonic()
+    sign_in(page, site.operator())
+    expect(page.locator("#who")).to_contain_text("operator US.AFRICOM")
+    expect(page.get_by_role("heading", name="Queue")).to_be_hidden()
+    page.get_by_label("Request document (JSON)").fill(json.dumps(document("05")))
+    page.get_by_role("button", name="Submit request").click()
+    expect(page.locator("#request-state")).to_have_text("pending")
+    request_id = page.locator("#request-id").inner_text()
+    assert request_id
+    expect(authority_card(page, "US.DoD")).to_have_class("authority awaiting")
+    expect(page.locator("#events li")).to_have_count(1)
+    expect(page.get_by_role("button", name="Approve")).to_be_hidden()  # an operator decides nothing
+
+    # NE.Defense, whose stage is not open yet, sees the request but no decision button,
+    # and the API refuses a forged decision for US.DoD's step with its token.
+    ne_defense = site.member("NE.Defense")
+    sign_in(page, ne_defense)
+    expect(page.locator("#queue-empty")).to_be_visible()
+    page.get_by_label("Request id").fill(request_id)
+    page.get_by_role("button", name="Open", exact=True).click()
+    expect(page.locator("#request-state")).to_have_text("pending")
+    expect(authority_card(page, "US.DoD")).to_contain_text("awaiting decision")
+    expect(page.get_by_role("button", name="Approve")).to_be_hidden()
+    expect(page.get_by_role("button", name="Deny")).to_be_hidden()
+    forged = page.request.post(
+        f"{site.base_url}/v1/requests/{request_id}/decisions",
+        data={"authority": "US.DoD", "decision": "approve", "comment": "forged"},
+        headers={"Authorization": f"Bearer {ne_defense}"},
+    )
+    assert forged.status == 403, forged.text()
+    assert forged.json()["detail"]
+
+    # Each authority in stage order: its queue shows the request, it opens and approves.
+    for authority in CHAIN:
+        sign_in(page, site.member(authority))
+        queued = page.locator(f'#queue-items li[data-id="{request_id}"]')
+        expect(queued).to_contain_text("waiting")
+        queued.get_by_role("button", name=f"Open request {request_id}").click()
+        expect(authority_card(page, authority)).to_have_class("authority awaiting")
+        awaiting = httpx.get(
+            f"{site.base_url}/v1/requests/{request_id}",
+            headers={"Authorization": f"Bearer {site.operator()}"},
+        ).json()["awaiting"]
+        expect(page.locator("#stages .authority.awaiting")).to_have_count(len(awaiting))
+        for other in CHAIN:
+            card = authority_card(page, other)
+            if other in awaiting:
+                expect(card).to_have_class("authority awaiting")
+            else:
+                expect(card).not_to_have_class("authority awaiting")
+        page.get_by_label("Comment").fill(f"{authority} agrees")
+        page.get_by_role("button", name="Approve").click()
+        card = authority_card(page, authority)
+        expect(card).to_contain_text("approved")
+        expect(card).to_contain_text(f"by {authority}-member")
+        expect(card).to_contain_text(f"{authority} agrees")
+        expect(page.locator("#message")).to_contain_text(f"Approved for {authority}")
+        expect(page.get_by_role("button", name="Approve")).to_be_hidden()
+
+    expect(page.locator("#request-state")).to_have_text("cleared")
+    assert page.locator("#events li").count() >= 1 + len(CHAIN)
+    sign_in(page, site.operator())
+    page.get_by_label("Request id").fill(request_id)
+    page.get_by_role("button", name="Open", exact=True).click()
+    expect(page.locator("#request-state")).to_have_text("cleared")
+    assert time.monotonic() - started < 60
+
+
+def test_errors_show_the_problem_detail(page: Page, site: Site) -> None:
+    page.get_by_label("API token").fill("not-a-token")
+    page.get_by_role("button", name="Sign in").click()
+    message = page.locator("#message")
+    expect(message).to_be_visible()
+    unauthorised = httpx.get(
+        f"{site.base_url}/v1/me", headers={"Authorization": "Bearer not-a-token"}
+    ).json()
+    expect(message).to_have_text(unauthorised["detail"])
+
+    sign_in(page, site.operator())
+    bad = document("05") | {"payload": "nonsense"}
+    page.get_by_label("Request document (JSON)").fill(json.dumps(bad))
+    page.get_by_role("button", name="Submit request").click()
+    expect(message).to_be_visible()
+    expect(message).not_to_contain_text("Traceback")
+    expect(page.locator("#request")).to_be_hidden()
+
+    page.get_by_label("Request document (JSON)").fill("{not json")
+    page.get_by_role("button", name="Submit request").click()
+    expect(message).to_contain_text("not valid JSON")
+
+
+def test_the_page_works_at_narrow_widths_and_the_api_stays_reachable(
+    page: Page, site: Site
+) -> None:
+    page.set_viewport_size({"width": 380, "height": 800})
+    sign_in(page, site.operator())
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 380, width
+    assert httpx.get(f"{site.base_url}/healthz").json() == {"status": "ok"}
+    assert "/v1/me" in httpx.get(f"{site.base_url}/openapi.json").json()["paths"]
+    page.keyboard.press("Tab")  # keyboard reaches the controls
+    focused = page.evaluate("document.activeElement.tagName")
+    assert focused in {"BUTTON", "INPUT", "TEXTAREA"}, focused
