@@ -16,10 +16,9 @@ import shapely
 from clearance.domain.conformance import (
     ConformanceResult,
     check_conformance,
-    parse_track_csv,
-    parse_track_jsonl,
 )
 from clearance.domain.errors import InputError
+from clearance.domain.telemetry import parse_track_csv, parse_track_jsonl
 from clearance.domain.tracks import Track, simulate_track, track_to_csv
 from clearance.domain.volumes import WGS84, Circle, LatLng, Polygon, Volume4D
 

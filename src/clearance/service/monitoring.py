@@ -13,12 +13,11 @@ from dataclasses import replace
 from clearance.domain.conformance import (
     ConformanceResult,
     check_conformance,
-    parse_track_csv,
-    parse_track_jsonl,
 )
 from clearance.domain.errors import InputError, NotFoundError
 from clearance.domain.model import Principal
 from clearance.domain.requests import parse_request
+from clearance.domain.telemetry import parse_track_csv, parse_track_jsonl
 from clearance.domain.tracks import Track, simulate_track, track_to_csv
 from clearance.domain.volumes import LatLng
 from clearance.domain.workflow import RequestState
