@@ -239,3 +239,30 @@ def test_the_page_works_at_narrow_widths_and_the_api_stays_reachable(
     page.keyboard.press("Tab")  # keyboard reaches the controls
     focused = page.evaluate("document.activeElement.tagName")
     assert focused in {"BUTTON", "INPUT", "TEXTAREA"}, focused
+
+
+def test_the_request_view_maps_territories_sites_and_volumes_from_its_own_origin(
+    page: Page, site: Site
+) -> None:
+    """Leaflet draws the scenario's territories and sites as SVG paths (no tiles, no
+    other host: the ``page`` fixture checks every request) and the request's volumes."""
+    sign_in(page, site.operator())
+    page.get_by_label("Request document (JSON)").fill(json.dumps(document("05")))  # a circle
+    page.get_by_role("button", name="Submit request").click()
+    expect(page.locator("#request-state")).to_have_text("pending")
+    map_ = page.locator("#map")
+    territories = len(site.workflow.scenario.territories)
+    assert territories == 12
+    expect(map_.locator("svg path.territory")).to_have_count(territories)
+    expect(map_.locator("svg path.site")).to_have_count(len(site.workflow.scenario.sites))
+    expect(map_.locator("svg path.volume")).to_have_count(1)
+    expect(map_.locator("svg path.volume")).to_be_visible()
+    expect(map_.locator(".party-label", has_text="NE")).to_have_count(1)
+
+    first = page.locator("#request-id").inner_text()
+    page.get_by_label("Request document (JSON)").fill(json.dumps(document("02")))  # a polygon
+    page.get_by_role("button", name="Submit request").click()
+    expect(page.locator("#request-id")).not_to_have_text(first)
+    expect(map_.locator("svg path.volume")).to_have_count(len(document("02")["volumes"]))
+    expect(map_.locator("svg path.territory")).to_have_count(territories)
+    assert map_.locator("img").count() == 0  # no tiles, no marker images

@@ -14,7 +14,16 @@ from fastapi.staticfiles import StaticFiles
 
 import clearance
 from clearance.api import problems
-from clearance.api.routers import audit, authorities, grants, health, me, requests, telemetry
+from clearance.api.routers import (
+    audit,
+    authorities,
+    grants,
+    health,
+    me,
+    requests,
+    scenario,
+    telemetry,
+)
 from clearance.service.audit import AuditLog
 from clearance.service.workflow import Workflow
 
@@ -67,7 +76,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.workflow = workflow
-    for module in (health, me, requests, authorities, grants, telemetry):
+    for module in (health, me, requests, authorities, grants, telemetry, scenario):
         app.include_router(module.router)
     if audit_log is not None:
         app.state.audit_log = audit_log

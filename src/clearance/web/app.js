@@ -4,7 +4,7 @@
 const TOKEN_KEY = "clearance.token";
 const $ = (id) => document.getElementById(id);
 
-const state = { me: null, request: null };
+const state = { me: null, request: null, map: null };
 
 // ---- helpers ------------------------------------------------------------------------
 
@@ -175,6 +175,7 @@ async function openRequest(id) {
   clearMessage();
   renderRequest();
   $("request-h").focus();
+  await renderMap(state.request);
 }
 
 function renderRequest() {
@@ -237,6 +238,40 @@ function renderRequest() {
     return el("li", {}, el("time", { datetime: e.at }, e.at), ` ${e.kind} by ${e.by}`,
       detail ? el("span", { class: "muted" }, ` — ${detail}`) : null);
   }));
+}
+
+// ---- the map: territories and sites as the base (no tiles, no other host), volumes on top
+
+async function renderMap(r) {
+  if (!state.map) {
+    const base = await api("GET", "/v1/scenario/map");  // static: fetched once per page
+    const map = L.map("map", { attributionControl: false }).setView([17, 8], 4);  // the region
+    L.geoJSON(base.territories, {
+      style: { className: "territory", color: "#7a8794", weight: 1, fillColor: "#fdfcf7", fillOpacity: 0.9 },
+      onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.party,
+        { permanent: true, direction: "center", className: "party-label" }),
+    }).addTo(map);
+    for (const site of base.sites) {
+      L.circleMarker([site.lat, site.lng], { className: "site", radius: 5, color: "#1b1f23", fillOpacity: 1 })
+        .bindTooltip(site.name).addTo(map);
+    }
+    state.map = { map, volumes: L.featureGroup().addTo(map) };
+  }
+  const { map, volumes } = state.map;
+  map.invalidateSize();  // the section may have been hidden when the map was made
+  volumes.clearLayers();
+  const style = { className: "volume", color: "#0b5cad", weight: 2, fillOpacity: 0.2 };
+  for (const v of ((r.document || {}).volumes || [])) {
+    const outline = v.volume || {};
+    if (outline.outline_circle) {
+      const c = outline.outline_circle;
+      volumes.addLayer(L.circle([c.center.lat, c.center.lng], { ...style, radius: c.radius.value }));
+    } else if (outline.outline_polygon) {
+      volumes.addLayer(L.polygon(outline.outline_polygon.vertices.map((p) => [p.lat, p.lng]), style));
+    }
+  }
+  if (volumes.getLayers().length) map.fitBounds(volumes.getBounds(), { padding: [20, 20] });
+  else map.setView([17, 8], 4);
 }
 
 async function decide(decision) {
