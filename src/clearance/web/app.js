@@ -270,7 +270,8 @@ async function renderMap(r) {
       volumes.addLayer(L.polygon(outline.outline_polygon.vertices.map((p) => [p.lat, p.lng]), style));
     }
   }
-  if (volumes.getLayers().length) map.fitBounds(volumes.getBounds(), { padding: [20, 20] });
+  // Show the volumes with enough around them to see whose territory they are over.
+  if (volumes.getLayers().length) map.fitBounds(volumes.getBounds().pad(3), { maxZoom: 8 });
   else map.setView([17, 8], 4);
 }
 
