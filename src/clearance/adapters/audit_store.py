@@ -132,14 +132,11 @@ FetchTiles = Callable[[Sequence[int]], dict[int, bytes]]
 FetchEdge = Callable[[int], bytes | None]
 
 
-def range_hashes(
-    ranges: Sequence[tuple[int, int]], size: int, fetch_tiles: FetchTiles, fetch_edge: FetchEdge
-) -> list[bytes]:
-    """MTH of each range (a complete subtree, or a right-hand remainder ``[start, size)``;
-    see ``clearance.domain.merkle``) in the tree of ``size`` entries, from tiles
-    (``fetch_tiles(ids) -> {id: hashes}``, one call) and, for a remainder, the stored right
-    edge when the stored size is ``size`` (``fetch_edge(size)``; None otherwise, and the
-    remainder's subtrees are then read from tiles)."""
+def locate(
+    ranges: Sequence[tuple[int, int]],
+) -> tuple[list[tuple[int, int] | None], list[tuple[int, int]]]:
+    """Where each range's hash lives: the (tile id, slot) of a complete aligned subtree, or
+    None for a right-hand remainder (also listed in the second result)."""
     spots: list[tuple[int, int] | None] = []
     remainders: list[tuple[int, int]] = []
     for start, end in ranges:
@@ -154,6 +151,18 @@ def range_hashes(
         else:
             spots.append(None)
             remainders.append((start, end))
+    return spots, remainders
+
+
+def range_hashes(
+    ranges: Sequence[tuple[int, int]], size: int, fetch_tiles: FetchTiles, fetch_edge: FetchEdge
+) -> list[bytes]:
+    """MTH of each range (a complete subtree, or a right-hand remainder ``[start, size)``;
+    see ``clearance.domain.merkle``) in the tree of ``size`` entries, from tiles
+    (``fetch_tiles(ids) -> {id: hashes}``, one call) and, for a remainder, the stored right
+    edge when the stored size is ``size`` (``fetch_edge(size)``; None otherwise, and the
+    remainder's subtrees are then read from tiles)."""
+    spots, remainders = locate(ranges)
     ids = sorted({spot[0] for spot in spots if spot is not None})
     tiles = fetch_tiles(ids) if ids else {}
     edge = fetch_edge(size) if remainders else None
@@ -348,18 +357,7 @@ class TileStore:
         see ``clearance.domain.merkle``), then of each ``extra`` (level, index) node, all in
         one query: the tiles holding the complete subtrees, plus the tree row's right edge
         when a remainder is asked for and ``size`` is the stored size."""
-        spots: list[tuple[int, int] | None] = []
-        remainders: list[tuple[int, int]] = []
-        for start, end in ranges:
-            width = end - start
-            if width & (width - 1) == 0:
-                level = width.bit_length() - 1
-                if start & (width - 1):
-                    raise ValueError(f"[{start}, {end}) is not an aligned subtree")
-                spots.append(tile_of(level, start >> level))
-            else:
-                spots.append(None)
-                remainders.append((start, end))
+        spots, remainders = locate(ranges)
         spots_extra = [tile_of(level, index) for level, index in extra]
         ids = sorted({spot[0] for spot in (*spots, *spots_extra) if spot is not None})
         sql = f"SELECT id, hashes FROM audit_tile WHERE id IN ({','.join('?' * len(ids))})"
