@@ -33,16 +33,21 @@ def read_document(path: Path, error: type[InputError] = InputError) -> object:
             ) from None
         except (ValueError, RecursionError) as e:  # e.g. an integer beyond Python's digit limit
             raise error(f"malformed JSON: {e}", source=str(path)) from None
+    return parse_yaml(text, str(path), error)
+
+
+def parse_yaml(text: str, source: str, error: type[InputError] = InputError) -> object:
+    """Parse YAML text; malformed input raises ``error`` naming ``source`` and the line."""
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise error(f"malformed YAML{where}: {e.problem or e.context}", source=str(path)) from None
+        raise error(f"malformed YAML{where}: {e.problem or e.context}", source=source) from None
     except yaml.YAMLError as e:
-        raise error(f"malformed YAML: {e}", source=str(path)) from None
+        raise error(f"malformed YAML: {e}", source=source) from None
     except (ValueError, RecursionError) as e:  # e.g. an integer beyond Python's digit limit
-        raise error(f"malformed YAML: {e}", source=str(path)) from None
+        raise error(f"malformed YAML: {e}", source=source) from None
 
 
 def expand_paths(paths: list[Path], error: type[InputError] = InputError) -> list[Path]:

@@ -216,6 +216,16 @@ class SqlAudit(AuditRepository):
         )
         return [_entry(row) for row in rows]
 
+    def request_entries(self, request_id: str, limit: int) -> list[StoredEntry]:
+        e = t.audit_entries.c
+        rows = self.uow.execute(
+            sa.select(t.audit_entries)
+            .where(e.request_id == request_id, e.log_index.is_not(None))
+            .order_by(e.log_index)
+            .limit(limit)
+        )
+        return [_entry(row) for row in rows]
+
     def pending(self, after_seq: int, limit: int) -> list[StoredEntry]:
         e = t.audit_entries.c
         rows = self.uow.execute(

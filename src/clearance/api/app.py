@@ -17,9 +17,11 @@ from clearance.api import problems
 from clearance.api.routers import (
     audit,
     authorities,
+    evaluations,
     grants,
     health,
     me,
+    overview,
     requests,
     scenario,
     telemetry,
@@ -76,7 +78,17 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.workflow = workflow
-    for module in (health, me, requests, authorities, grants, telemetry, scenario):
+    for module in (
+        health,
+        me,
+        requests,
+        evaluations,
+        authorities,
+        grants,
+        telemetry,
+        scenario,
+        overview,
+    ):
         app.include_router(module.router)
     if audit_log is not None:
         app.state.audit_log = audit_log

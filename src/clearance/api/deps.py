@@ -2,7 +2,7 @@
 
 ``WorkflowDep`` is the app's ``Workflow``; ``PrincipalDep`` the caller, authenticated
 from ``Authorization: Bearer``; ``JsonObjectDep`` the body, read as one strict JSON
-object; ``ExpectedVersionDep`` the version named by ``If-Match``.
+object; ``DocumentDep`` a request document, as JSON or YAML; ``ExpectedVersionDep`` the version named by ``If-Match``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,19 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from clearance.adapters.files import parse_yaml
 from clearance.api.problems import ApiError
+from clearance.domain.errors import InputError
 from clearance.domain.model import Principal
 from clearance.service.workflow import Workflow
 
 # A request document is about six levels deep; anything far deeper is hostile, and
 # copying or hashing it would exhaust the stack.
 MAX_DEPTH = 32
+# YAML aliases can make a small body stand for an enormous tree ("billion laughs"); no
+# request document comes near this many values.
+MAX_NODES = 200_000
+YAML_MEDIA = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 ETAG = re.compile(r'(?:W/)?"(\d{1,18})"|(\d{1,18})')
 
 bearer = HTTPBearer(auto_error=False, description="A principal's token.")
@@ -45,24 +51,67 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def _media(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _is_json(media: str) -> bool:
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _unsupported(media: str, expected: str) -> ApiError:
+    return ApiError(
+        415,
+        "unsupported-media-type",
+        "Unsupported media type",
+        f"send the body as {expected}, not {media or 'nothing'}",
+        field="Content-Type",
+        source="header",
+    )
+
+
 async def json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object: UTF-8, no NaN or infinities, at most MAX_DEPTH deep."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json" and not (
-        media.startswith("application/") and media.endswith("+json")
-    ):
-        raise ApiError(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            f"send the body as application/json, not {media or 'nothing'}",
-            field="Content-Type",
-            source="header",
-        )
+    media = _media(request)
+    if not _is_json(media):
+        raise _unsupported(media, "application/json")
     return parse_json_object(await request.body())
 
 
 JsonObjectDep = Annotated[dict[str, Any], Depends(json_object)]
+
+
+async def document(request: Request) -> dict[str, Any]:
+    """A request document: a JSON object, or the same written as YAML (application/yaml),
+    the form the example files use."""
+    media = _media(request)
+    if _is_json(media):
+        return parse_json_object(await request.body())
+    if media in YAML_MEDIA:
+        return parse_yaml_object(await request.body())
+    raise _unsupported(media, "application/json or application/yaml")
+
+
+DocumentDep = Annotated[dict[str, Any], Depends(document)]
+
+
+def parse_yaml_object(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        raise _malformed("the body is empty; send a YAML mapping")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _malformed("the body is not valid UTF-8") from None
+    try:
+        value = parse_yaml(text, "")
+    except InputError as e:
+        raise _malformed(f"the body is not valid YAML: {e.rule}") from None
+    if not isinstance(value, dict):
+        raise _malformed(f"the body must be a YAML mapping, not {type(value).__name__}")
+    _check_tree(value)
+    return value
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -94,17 +143,23 @@ def _finite(text: str) -> float:
 
 
 def _check_tree(value: object) -> None:
-    """Depth and encodable strings (a lone surrogate such as "\\ud800" cannot be
+    """Depth, size and encodable strings (a lone surrogate such as "\\ud800" cannot be
     written back as UTF-8), checked without recursion."""
     stack: list[tuple[object, int]] = [(value, 1)]
+    nodes = 0
     while stack:
         item, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise _malformed(f"the body holds more than {MAX_NODES} values")
         if depth > MAX_DEPTH:
             raise _malformed(f"the body nests deeper than {MAX_DEPTH} levels")
         if isinstance(item, str):
             _utf8(item)
         elif isinstance(item, dict):
             for key, child in item.items():
+                if not isinstance(key, str):  # YAML allows numbers, dates... as keys
+                    raise _malformed(f"every key must be text, not {type(key).__name__}")
                 _utf8(key)
                 stack.append((child, depth + 1))
         elif isinstance(item, list):

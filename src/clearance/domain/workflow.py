@@ -121,6 +121,13 @@ class RequestRecord:
                 return a
         raise ConflictError(f"request {self.id} needs no decision from {authority}")
 
+    def waiting_since(self, authority: str) -> datetime:
+        """When ``authority``'s step could first be decided: when the earlier stages were
+        all done (or the request was submitted)."""
+        stage = self.approval(authority).stage
+        times = [a.at for a in self.approvals if a.stage < stage and a.at is not None]
+        return max([self.created_at, *times])
+
     def awaiting(self) -> list[str]:
         """Authorities that may decide now: needs_review, and every earlier stage given."""
         if self.state is not RequestState.PENDING:

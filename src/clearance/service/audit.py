@@ -212,6 +212,24 @@ class AuditLog:
         data = stored.data
         return EntryProof(index, data, leaf_hash(data), size, root, proof, checkpoint)
 
+    def request_entries(self, request_id: str, limit: int = 1000) -> list[EntryProof]:
+        """Every entry about ``request_id`` in the latest checkpoint's tree, each with its
+        inclusion proof in that tree."""
+        checkpoint = self.checkpoint()
+        size = checkpoint.size
+        found: list[EntryProof] = []
+        with self.uow() as uow:
+            for e in uow.audit.request_entries(request_id, limit):
+                if e.index is None or e.index >= size:  # integrated after the checkpoint
+                    continue
+                _, proof = uow.audit.inclusion_proof(e.index, size)
+                found.append(
+                    EntryProof(
+                        e.index, e.data, leaf_hash(e.data), size, checkpoint.root, proof, checkpoint
+                    )
+                )
+        return found
+
     def consistency(self, size1: int, size2: int) -> ConsistencyProof:
         """The consistency proof between the trees of ``size1`` and ``size2`` entries."""
         checkpoint = self.checkpoint()

@@ -284,6 +284,9 @@ class MemoryAudit(AuditRepository):
     def entries(self, start: int, limit: int) -> list[StoredEntry]:
         return [e for e in self._integrated() if (e.index or 0) >= start][:limit]
 
+    def request_entries(self, request_id: str, limit: int) -> list[StoredEntry]:
+        return [e for e in self._integrated() if e.request_id == request_id][:limit]
+
     def pending(self, after_seq: int, limit: int) -> list[StoredEntry]:
         return [e for e in self.store.audit if e.index is None and e.seq > after_seq][:limit]
 

@@ -179,6 +179,10 @@ class AuditRepository(abc.ABC):
         """Integrated entries with ``index >= start``, in index order, at most ``limit``."""
 
     @abc.abstractmethod
+    def request_entries(self, request_id: str, limit: int) -> list[StoredEntry]:
+        """Integrated entries about ``request_id``, in index order, at most ``limit``."""
+
+    @abc.abstractmethod
     def pending(self, after_seq: int, limit: int) -> list[StoredEntry]:
         """Entries not integrated yet with ``seq > after_seq``, in seq order."""
 

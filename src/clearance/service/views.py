@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clearance.domain.model import Approval, Conditions, Evaluation, Violation
+from clearance.domain.overview import Overview
 from clearance.domain.workflow import Event, RequestRecord
-from clearance.service.workflow import QueueItem
+from clearance.service.workflow import Preview, QueueItem
 
 
 def approval_view(a: Approval) -> dict[str, Any]:
@@ -106,4 +107,30 @@ def queue_item_view(item: QueueItem, now: datetime) -> dict[str, Any]:
     return summary_view(item.record) | {
         "waiting_since": instant(item.waiting_since),
         "age_seconds": max(0.0, (now - item.waiting_since).total_seconds()),
+    }
+
+
+def preview_view(p: Preview) -> dict[str, Any]:
+    """``POST /v1/evaluations``: the evaluation a submission would get now."""
+    return evaluation_view(p.evaluation) | {
+        "overrides": [{"request": rid, "reasons": list(rs)} for rid, rs in p.overrides.items()]
+    }
+
+
+def overview_view(o: Overview) -> dict[str, Any]:
+    return {
+        "requests": o.requests,
+        "by_state": o.by_state,
+        "bottleneck": o.bottleneck,
+        "authorities": [
+            {
+                "authority": a.authority,
+                "decisions": a.decisions,
+                "median_wait_seconds": a.median_wait_seconds,
+                "p90_wait_seconds": a.p90_wait_seconds,
+                "waiting_now": a.waiting_now,
+                "oldest_waiting_seconds": a.oldest_waiting_seconds,
+            }
+            for a in o.authorities
+        ],
     }

@@ -35,6 +35,7 @@ from clearance.domain.errors import (
 from clearance.domain.evaluation import evaluate, with_violations
 from clearance.domain.merkle import canonical_json
 from clearance.domain.model import Conditions, Evaluation, Principal, Request
+from clearance.domain.overview import Overview, overview
 from clearance.domain.requests import parse_request
 from clearance.domain.scenario import Scenario
 from clearance.domain.volumes import parse_volume
@@ -42,6 +43,8 @@ from clearance.domain.workflow import Decision, Event, RequestRecord, RequestSta
 from clearance.service.airspace import Airspace
 from clearance.service.audit import decision_signer
 from clearance.service.ports import Clock, Signer, UnitOfWork
+
+OVERVIEW_LIMIT = 5_000
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,14 @@ class Amended:
     record: RequestRecord
     kept: list[str]
     reset: list[str]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What submitting a document would give now; nothing is stored."""
+
+    evaluation: Evaluation
+    overrides: dict[str, list[str]]  # lower-priority requests it would flag, and why
 
 
 @dataclass(frozen=True)
@@ -226,8 +237,19 @@ class Workflow:
             self.airspace.update(record, request)
         return Amended(record, kept, reset)
 
+    def preview(self, who: Principal, document: object) -> Preview:
+        """Evaluate and deconflict ``document`` as a submission would, storing nothing:
+        what the page shows while an operator composes a request."""
+        _, request = self._parse(document)
+        if who.operator != request.operator:
+            raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
+        with self.airspace.lock, self.uow() as uow:
+            self._refresh_grants(uow)
+            evaluation, flagged = self._evaluate(uow, request, None)
+        return Preview(evaluation, flagged)
+
     def _evaluate(
-        self, uow: UnitOfWork, request: Request, request_id: str
+        self, uow: UnitOfWork, request: Request, request_id: str | None
     ) -> tuple[Evaluation, dict[str, list[str]]]:
         """Evaluate, then deconflict against every pending and cleared request."""
         self.airspace.load(uow)
@@ -401,6 +423,11 @@ class Workflow:
         ordered = sorted(found.values(), key=lambda r: (r.created_at, r.id), reverse=True)
         return [self._as_of_now(r)[0] for r in ordered[:limit]]
 
+    def overview(self, who: Principal, limit: int = OVERVIEW_LIMIT) -> Overview:
+        """Requests by state and each authority's waiting times, over the ``limit``
+        newest requests ``who`` may see."""
+        return overview(self.list_requests(who, limit=limit), self.clock.now())
+
     def queue(self, who: Principal, authority: str) -> list[QueueItem]:
         """Requests waiting for ``authority`` now (earlier stages done), oldest first."""
         if who.authority != authority:
@@ -409,7 +436,7 @@ class Workflow:
             found = uow.requests.needing_review(authority)
         current = [self._as_of_now(r)[0] for r in found]
         waiting = [r for r in current if authority in r.awaiting()]
-        return [QueueItem(r, _waiting_since(r, authority)) for r in waiting]
+        return [QueueItem(r, r.waiting_since(authority)) for r in waiting]
 
     # -- the database operator's view (local CLI; never reachable over the API) --------
     def inspect(self, request_id: str) -> tuple[RequestRecord, list[Event]]:
@@ -438,13 +465,6 @@ def _may_see(who: Principal, record: RequestRecord) -> bool:
     if who.operator is not None and who.operator == record.operator:
         return True
     return who.authority is not None and any(a.authority == who.authority for a in record.approvals)
-
-
-def _waiting_since(record: RequestRecord, authority: str) -> datetime:
-    """When the earlier stages were all done (or the request was submitted)."""
-    stage = record.approval(authority).stage
-    times = [a.at for a in record.approvals if a.stage < stage and a.at is not None]
-    return max([record.created_at, *times])
 
 
 def _json_default(value: object) -> str:

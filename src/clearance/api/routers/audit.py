@@ -5,6 +5,8 @@
 - ``GET /v1/audit/entries/{index}``: one entry (base64 of its canonical JSON, and the
   JSON itself), its leaf hash, and its inclusion proof in the latest checkpoint's tree.
   Entries name requests and the people who acted, so a principal's token is needed.
+- ``GET /v1/requests/{id}/audit``: every entry about one request, with inclusion proofs
+  in the latest checkpoint's tree.
 - ``GET /v1/audit/consistency?from=&to=``: the proof that the tree of ``from`` entries
   is a prefix of the tree of ``to`` entries.
 - ``GET /v1/keys``: the log's public key and every authority's, as C2SP verifier keys
@@ -21,7 +23,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from clearance.api.deps import PrincipalDep
+from clearance.api.deps import PrincipalDep, WorkflowDep
 from clearance.api.problems import problem_responses
 from clearance.service.audit import (
     AuditLog,
@@ -70,6 +72,20 @@ def entry(
     index: Annotated[int, Path(ge=0, le=MAX_INDEX, description="0-based log index.")],
 ) -> dict[str, Any]:
     return entry_view(log.entry(index))
+
+
+@router.get("/v1/requests/{request_id}/audit", responses=problem_responses(401, 404))
+def request_entries(
+    who: PrincipalDep, workflow: WorkflowDep, log: AuditLogDep, request_id: str
+) -> dict[str, Any]:
+    """Every audit entry about one request, each with its inclusion proof in the latest
+    checkpoint's tree (one checkpoint for all), so a reader can verify them alone."""
+    workflow.get(who, request_id)  # 404 unless the caller may see the request
+    entries = log.request_entries(request_id)
+    return {
+        "checkpoint": checkpoint_view(log.checkpoint() if not entries else entries[0].checkpoint),
+        "entries": [{k: v for k, v in entry_view(e).items() if k != "checkpoint"} for e in entries],
+    }
 
 
 @router.get("/v1/audit/consistency", responses=problem_responses(404, 422))

@@ -9,7 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from clearance.api.deps import ExpectedVersionDep, JsonObjectDep, PrincipalDep, WorkflowDep
+from clearance.api.deps import (
+    DocumentDep,
+    ExpectedVersionDep,
+    JsonObjectDep,
+    PrincipalDep,
+    WorkflowDep,
+)
 from clearance.api.problems import problem_responses
 from clearance.domain.workflow import Decision, RequestRecord, RequestState
 from clearance.service.views import event_view, record_view
@@ -22,8 +28,11 @@ DOCUMENT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "A request document (operator, aircraft, payload, purpose, "
-        "launch_site, justification, volumes as F3548 Volume4D).",
-        "content": {"application/json": {"schema": {"type": "object"}}},
+        "launch_site, justification, volumes as F3548 Volume4D), as JSON or YAML.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
     }
 }
 ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
@@ -74,7 +83,7 @@ def _resource(
 def submit(
     who: PrincipalDep,
     workflow: WorkflowDep,
-    document: JsonObjectDep,
+    document: DocumentDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     submitted = workflow.submit(who, document, idempotency_key)
@@ -125,7 +134,7 @@ def amend(
     workflow: WorkflowDep,
     request_id: str,
     version: ExpectedVersionDep,
-    document: JsonObjectDep,
+    document: DocumentDep,
 ) -> JSONResponse:
     amended = workflow.amend(who, request_id, document, version)
     return _resource(amended.record, {"kept": amended.kept, "reset": amended.reset})

@@ -1,0 +1,22 @@
+"""``POST /v1/evaluations``: what a request document would get if submitted now (the
+chain, each authority's outcome and reasons, violations and conflicts), storing
+nothing. The page calls it while an operator composes a request."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from clearance.api.deps import DocumentDep, PrincipalDep, WorkflowDep
+from clearance.api.problems import problem_responses
+from clearance.api.routers.requests import DOCUMENT_BODY
+from clearance.service.views import preview_view
+
+router = APIRouter(prefix="/v1/evaluations", tags=["requests"])
+
+
+@router.post(
+    "", openapi_extra=DOCUMENT_BODY, responses=problem_responses(400, 401, 403, 413, 415, 422)
+)
+def evaluate(who: PrincipalDep, workflow: WorkflowDep, document: DocumentDep) -> JSONResponse:
+    return JSONResponse(preview_view(workflow.preview(who, document)))

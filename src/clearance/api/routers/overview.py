@@ -1,0 +1,21 @@
+"""``GET /v1/overview``: requests by state and each authority's waiting times (median
+and 90th percentile of its decisions, and what waits for it now), over the newest
+requests the caller may see, so the slow link of the chain is visible."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from clearance.api.deps import PrincipalDep, WorkflowDep
+from clearance.api.problems import problem_responses
+from clearance.service.views import overview_view
+from clearance.service.workflow import OVERVIEW_LIMIT
+
+router = APIRouter(prefix="/v1/overview", tags=["overview"])
+
+
+@router.get("", responses=problem_responses(401))
+def overview(who: PrincipalDep, workflow: WorkflowDep) -> dict[str, Any]:
+    return overview_view(workflow.overview(who)) | {"limit": OVERVIEW_LIMIT}

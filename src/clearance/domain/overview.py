@@ -1,0 +1,99 @@
+"""The overview: requests by state, and how long each authority keeps requests waiting.
+
+An authority's **waiting time** for one decision runs from when its step could first be
+decided (``RequestRecord.waiting_since``: submission, or the end of the earlier stages)
+to the moment a person decided it. Steps cleared by policy or grant take no one's time
+and are not counted. The median and the 90th percentile (nearest rank) of those times,
+per authority, show where the chain is slow; steps still waiting are reported
+separately (how many, and the oldest), since the slowest desks are often the ones that
+have not decided yet.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from clearance.domain.workflow import RequestRecord, RequestState
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorityWaits:
+    authority: str
+    decisions: int
+    median_wait_seconds: float | None
+    p90_wait_seconds: float | None
+    waiting_now: int
+    oldest_waiting_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    requests: int
+    by_state: dict[str, int]
+    authorities: list[AuthorityWaits]  # slowest median first; no decision yet last
+
+    @property
+    def bottleneck(self) -> str | None:
+        """The authority whose decisions wait longest (by median), if any decided."""
+        decided = [a for a in self.authorities if a.median_wait_seconds is not None]
+        return decided[0].authority if decided else None
+
+
+def nearest_rank(sorted_values: list[float], share: float) -> float:
+    """The ``share`` percentile by nearest rank: the smallest value with at least that
+    share of the values at or below it.
+
+    >>> nearest_rank([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0], 0.9)
+    9.0
+    >>> nearest_rank([4.0], 0.9)
+    4.0
+    """
+    if not sorted_values:
+        raise ValueError("no values")
+    rank = max(1, math.ceil(share * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def overview(records: Iterable[RequestRecord], now: datetime) -> Overview:
+    by_state: Counter[str] = Counter({s.value: 0 for s in RequestState})
+    waits: defaultdict[str, list[float]] = defaultdict(list)
+    waiting: defaultdict[str, list[float]] = defaultdict(list)
+    seen: set[str] = set()
+    count = 0
+    for record in records:
+        count += 1
+        by_state[record.state.value] += 1
+        awaiting = set(record.awaiting())
+        for a in record.approvals:
+            if a.by is not None and a.at is not None:
+                waits[a.authority].append(
+                    (a.at - record.waiting_since(a.authority)).total_seconds()
+                )
+                seen.add(a.authority)
+            elif a.authority in awaiting:
+                since = record.waiting_since(a.authority)
+                waiting[a.authority].append(max(0.0, (now - since).total_seconds()))
+                seen.add(a.authority)
+    rows = []
+    for authority in seen:
+        done = sorted(max(0.0, w) for w in waits[authority])
+        now_waiting = waiting[authority]
+        rows.append(
+            AuthorityWaits(
+                authority=authority,
+                decisions=len(done),
+                median_wait_seconds=statistics.median(done) if done else None,
+                p90_wait_seconds=nearest_rank(done, 0.9) if done else None,
+                waiting_now=len(now_waiting),
+                oldest_waiting_seconds=max(now_waiting) if now_waiting else None,
+            )
+        )
+    rows.sort(
+        key=lambda r: (r.median_wait_seconds is None, -(r.median_wait_seconds or 0), r.authority)
+    )
+    return Overview(count, dict(by_state), rows)

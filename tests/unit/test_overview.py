@@ -1,0 +1,96 @@
+"""The overview's waiting times and the preview, on in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from clearance.domain.errors import ForbiddenError
+from clearance.domain.model import Principal
+from clearance.domain.overview import nearest_rank, overview
+from clearance.domain.workflow import Decision
+from clearance.service.memory import MemoryStore, MemoryUnitOfWork
+from clearance.service.ports import PinnedClock
+from clearance.service.workflow import Workflow
+from tests.unit.fakes import circle, make_scenario, request_doc
+
+START = datetime(2020, 5, 1, tzinfo=UTC)
+OPS = Principal("planner", operator="A.Ops")
+CMD = Principal("cmd-officer", authority="A.Command")
+FOREIGN = Principal("foreign-desk", authority="A.Foreign")
+
+
+@pytest.fixture
+def clock() -> PinnedClock:
+    return PinnedClock(START)
+
+
+@pytest.fixture
+def flow(clock: PinnedClock) -> Workflow:
+    store = MemoryStore()
+    return Workflow(lambda: MemoryUnitOfWork(store), make_scenario(), clock)
+
+
+def armed(band: int = 0) -> dict[str, object]:
+    """An armed request; different bands are stacked 100 m apart, so never in conflict."""
+    volume = circle(5, 5, lower=100 + band * 100, upper=150 + band * 100)
+    return request_doc(volume, payload="armed", purpose="overwatch")
+
+
+def test_nearest_rank_takes_the_smallest_value_covering_the_share() -> None:
+    values = [float(v) for v in range(1, 21)]
+    assert nearest_rank(values, 0.9) == 18.0
+    assert nearest_rank(values, 0.5) == 10.0
+    assert nearest_rank([7.0], 0.9) == 7.0
+    with pytest.raises(ValueError, match="no values"):
+        nearest_rank([], 0.9)
+
+
+def test_waits_run_from_when_a_step_could_be_decided_to_its_decision(
+    flow: Workflow, clock: PinnedClock
+) -> None:
+    minutes = [10, 20, 30, 40, 600]  # A.Command's five decisions; the last one is slow
+    for i, wait in enumerate(minutes):
+        clock.at = START + timedelta(days=i)
+        rid = flow.submit(OPS, armed(i)).record.id
+        clock.at += timedelta(minutes=wait)
+        flow.decide(CMD, rid, "A.Command", Decision.APPROVE)
+        clock.at += timedelta(minutes=1)  # A.Foreign decides a minute after A.Command
+        flow.decide(FOREIGN, rid, "A.Foreign", Decision.APPROVE)
+    result = overview(flow.list_requests(OPS), clock.at + timedelta(hours=1))
+    rows = {r.authority: r for r in result.authorities}
+    command = rows["A.Command"]
+    assert command.decisions == 5
+    assert command.median_wait_seconds == 30 * 60
+    assert command.p90_wait_seconds == 600 * 60
+    assert rows["A.Foreign"].median_wait_seconds == 60
+    # host authorities wait now: one each for every request, the oldest since day 0
+    assert rows["H.Air"].waiting_now == 5
+    assert rows["H.Air"].decisions == 0
+    assert rows["H.Air"].median_wait_seconds is None
+    assert result.bottleneck == "A.Command"
+    assert [r.authority for r in result.authorities][:2] == ["A.Command", "A.Foreign"]
+    assert result.by_state["pending"] == 5
+    assert result.requests == 5
+
+
+def test_policy_and_grant_steps_take_no_ones_time(flow: Workflow) -> None:
+    flow.submit(OPS, request_doc(circle(5, 5)))  # cleared by policy at once
+    result = flow.overview(OPS)
+    assert result.by_state["cleared"] == 1
+    assert result.authorities == []
+    assert result.bottleneck is None
+
+
+def test_a_preview_stores_nothing_and_matches_the_submission(flow: Workflow) -> None:
+    preview = flow.preview(OPS, armed())
+    assert flow.list_requests(OPS) == []
+    submitted = flow.submit(OPS, armed()).record
+    assert [a.authority for a in preview.evaluation.approvals] == [
+        a.authority for a in submitted.approvals
+    ]
+    again = flow.preview(OPS, armed())  # now the same airspace is taken
+    assert [v.code for v in again.evaluation.violations] == ["conflict"]
+    with pytest.raises(ForbiddenError):
+        flow.preview(CMD, armed())
