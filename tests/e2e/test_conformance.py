@@ -35,6 +35,12 @@ def test_a_track_inside_the_cleared_volume_conforms_and_is_recorded(
     events = client.get(f"/v1/requests/{rid}", headers=actors.operator()).json()["events"]
     assert events[-1]["kind"] == "conformance"
     assert events[-1]["detail"]["conforming"] is True
+    # what was flown is kept beside the result (sampled), for the page to draw
+    path = events[-1]["detail"]["path"]
+    rows = track.strip().splitlines()[1:]
+    assert 2 <= len(path) <= min(500, len(rows))
+    first = rows[0].split(",")
+    assert path[0] == [round(float(first[1]), 6), round(float(first[2]), 6)], (rows[0], path[0])
 
 
 def test_a_track_drifting_towards_mali_is_not_conforming_and_names_mali(

@@ -43,6 +43,29 @@ class Track:
         return self.times.astype("datetime64[us]").astype(np.int64)
 
 
+PATH_POINTS = 500
+
+
+def sampled_path(track: Track, points: int = PATH_POINTS) -> list[list[float]]:
+    """At most ``points`` of the track as ``[lat, lng]`` (evenly spaced by index, first
+    and last kept), rounded to ~0.1 m: enough to draw what was flown beside the result.
+
+    >>> import numpy as np
+    >>> t = Track("t", np.array(["2020-01-01T00:00", "2020-01-01T00:01", "2020-01-01T00:02"],
+    ...     dtype="datetime64[us]"), np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0]),
+    ...     np.zeros(3))
+    >>> sampled_path(t, 2)
+    [[1.0, 4.0], [3.0, 6.0]]
+    """
+    if len(track) == 0:
+        return []
+    keep = np.unique(np.linspace(0, len(track) - 1, min(points, len(track))).round().astype(int))
+    return [
+        [round(float(la), 6), round(float(ln), 6)]
+        for la, ln in zip(track.lat[keep], track.lng[keep], strict=True)
+    ]
+
+
 def simulate_track(
     volumes: Sequence[Volume4D],
     launch: LatLng | None,

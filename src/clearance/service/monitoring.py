@@ -18,7 +18,7 @@ from clearance.domain.errors import InputError, NotFoundError
 from clearance.domain.model import Principal
 from clearance.domain.requests import parse_request
 from clearance.domain.telemetry import parse_track_csv, parse_track_jsonl
-from clearance.domain.tracks import Track, simulate_track, track_to_csv
+from clearance.domain.tracks import Track, sampled_path, simulate_track, track_to_csv
 from clearance.domain.volumes import LatLng
 from clearance.domain.workflow import RequestState
 from clearance.service.workflow import Workflow
@@ -54,7 +54,9 @@ def check_track(
         if record.state is not RequestState.CLEARED:
             reason = f"request {record.id} is {record.state.value}, not cleared"
             result = replace(result, conforming=False, reasons=[*result.reasons, reason])
-        record.record_conformance(result.to_dict(), who.name if who else None, workflow.clock.now())
+        # the result, and where the aircraft went, drawn on the request's page
+        recorded = result.to_dict() | {"path": sampled_path(track)}
+        record.record_conformance(recorded, who.name if who else None, workflow.clock.now())
         uow.requests.save(record, loaded)
         uow.commit()
     return result
