@@ -1,10 +1,14 @@
 #!/bin/sh
-# Vendors Leaflet (the version pinned in package.json) into src/clearance/web/vendor/leaflet:
-# leaflet.js, leaflet.css, images/ and the package's LICENSE. The page loads them from
-# its own origin; nothing is fetched from another host at run time.
+# Vendors the page's front-end packages (versions pinned in package.json) into
+# src/clearance/web/vendor: Leaflet (leaflet.js, leaflet.css, images/, LICENSE) and
+# Leaflet-Geoman, which draws circles and polygons on the map (its bundled build, its
+# LICENSE and the licences of the packages bundled into it). The page loads them from its
+# own origin; nothing is fetched from another host at run time, and running the page
+# needs no Node.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-dest="$here/../../src/clearance/web/vendor/leaflet"
+vendor="$here/../../src/clearance/web/vendor"
+dest="$vendor/leaflet"
 cd "$here"
 if [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund
@@ -25,3 +29,18 @@ cp "$src/dist/leaflet.js" "$src/dist/leaflet.css" "$dest/"
 cp "$src/dist/images/"*.png "$dest/images/"
 cp "$src/LICENSE" "$dest/LICENSE"
 echo "Leaflet $(node -p 'require("./node_modules/leaflet/package.json").version') -> $dest"
+
+geoman=node_modules/@geoman-io/leaflet-geoman-free
+gdest="$vendor/geoman"
+rm -rf "$gdest"
+mkdir -p "$gdest/licenses"
+cp "$geoman/dist/leaflet-geoman.min.js" "$geoman/dist/leaflet-geoman.css" "$gdest/"
+cp "$geoman/LICENSE" "$gdest/LICENSE"
+# the build bundles its dependencies: keep each one's licence beside it
+for pkg in $(cd node_modules && ls -d */ @*/*/ | sed 's:/$::' \
+    | grep -v -e '^@[^/]*$' -e '^leaflet$' -e '^@geoman-io/' -e '^@types/'); do
+  licence=$(ls "node_modules/$pkg" | grep -i -m1 '^licen[cs]e' || true)
+  if [ -z "$licence" ]; then echo "no licence file in $pkg" >&2; exit 1; fi
+  cp "node_modules/$pkg/$licence" "$gdest/licenses/$(echo "$pkg" | tr / _).LICENSE"
+done
+echo "Leaflet-Geoman $(node -p "require('./$geoman/package.json').version") -> $gdest"
