@@ -43,3 +43,16 @@ def test_the_map_holds_every_territory_as_geojson_and_every_site(
     for s in sites:
         assert set(s) == {"id", "name", "lat", "lng"}
     assert client.get("/v1/scenario/map", headers=actors.operator()).json() == body  # cached
+
+
+def test_the_map_holds_the_named_areas_and_a_requests_vocabulary(
+    client: TestClient, actors: Actors
+) -> None:
+    body = client.get("/v1/scenario/map", headers=actors.operator()).json()
+    areas = body["areas"]["features"]
+    assert areas
+    assert all(f["geometry"]["type"] in GEOMETRY_TYPES for f in areas)
+    assert all(set(f["properties"]) == {"id", "name"} for f in areas)
+    assert "US-MQ9-1" in {a["id"] for a in body["aircraft"]}
+    assert body["payloads"] == ["armed", "unarmed"]
+    assert "armed-overwatch" in {p["id"] for p in body["purposes"]}

@@ -1,4 +1,6 @@
-"""``/v1/scenario/map``: the scenario's territories and sites, for the page's map.
+"""``/v1/scenario/map``: what the page's map and compose form draw on: the scenario's
+territories, named areas and sites, and the vocabulary of a request (aircraft, payloads,
+purposes).
 
 The scenario is only read once loaded, so the map is built on the first call and then
 served from the app's state."""
@@ -12,6 +14,7 @@ from shapely.geometry import mapping
 
 from clearance.api.deps import PrincipalDep, WorkflowDep
 from clearance.api.problems import problem_responses
+from clearance.domain.model import Payload
 from clearance.domain.scenario import Scenario
 
 router = APIRouter(prefix="/v1/scenario", tags=["scenario"])
@@ -19,8 +22,9 @@ router = APIRouter(prefix="/v1/scenario", tags=["scenario"])
 
 @router.get("/map", responses=problem_responses(401))
 def scenario_map(_: PrincipalDep, workflow: WorkflowDep, request: Request) -> dict[str, Any]:
-    """Territories as a GeoJSON FeatureCollection (properties ``party``, ``name``) and
-    sites as points."""
+    """Territories and named areas as GeoJSON FeatureCollections (properties ``party`` or
+    ``id``, and ``name``), sites as points, and the aircraft, payloads and purposes a
+    request may name."""
     cached: dict[str, Any] | None = getattr(request.app.state, "scenario_map", None)
     if cached is None:
         cached = build_map(workflow.scenario)
@@ -42,4 +46,30 @@ def build_map(scenario: Scenario) -> dict[str, Any]:
         {"id": s.id, "name": s.name, "lat": s.location.lat, "lng": s.location.lng}
         for s in scenario.sites.values()
     ]
-    return {"territories": {"type": "FeatureCollection", "features": features}, "sites": sites}
+    areas = [
+        {
+            "type": "Feature",
+            "id": area.id,
+            "properties": {"id": area.id, "name": area.name},
+            "geometry": mapping(area.geometry),
+        }
+        for area in scenario.areas.values()
+        if area.id not in scenario.territories  # a territory is also an area
+    ]
+    aircraft = [
+        {
+            "id": a.id,
+            "type": a.type,
+            "operator": a.operator,
+            "can_carry_weapons": a.can_carry_weapons,
+        }
+        for a in scenario.aircraft.values()
+    ]
+    return {
+        "territories": {"type": "FeatureCollection", "features": features},
+        "areas": {"type": "FeatureCollection", "features": areas},
+        "sites": sites,
+        "aircraft": aircraft,
+        "payloads": [p.value for p in Payload],
+        "purposes": [{"id": k, "description": v} for k, v in scenario.purposes.items()],
+    }
