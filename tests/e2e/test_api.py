@@ -113,6 +113,7 @@ def test_submit_returns_the_resource_with_location_and_etag(
     assert body["time_start"] == "2020-03-02T04:00:00Z"
     assert body["time_end"] == "2020-03-02T16:00:00Z"
     assert body["awaiting"] == ["US.DoD"]
+    assert body["waiting_since"] == {"US.DoD": "2017-11-20T00:00:00Z"}
     assert body["violations"] == []
     assert body["document"] == document(US_ARMED)
     first = body["approvals"][0]

@@ -216,3 +216,17 @@ def test_a_requests_audit_entries_are_hidden_from_those_who_may_not_see_it(
     )
     assert_problem(client.get(f"/v1/requests/{rid}/audit"), 401)
     assert_problem(client.get("/v1/requests/nope/audit", headers=actors.operator()), 404)
+
+
+def test_me_names_the_role_and_the_services_present_time(
+    client: TestClient, actors: Actors, workflow: Workflow
+) -> None:
+    me = client.get("/v1/me", headers=actors.member("NE.PM")).json()
+    assert me == {
+        "name": "NE.PM-member",
+        "operator": None,
+        "authority": "NE.PM",
+        "now": "2017-11-20T00:00:00Z",
+    }
+    set_now(workflow, NOW + timedelta(hours=5))
+    assert client.get("/v1/me", headers=actors.operator()).json()["now"] == "2017-11-20T05:00:00Z"

@@ -4,135 +4,16 @@ four authorities decide in stage order, and the page never talks to another host
 
 from __future__ import annotations
 
-import gc
 import json
-import os
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
-import uvicorn
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from clearance.adapters.keys import KeyStore
-from clearance.adapters.sql import make_engine
-from clearance.api import create_app
-from clearance.service.audit import AuditLog
-from clearance.service.workflow import Workflow
-from tests.e2e.conftest import LOG_ORIGIN, document, make_workflow
+from tests.e2e.conftest import document
+from tests.e2e.pagekit import CHAIN, Site, authority_card, browser, page, sign_in, site
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-CHAIN = ["US.DoD", "US.State", "NE.Defense", "NE.PM"]  # 05's stages, in order
-TIMEOUT_MS = 10_000
-
-
-class Site:
-    """The API and the page, served by uvicorn in a thread, with a token per actor."""
-
-    def __init__(self, workflow: Workflow, base_url: str) -> None:
-        self.workflow = workflow
-        self.base_url = base_url
-        self.tokens: dict[str, str] = {}
-
-    def operator(self, operator: str = "US.AFRICOM") -> str:
-        return self._token(f"{operator}-planner", operator=operator)
-
-    def member(self, authority: str) -> str:
-        return self._token(f"{authority}-member", authority=authority)
-
-    def _token(self, name: str, **role: str) -> str:
-        if name not in self.tokens:
-            self.tokens[name] = self.workflow.add_principal(name, **role)
-        return self.tokens[name]
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    """SQLite only: the browser adds nothing a second database would check."""
-    keys = KeyStore(tmp_path / "keys")
-    engine = make_engine(f"sqlite:///{tmp_path / 'page.db'}")
-    workflow = make_workflow(engine, keys)
-    audit_log = AuditLog(workflow.uow, LOG_ORIGIN, keys.instance_key())
-    app = create_app(workflow, audit_log=audit_log)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
-        time.sleep(0.02)
-    try:
-        yield Site(workflow, f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-        engine.dispose()
-        gc.collect()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        where = "in CI" if os.environ.get("CI") else "here"
-        pytest.fail(
-            f"{CHROMIUM} is missing {where}; run scripts/ensure-chromium.sh "
-            "(the page's browser test needs Debian's chromium, never `playwright install`)"
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser, site: Site) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    urls: list[str] = []
-    tab.on("request", lambda request: urls.append(request.url))
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.goto(site.base_url + "/")
-    yield tab
-    context.close()
-    assert urls, "the page made no request at all"
-    foreign = [u for u in urls if not u.startswith(site.base_url + "/")]
-    assert not foreign, f"the page asked other hosts: {foreign}"
-    assert not errors, errors
-
-
-def sign_in(page: Page, token: str) -> None:
-    if page.get_by_role("button", name="Sign out").is_visible():
-        page.get_by_role("button", name="Sign out").click()
-    page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
-def authority_card(page: Page, authority: str) -> Locator:
-    return page.locator(f'#stages .authority[data-authority="{authority}"]')
+__all__ = ["browser", "page", "site"]  # fixtures
 
 
 def test_an_armed_request_is_submitted_and_cleared_through_the_page(page: Page, site: Site) -> None:
@@ -140,7 +21,7 @@ def test_an_armed_request_is_submitted_and_cleared_through_the_page(page: Page, 
     sign_in(page, site.operator())
     expect(page.locator("#who")).to_contain_text("operator US.AFRICOM")
     expect(page.get_by_role("heading", name="Queue")).to_be_hidden()
-    page.get_by_label("Request document (JSON)").fill(json.dumps(document("05")))
+    page.get_by_label("Request document (JSON or YAML)").fill(json.dumps(document("05")))
     page.get_by_role("button", name="Submit request").click()
     expect(page.locator("#request-state")).to_have_text("pending")
     request_id = page.locator("#request-id").inner_text()
@@ -157,7 +38,7 @@ def test_an_armed_request_is_submitted_and_cleared_through_the_page(page: Page, 
     page.get_by_label("Request id").fill(request_id)
     page.get_by_role("button", name="Open", exact=True).click()
     expect(page.locator("#request-state")).to_have_text("pending")
-    expect(authority_card(page, "US.DoD")).to_contain_text("awaiting decision")
+    expect(authority_card(page, "US.DoD")).to_contain_text("holds the request")
     expect(page.get_by_role("button", name="Approve")).to_be_hidden()
     expect(page.get_by_role("button", name="Deny")).to_be_hidden()
     forged = page.request.post(
@@ -216,15 +97,15 @@ def test_errors_show_the_problem_detail(page: Page, site: Site) -> None:
 
     sign_in(page, site.operator())
     bad = document("05") | {"payload": "nonsense"}
-    page.get_by_label("Request document (JSON)").fill(json.dumps(bad))
+    page.get_by_label("Request document (JSON or YAML)").fill(json.dumps(bad))
     page.get_by_role("button", name="Submit request").click()
     expect(message).to_be_visible()
     expect(message).not_to_contain_text("Traceback")
     expect(page.locator("#request")).to_be_hidden()
 
-    page.get_by_label("Request document (JSON)").fill("{not json")
+    page.get_by_label("Request document (JSON or YAML)").fill("{not json")
     page.get_by_role("button", name="Submit request").click()
-    expect(message).to_contain_text("not valid JSON")
+    expect(message).to_contain_text("not valid YAML")  # not JSON, so read as YAML
 
 
 def test_the_page_works_at_narrow_widths_and_the_api_stays_reachable(
@@ -232,13 +113,19 @@ def test_the_page_works_at_narrow_widths_and_the_api_stays_reachable(
 ) -> None:
     page.set_viewport_size({"width": 380, "height": 800})
     sign_in(page, site.operator())
+    expect(page.locator("#compose-h")).to_be_focused()  # the view's heading takes focus
+    page.keyboard.press("Tab")  # and the keyboard goes on to the form's controls
+    focused = page.evaluate("document.activeElement.tagName")
+    assert focused in {"BUTTON", "INPUT", "TEXTAREA", "SELECT"}, focused
+    assert page.evaluate("document.documentElement.scrollWidth") <= 380
+    page.get_by_label("Request document (JSON or YAML)").fill(json.dumps(document("05")))
+    page.get_by_role("button", name="Submit request").click()
+    expect(page.locator("#request-state")).to_have_text("pending")
+    expect(page.locator("#audit-entries li[data-ok]")).to_have_count(1)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 380, width
     assert httpx.get(f"{site.base_url}/healthz").json() == {"status": "ok"}
     assert "/v1/me" in httpx.get(f"{site.base_url}/openapi.json").json()["paths"]
-    page.keyboard.press("Tab")  # keyboard reaches the controls
-    focused = page.evaluate("document.activeElement.tagName")
-    assert focused in {"BUTTON", "INPUT", "TEXTAREA"}, focused
 
 
 def test_the_request_view_maps_territories_sites_and_volumes_from_its_own_origin(
@@ -247,7 +134,9 @@ def test_the_request_view_maps_territories_sites_and_volumes_from_its_own_origin
     """Leaflet draws the scenario's territories and sites as SVG paths (no tiles, no
     other host: the ``page`` fixture checks every request) and the request's volumes."""
     sign_in(page, site.operator())
-    page.get_by_label("Request document (JSON)").fill(json.dumps(document("05")))  # a circle
+    page.get_by_label("Request document (JSON or YAML)").fill(
+        json.dumps(document("05"))
+    )  # a circle
     page.get_by_role("button", name="Submit request").click()
     expect(page.locator("#request-state")).to_have_text("pending")
     map_ = page.locator("#map")
@@ -260,7 +149,10 @@ def test_the_request_view_maps_territories_sites_and_volumes_from_its_own_origin
     expect(map_.locator(".party-label", has_text="NE")).to_have_count(1)
 
     first = page.locator("#request-id").inner_text()
-    page.get_by_label("Request document (JSON)").fill(json.dumps(document("02")))  # a polygon
+    page.get_by_role("button", name="Compose").click()
+    page.get_by_label("Request document (JSON or YAML)").fill(
+        json.dumps(document("02"))
+    )  # a polygon
     page.get_by_role("button", name="Submit request").click()
     expect(page.locator("#request-id")).not_to_have_text(first)
     expect(map_.locator("svg path.volume")).to_have_count(len(document("02")["volumes"]))

@@ -163,7 +163,7 @@ def _kind(value: object) -> str:
     if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):
-        return "a string"
+        return "a string" if value.strip() else "an empty string"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, Mapping):

@@ -81,6 +81,8 @@ def summary_view(r: RequestRecord) -> dict[str, Any]:
         "time_start": instant(r.time_start),
         "time_end": instant(r.time_end),
         "awaiting": r.awaiting(),
+        # when each authority that holds the request could first decide
+        "waiting_since": {a: instant(r.waiting_since(a)) for a in r.awaiting()},
     }
 
 

@@ -1,127 +1,57 @@
-// Clearance: the page. Plain JavaScript, no framework, no build step, no other host.
-"use strict";
+// Clearance: the page. Plain JavaScript modules, no framework, no build step, no other host.
+// The side column holds the queue (members) and the list of requests; the wide column
+// shows one of the overview, the compose form (operators) or one request.
+import { $, el, api, guarded, token, showMessage, clearMessage, duration, words } from "./util.js";
+import { forgetBase } from "./maps.js";
+import { initCompose, wireCompose, composeHooks, startAmending, stopAmending, showComposeMap } from "./compose.js";
+import { openRequest, wireRequest, requestHooks, setViewer } from "./request.js";
 
-const TOKEN_KEY = "clearance.token";
-const $ = (id) => document.getElementById(id);
+const session = { me: null, signedInAt: 0 };
+const WIDE = ["overview", "compose", "request"];
 
-const state = { me: null, request: null, map: null };
-
-// ---- helpers ------------------------------------------------------------------------
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "class") node.className = value;
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) {
-    if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : String(child));
-  }
-  return node;
-}
-
-function showMessage(text, kind = "error") {
-  const box = $("message");
-  box.textContent = text;
-  box.className = kind;
-  box.hidden = false;
-}
-
-function clearMessage() {
-  const box = $("message");
-  box.hidden = true;
-  box.textContent = "";
-}
-
-class ApiError extends Error {
-  constructor(status, detail) {
-    super(detail);
-    this.status = status;
-  }
-}
-
-// Every call goes to this page's own origin; errors carry the problem+json detail.
-async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const init = { method, headers };
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    init.body = typeof body === "string" ? body : JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch (e) {
-    throw new ApiError(0, "the server could not be reached");
-  }
-  const type = response.headers.get("content-type") || "";
-  const data = type.includes("json") ? await response.json().catch(() => null) : null;
-  if (!response.ok) {
-    const detail = (data && (data.detail || data.title)) || `${response.status} ${response.statusText}`;
-    throw new ApiError(response.status, typeof detail === "string" ? detail : JSON.stringify(detail));
-  }
-  return data;
-}
-
-// Run an action; show its error (the problem's detail), never a stack trace.
-async function guarded(action) {
-  try {
-    await action();
-  } catch (e) {
-    showMessage(e instanceof ApiError ? e.message : "Something went wrong in the page.");
-    if (!(e instanceof ApiError)) console.error(e);
-  }
-}
-
-function age(seconds) {
-  const s = Math.floor(seconds);
-  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-  if (d) return `${d}d ${h}h`;
-  if (h) return `${h}h ${m}m`;
-  if (m) return `${m}m`;
-  return `${s}s`;
-}
-
-function statusLabel(status) {
-  return String(status).replaceAll("_", " ");
-}
+// The service's present time, estimated from /v1/me and the time since sign-in.
+const serviceNow = () => Date.parse(session.me.now) + (Date.now() - session.signedInAt);
 
 // ---- sign-in ------------------------------------------------------------------------
 
-async function signIn(token) {
-  sessionStorage.setItem(TOKEN_KEY, token);
+async function signIn(value) {
+  token.set(value);
   try {
-    state.me = await api("GET", "/v1/me");
+    session.me = await api("GET", "/v1/me");
   } catch (e) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    state.me = null;
+    token.clear();
+    session.me = null;
     throw e;
   }
+  session.signedInAt = Date.now();
+  setViewer(session.me, serviceNow);
   renderSession();
-  await refreshLists();
+  if (session.me.operator) await initCompose(session.me);
+  show(session.me.operator ? "compose" : "overview");
+  await refreshAll();
 }
 
 function signOut() {
-  sessionStorage.removeItem(TOKEN_KEY);
-  state.me = null;
-  state.request = null;
+  token.clear();
+  session.me = null;
+  setViewer(null, null);
+  forgetBase();
+  stopAmending();
   clearMessage();
   renderSession();
+  for (const id of WIDE) $(id).hidden = true;
 }
 
 function renderSession() {
-  const me = state.me;
+  const me = session.me;
   $("signin").hidden = !!me;
   $("whoami").hidden = !me;
-  $("submit").hidden = !(me && me.operator);
+  $("nav").hidden = !me;
+  $("intro").hidden = !!me;
+  $("nav-compose").hidden = !(me && me.operator);
+  $("nav-queue").hidden = !(me && me.authority);
   $("queue").hidden = !(me && me.authority);
   $("requests").hidden = !me;
-  $("request").hidden = !(me && state.request);
   if (!me) return;
   const roles = [];
   if (me.operator) roles.push(`operator ${me.operator}`);
@@ -130,201 +60,145 @@ function renderSession() {
   if (me.authority) $("queue-h").textContent = `Queue of ${me.authority}`;
 }
 
+// Show one view in the wide column, or focus a side section.
+function show(view) {
+  if (WIDE.includes(view)) {
+    for (const id of WIDE) $(id).hidden = id !== view;
+    if (view === "overview") guarded(refreshOverview);
+    if (view === "compose") showComposeMap();
+  }
+  for (const tab of document.querySelectorAll("#nav .tab")) {
+    tab.setAttribute("aria-current", tab.dataset.view === view ? "page" : "false");
+  }
+  const target = view === "request" ? $("request-h") : $(`${view}-h`);
+  if (target) {
+    target.tabIndex = -1;
+    target.focus();
+  }
+}
+
 // ---- lists --------------------------------------------------------------------------
 
-async function refreshLists() {
-  const tasks = [refreshRequests()];
-  if (state.me && state.me.authority) tasks.push(refreshQueue());
+async function refreshAll() {
+  const tasks = [refreshRequests(), refreshOverview()];
+  if (session.me && session.me.authority) tasks.push(refreshQueue());
   await Promise.all(tasks);
 }
 
 function openButton(id) {
-  return el("button", { type: "button", "aria-label": `Open request ${id}`, onclick: () => guarded(() => openRequest(id)) }, "Open");
+  return el("button", { type: "button", class: "secondary", "aria-label": `Open request ${id}`, onclick: () => guarded(() => openAndShow(id)) }, "Open");
+}
+
+async function openAndShow(id) {
+  await openRequest(id);
+  show("request");
 }
 
 async function refreshQueue() {
-  const authority = state.me.authority;
+  const authority = session.me.authority;
   const data = await api("GET", `/v1/authorities/${encodeURIComponent(authority)}/queue`);
   const list = $("queue-items");
-  list.replaceChildren();
-  for (const item of data.items) {  // the API lists the oldest first
-    list.append(el("li", { dataset: { id: item.id } },
-      openButton(item.id), " ",
-      el("span", {}, `${item.operator} · ${item.id}`), " ",
-      el("span", { class: "age" }, `waiting ${age(item.age_seconds)}`)));
-  }
+  list.replaceChildren(...data.items.map((item) => el("li", { dataset: { id: item.id } },  // oldest first
+    openButton(item.id), " ",
+    el("span", {}, `${item.operator} · ${item.id}`), " ",
+    el("span", { class: "age" }, `waiting ${duration(item.age_seconds)}`))));
   $("queue-empty").hidden = data.items.length > 0;
 }
 
 async function refreshRequests() {
-  const data = await api("GET", "/v1/requests?limit=50");
-  const list = $("requests-items");
-  list.replaceChildren();
-  for (const item of data.items) {
-    list.append(el("li", { dataset: { id: item.id } },
-      openButton(item.id), " ",
-      el("span", {}, `${item.id} · ${item.operator} · `),
-      el("span", { class: "state" }, item.state)));
-  }
+  const wanted = $("requests-state").value;
+  const data = await api("GET", `/v1/requests?limit=50${wanted ? `&state=${encodeURIComponent(wanted)}` : ""}`);
+  $("requests-items").replaceChildren(...data.items.map((item) => el("li", { dataset: { id: item.id } },
+    openButton(item.id), " ",
+    el("span", {}, `${item.id} · ${item.operator} · `),
+    el("span", { class: "state", dataset: { state: item.state } }, words(item.state)))));
+  if (!data.items.length) $("requests-items").append(el("li", {}, "No request."));
 }
 
-// ---- one request --------------------------------------------------------------------
-
-async function openRequest(id) {
-  state.request = await api("GET", `/v1/requests/${encodeURIComponent(id)}`);
-  clearMessage();
-  renderRequest();
-  $("request-h").focus();
-  await renderMap(state.request);
+async function refreshOverview() {
+  const data = await api("GET", "/v1/overview");
+  $("overview-limit").textContent = data.limit.toLocaleString("en");
+  $("by-state").replaceChildren(...Object.entries(data.by_state).map(([s, n]) =>
+    el("li", { dataset: { state: s } }, el("span", { class: "state" }, words(s)), " ", el("strong", {}, n))));
+  $("waits-rows").replaceChildren(...data.authorities.map((a) => el("tr",
+    { class: a.authority === data.bottleneck ? "bottleneck" : "", dataset: { authority: a.authority } },
+    el("th", { scope: "row" }, a.authority), el("td", {}, a.decisions),
+    el("td", {}, duration(a.median_wait_seconds)), el("td", {}, duration(a.p90_wait_seconds)),
+    el("td", {}, a.waiting_now), el("td", {}, duration(a.oldest_waiting_seconds)))));
+  if (!data.authorities.length) {
+    $("waits-rows").append(el("tr", {}, el("td", { colspan: "6" }, "No authority has been asked yet.")));
+  }
+  $("bottleneck").textContent = data.bottleneck
+    ? `Slowest link of the chain: ${data.bottleneck} (longest median wait).`
+    : "No decision by a person yet.";
 }
 
-function renderRequest() {
-  const r = state.request;
-  renderSession();
-  if (!r) return;
-  $("request-id").textContent = r.id;
-  $("request-state").textContent = r.state;
-  $("request-outcome").textContent = r.outcome;
-  $("request-operator").textContent = r.operator;
-  $("request-version").textContent = r.version;
-  const doc = r.document || {};
-  $("request-purpose").textContent =
-    [doc.purpose, doc.payload && `payload ${doc.payload}`, doc.aircraft, doc.launch_site && `from ${doc.launch_site}`]
-      .filter(Boolean).join(" · ");
+// ---- keyboard: the queue ------------------------------------------------------------
 
-  // The chain, stage by stage.
-  const stages = new Map();
-  for (const a of r.approvals) {
-    if (!stages.has(a.stage)) stages.set(a.stage, []);
-    stages.get(a.stage).push(a);
-  }
-  const awaiting = new Set(r.awaiting);
-  const chain = $("stages");
-  chain.replaceChildren();
-  for (const stage of [...stages.keys()].sort((x, y) => x - y)) {
-    const cards = el("ul", { class: "authorities" });
-    for (const a of stages.get(stage)) {
-      const waits = awaiting.has(a.authority);
-      const card = el("li", { class: `authority${waits ? " awaiting" : ""}`, dataset: { authority: a.authority, status: a.status } },
-        el("strong", {}, a.authority), " ",
-        el("span", { class: `status status-${a.status}` }, statusLabel(a.status)),
-        waits ? el("span", { class: "awaiting-label" }, " — awaiting decision") : null);
-      if (a.by || a.at) card.append(el("div", { class: "muted" }, `by ${a.by || "?"} at ${a.at || "?"}`));
-      if (a.comment) card.append(el("div", {}, `“${a.comment}”`));
-      if (a.grant) card.append(el("div", { class: "muted" }, `grant ${a.grant}`));
-      if (a.reasons && a.reasons.length) {
-        card.append(el("ul", { class: "reasons" }, ...a.reasons.map((reason) => el("li", {}, reason))));
-      }
-      cards.append(card);
-    }
-    chain.append(el("li", { class: "stage" }, el("div", { class: "label" }, `Stage ${stage}`), cards));
-  }
-
-  // Decision buttons only for the signed-in member's own authority, when it is awaited.
-  const mine = state.me && state.me.authority;
-  const form = $("decide");
-  form.hidden = !(mine && awaiting.has(mine));
-  if (!form.hidden) $("decide-h").textContent = `Your decision for ${mine}`;
-
-  const violations = $("violations");
-  violations.replaceChildren(...r.violations.map((v) => el("li", {}, el("code", {}, v.code), ` ${v.message}`)));
-  $("violations-none").hidden = r.violations.length > 0;
-
-  const events = $("events");
-  events.replaceChildren(...(r.events || []).map((e) => {
-    const detail = e.detail && Object.keys(e.detail).length
-      ? Object.entries(e.detail).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ")
-      : "";
-    return el("li", {}, el("time", { datetime: e.at }, e.at), ` ${e.kind} by ${e.by}`,
-      detail ? el("span", { class: "muted" }, ` — ${detail}`) : null);
-  }));
+function queueButtons() {
+  return [...document.querySelectorAll("#queue-items button")];
 }
 
-// ---- the map: territories and sites as the base (no tiles, no other host), volumes on top
-
-async function renderMap(r) {
-  if (!state.map) {
-    const base = await api("GET", "/v1/scenario/map");  // static: fetched once per page
-    const map = L.map("map", { attributionControl: false }).setView([17, 8], 4);  // the region
-    L.geoJSON(base.territories, {
-      style: { className: "territory", color: "#7a8794", weight: 1, fillColor: "#fdfcf7", fillOpacity: 0.9 },
-      onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.party,
-        { permanent: true, direction: "center", className: "party-label" }),
-    }).addTo(map);
-    for (const site of base.sites) {
-      L.circleMarker([site.lat, site.lng], { className: "site", radius: 5, color: "#1b1f23", fillOpacity: 1 })
-        .bindTooltip(site.name).addTo(map);
-    }
-    state.map = { map, volumes: L.featureGroup().addTo(map) };
+function onKey(event) {
+  if (!session.me || event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+  const buttons = queueButtons();
+  const at = buttons.indexOf(document.activeElement);
+  if ((event.key === "j" || event.key === "k") && session.me.authority) {
+    if (!buttons.length) return;
+    const next = at < 0 ? 0 : Math.max(0, Math.min(buttons.length - 1, at + (event.key === "j" ? 1 : -1)));
+    buttons.forEach((b, i) => b.closest("li").classList.toggle("selected", i === next));
+    buttons[next].focus();
+    event.preventDefault();
+  } else if (event.key === "o" && at >= 0) {
+    buttons[at].click();
+    event.preventDefault();
+  } else if (event.key === "r") {
+    guarded(refreshAll);
+    event.preventDefault();
+  } else if (event.key === "/") {
+    $("open-id").focus();
+    event.preventDefault();
   }
-  const { map, volumes } = state.map;
-  map.invalidateSize();  // the section may have been hidden when the map was made
-  volumes.clearLayers();
-  const style = { className: "volume", color: "#0b5cad", weight: 2, fillOpacity: 0.2 };
-  for (const v of ((r.document || {}).volumes || [])) {
-    const outline = v.volume || {};
-    if (outline.outline_circle) {
-      const c = outline.outline_circle;
-      volumes.addLayer(L.circle([c.center.lat, c.center.lng], { ...style, radius: c.radius.value }));
-    } else if (outline.outline_polygon) {
-      volumes.addLayer(L.polygon(outline.outline_polygon.vertices.map((p) => [p.lat, p.lng]), style));
-    }
-  }
-  // Show the volumes with enough around them to see whose territory they are over.
-  if (volumes.getLayers().length) map.fitBounds(volumes.getBounds().pad(3), { maxZoom: 8 });
-  else map.setView([17, 8], 4);
-}
-
-async function decide(decision) {
-  const r = state.request;
-  const authority = state.me.authority;
-  await api("POST", `/v1/requests/${encodeURIComponent(r.id)}/decisions`,
-    { authority, decision, comment: $("comment").value });
-  $("comment").value = "";
-  await openRequest(r.id);
-  showMessage(`${decision === "approve" ? "Approved" : "Denied"} for ${authority}.`, "info");
-  await refreshLists();
 }
 
 // ---- wiring -------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
-  $("request-h").tabIndex = -1;
   $("signin").addEventListener("submit", (event) => {
     event.preventDefault();
-    const token = $("token").value.trim();
+    const value = $("token").value.trim();
     $("token").value = "";
-    guarded(async () => { clearMessage(); await signIn(token); });
+    guarded(async () => { clearMessage(); await signIn(value); });
   });
   $("signout").addEventListener("click", signOut);
-  $("submit-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    guarded(async () => {
-      let doc;
-      try {
-        doc = JSON.parse($("document").value);
-      } catch (e) {
-        throw new ApiError(0, `The document is not valid JSON: ${e.message}`);
-      }
-      const created = await api("POST", "/v1/requests", doc);
-      state.request = created;
-      await openRequest(created.id);
-      showMessage(`Submitted request ${created.id}: ${created.state}.`, "info");
-      await refreshLists();
-    });
+  for (const tab of document.querySelectorAll("#nav .tab")) {
+    tab.addEventListener("click", () => show(tab.dataset.view));
+  }
+  composeHooks({
+    submitted: async (record, note) => {
+      await openAndShow(record.id);
+      showMessage(note, "info");
+      await refreshAll();
+    },
+    openRequest: (id) => guarded(() => openAndShow(id)),
   });
-  $("decide").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const decision = event.submitter ? event.submitter.value : "approve";
-    guarded(() => decide(decision));
+  requestHooks({
+    changed: refreshAll,
+    amend: (record) => { startAmending(record); show("compose"); },
   });
+  wireCompose(guarded);
+  wireRequest(guarded);
   $("queue-refresh").addEventListener("click", () => guarded(refreshQueue));
   $("requests-refresh").addEventListener("click", () => guarded(refreshRequests));
-  $("request-refresh").addEventListener("click", () => guarded(() => openRequest(state.request.id)));
+  $("requests-state").addEventListener("change", () => guarded(refreshRequests));
+  $("overview-refresh").addEventListener("click", () => guarded(refreshOverview));
   $("open-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    guarded(() => openRequest($("open-id").value.trim()));
+    guarded(() => openAndShow($("open-id").value.trim()));
   });
+  document.addEventListener("keydown", onKey);
   renderSession();
-  if (sessionStorage.getItem(TOKEN_KEY)) guarded(() => signIn(sessionStorage.getItem(TOKEN_KEY)));
+  if (token.get()) guarded(() => signIn(token.get()));
 });

@@ -1,15 +1,22 @@
-"""``/v1/me``: who the caller is (the page learns its role from it)."""
+"""``/v1/me``: who the caller is (the page learns its role from it), and the service's
+present time (the clock decisions and expiry use; pinned in examples)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from clearance.api.deps import PrincipalDep
+from clearance.api.deps import PrincipalDep, WorkflowDep
 from clearance.api.problems import problem_responses
+from clearance.service.views import instant
 
 router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("", responses=problem_responses(401))
-def me(who: PrincipalDep) -> dict[str, str | None]:
-    return {"name": who.name, "operator": who.operator, "authority": who.authority}
+def me(who: PrincipalDep, workflow: WorkflowDep) -> dict[str, str | None]:
+    return {
+        "name": who.name,
+        "operator": who.operator,
+        "authority": who.authority,
+        "now": instant(workflow.clock.now()),
+    }

@@ -1,0 +1,239 @@
+// One request: its chain by stage (the holders highlighted), its volumes and flown path
+// on the map, decisions (a member's own authority only), the operator's amend, withdraw
+// and telemetry, conflicts, the conformance result, the audit entries checked in the
+// browser, and the timeline.
+import { $, el, api, ApiError, words, duration, showMessage, clearMessage } from "./util.js";
+import { makeMap, volumeLayer, fitAround } from "./maps.js";
+import { renderChain, renderViolations, linkIds } from "./chain.js";
+import { verifyRequestEntries } from "./audit.js";
+
+const state = { map: null, volumes: null, path: null, record: null, me: null, clock: null };
+let hooks = { changed: async () => {}, amend: () => {} };
+
+export function requestHooks(newHooks) {
+  hooks = { ...hooks, ...newHooks };
+}
+
+export function currentRequest() {
+  return state.record;
+}
+
+// ``clock`` gives the service's present time (ms since the epoch), estimated from /v1/me.
+export function setViewer(me, clock) {
+  state.me = me;
+  state.clock = clock;
+  state.record = null;
+}
+
+export async function openRequest(id) {
+  const record = await api("GET", `/v1/requests/${encodeURIComponent(id)}`);
+  state.record = record;
+  clearMessage();
+  render(record);
+  $("request").hidden = false;
+  $("request-h").focus();
+  await renderMap(record);
+  await renderAudit(record);
+}
+
+function render(r) {
+  $("request-id").textContent = r.id;
+  $("request-state").textContent = words(r.state);
+  $("request-state").dataset.state = r.state;
+  $("request-outcome").textContent = words(r.outcome);
+  $("request-operator").textContent = r.operator;
+  $("request-version").textContent = r.version;
+  const doc = r.document || {};
+  $("request-purpose").textContent =
+    [doc.purpose, doc.payload && `payload ${doc.payload}`, doc.aircraft, doc.launch_site && `from ${doc.launch_site}`,
+      `${r.time_start} to ${r.time_end}`].filter(Boolean).join(" · ");
+  $("request-justification").textContent = doc.justification || "";
+
+  const now = state.clock ? new Date(state.clock()).toISOString() : null;
+  renderChain($("stages"), r.approvals, r.awaiting, { waitingSince: r.waiting_since, now });
+
+  // A member decides only for their own authority, and only while it holds the request.
+  const mine = state.me && state.me.authority;
+  const form = $("decide");
+  form.hidden = !(mine && r.awaiting.includes(mine));
+  if (!form.hidden) $("decide-h").textContent = `Your decision for ${mine}`;
+  $("decide-window").textContent = `The request runs from ${r.time_start} to ${r.time_end}; a narrower window must lie within it.`;
+
+  // The operator may amend or withdraw while the request is open; the API enforces it.
+  const owns = state.me && state.me.operator === r.operator;
+  $("operator-actions").hidden = !owns;
+  $("amend").hidden = !owns || ["withdrawn", "expired"].includes(r.state);
+  $("withdraw").hidden = !owns || !["pending", "cleared"].includes(r.state);
+  $("telemetry-form").hidden = !owns;
+
+  renderViolations($("violations"), r.violations, (id) => guardedOpen(id));
+  $("violations-none").hidden = r.violations.length > 0;
+
+  const events = r.events || [];
+  renderConflicts(r, events);
+  renderConformance(events);
+  $("events").replaceChildren(...events.map((e) => {
+    const detail = e.kind === "conformance" ? conformanceSummary(e.detail) : eventDetail(e.detail || {});
+    return el("li", { dataset: { kind: e.kind } }, el("time", { datetime: e.at }, e.at), ` ${words(e.kind)}`,
+      e.by ? ` by ${e.by}` : "", detail ? el("span", { class: "muted" }, ` — `, ...linkIds(detail, guardedOpen)) : null);
+  }));
+}
+
+// What an event says, for people: signatures and digests stay in the audit log.
+const UNSHOWN = new Set(["signature", "document_digest", "inputs"]);
+function eventDetail(detail) {
+  return Object.entries(detail)
+    .filter(([k, v]) => !UNSHOWN.has(k) && v !== null && v !== "" && !(Array.isArray(v) && !v.length))
+    .map(([k, v]) => {
+      if (k === "conditions" && v && typeof v === "object") return `conditions: ${v.text}`;
+      return `${words(k)}: ${typeof v === "object" ? JSON.stringify(v) : v}`;
+    })
+    .join("; ");
+}
+
+function guardedOpen(id) {
+  return openRequest(id).catch((e) => showMessage(e.message));
+}
+
+// Conflicts: this request's own conflict violations, and later requests that overrode it.
+function renderConflicts(r, events) {
+  const items = [];
+  for (const v of r.violations.filter((x) => x.code === "conflict")) {
+    items.push(el("li", {}, "Conflicts with an earlier request: ", ...linkIds(v.message, guardedOpen)));
+  }
+  for (const e of events.filter((x) => x.kind === "flagged")) {
+    items.push(el("li", {}, "Overridden by higher-priority request ", ...linkIds(e.detail.by_request, guardedOpen),
+      `: ${(e.detail.reasons || []).join("; ")}`));
+  }
+  $("conflicts").replaceChildren(...items);
+  $("conflicts-none").hidden = items.length > 0;
+}
+
+function conformanceSummary(d) {
+  return `${d.conforming ? "conforming" : "NOT conforming"}, ${d.conformance_percent}% of ${duration(d.flight_seconds)} inside, ${d.excursions.length} excursion(s)`;
+}
+
+function latestConformance(events) {
+  const found = events.filter((e) => e.kind === "conformance");
+  return found.length ? found[found.length - 1] : null;
+}
+
+function renderConformance(events) {
+  const latest = latestConformance(events);
+  $("conformance-none").hidden = !!latest;
+  $("conformance-result").hidden = !latest;
+  if (!latest) return;
+  const d = latest.detail;
+  $("conformance-verdict").textContent = d.conforming ? "Conforming" : "Not conforming";
+  $("conformance-verdict").className = d.conforming ? "ok" : "bad";
+  $("conformance-summary").textContent =
+    `${d.conformance_percent}% of the flight time inside what was cleared; ${d.points} points over ${duration(d.flight_seconds)}; checked ${latest.at}${latest.by ? ` by ${latest.by}` : ""}.`;
+  $("conformance-reasons").replaceChildren(...(d.reasons || []).map((x) => el("li", {}, x)));
+  $("conformance-excursions").replaceChildren(...d.excursions.map((x) => el("tr", {},
+    el("td", {}, words(x.kind)), el("td", {}, x.party || ""), el("td", {}, x.start),
+    el("td", {}, `${x.seconds} s`), el("td", {}, `${x.max_outside_m} m`), el("td", {}, x.flagged ? "flagged" : ""))));
+  $("conformance-table").hidden = d.excursions.length === 0;
+}
+
+async function renderMap(r) {
+  if (!state.map) {
+    state.map = await makeMap("map");
+    state.volumes = L.featureGroup().addTo(state.map);
+    state.path = L.layerGroup().addTo(state.map);
+  }
+  state.volumes.clearLayers();
+  state.path.clearLayers();
+  for (const v of ((r.document || {}).volumes || [])) {
+    const layer = volumeLayer(v);
+    if (layer) state.volumes.addLayer(layer);
+  }
+  const flown = latestConformance(r.events || []);
+  if (flown && Array.isArray(flown.detail.path) && flown.detail.path.length > 1) {
+    const style = { className: flown.detail.conforming ? "flown" : "flown flown-bad", color: flown.detail.conforming ? "#146c2e" : "#a4161a", weight: 3 };
+    const line = L.polyline(flown.detail.path, style).bindTooltip("flown track");
+    state.path.addLayer(line);
+  }
+  const shown = L.featureGroup([...state.volumes.getLayers(), ...state.path.getLayers()]);
+  fitAround(state.map, shown);
+}
+
+// The request's audit entries, each checked here against the signed checkpoint.
+async function renderAudit(r) {
+  const list = $("audit-entries");
+  list.replaceChildren(el("li", {}, "Checking…"));
+  $("audit-checkpoint").textContent = "";
+  let audit, keys;
+  try {
+    [audit, keys] = await Promise.all([api("GET", `/v1/requests/${encodeURIComponent(r.id)}/audit`), api("GET", "/v1/keys")]);
+  } catch (e) {
+    list.replaceChildren(el("li", {}, `The audit log could not be read: ${e.message}`));
+    return;
+  }
+  if (!state.record || state.record.id !== r.id) return;  // another request was opened
+  const checked = await verifyRequestEntries(audit, keys.log);
+  const mark = (ok) => (ok === true ? "✓" : ok === false ? "✗" : "–");
+  const cp = checked.checkpoint;
+  $("audit-checkpoint").textContent = `${mark(cp.ok)} Checkpoint of ${cp.size} entries: ${cp.detail}`;
+  $("audit-checkpoint").dataset.ok = String(cp.ok);
+  list.replaceChildren(...checked.entries.map((e) => el("li", { dataset: { ok: String(e.ok), index: e.index } },
+    el("span", { class: e.ok ? "ok" : "bad" }, mark(e.ok)), ` #${e.index} ${e.kind}: ${e.detail}`)));
+  if (!checked.entries.length) list.append(el("li", {}, "No entry yet."));
+}
+
+async function decide(decision) {
+  const r = state.record;
+  const authority = state.me.authority;
+  const body = { authority, decision, comment: $("comment").value };
+  const text = $("conditions-text").value.trim();
+  const start = $("conditions-start").value, end = $("conditions-end").value;
+  if (decision === "approve" && (text || start || end)) {
+    if (!text) throw new ApiError(0, "conditions need a text saying what the operator must do");
+    body.conditions = { text };
+    if (start) body.conditions.time_start = `${start}:00Z`;
+    if (end) body.conditions.time_end = `${end}:00Z`;
+  }
+  await api("POST", `/v1/requests/${encodeURIComponent(r.id)}/decisions`, body);
+  for (const id of ["comment", "conditions-text", "conditions-start", "conditions-end"]) $(id).value = "";
+  await openRequest(r.id);
+  showMessage(`${decision === "approve" ? "Approved" : "Denied"} for ${authority}.`, "info");
+  await hooks.changed();
+}
+
+async function withdraw() {
+  const r = state.record;
+  if (!window.confirm(`Withdraw request ${r.id}? Its airspace is freed and no authority can decide on it any more.`)) return;
+  await api("POST", `/v1/requests/${encodeURIComponent(r.id)}/withdraw`);
+  await openRequest(r.id);
+  showMessage(`Withdrew request ${r.id}.`, "info");
+  await hooks.changed();
+}
+
+const TRACK_TYPES = { csv: "text/csv", jsonl: "application/x-ndjson", ndjson: "application/x-ndjson" };
+
+async function sendTelemetry() {
+  const file = $("telemetry-file").files[0];
+  if (!file) throw new ApiError(0, "choose a track file first (.csv, .jsonl or .ndjson)");
+  const ext = file.name.split(".").pop().toLowerCase();
+  const type = TRACK_TYPES[ext];
+  if (!type) throw new ApiError(0, `${file.name}: a track file ends in .csv, .jsonl or .ndjson`);
+  const r = state.record;
+  const result = await api("POST", `/v1/requests/${encodeURIComponent(r.id)}/telemetry`, { text: await file.text(), type });
+  $("telemetry-file").value = "";
+  await openRequest(r.id);
+  showMessage(`${file.name}: ${conformanceSummary(result)}.`, result.conforming ? "info" : "error");
+}
+
+export function wireRequest(guarded) {
+  $("decide").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const decision = event.submitter ? event.submitter.value : "approve";
+    guarded(() => decide(decision));
+  });
+  $("withdraw").addEventListener("click", () => guarded(withdraw));
+  $("amend").addEventListener("click", () => hooks.amend(state.record));
+  $("telemetry-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    guarded(sendTelemetry);
+  });
+  $("request-refresh").addEventListener("click", () => guarded(() => openRequest(state.record.id)));
+}

@@ -1,0 +1,118 @@
+// Shared helpers of the page: DOM building, messages, and the one way to call the API.
+// Every call goes to this page's own origin; no other host is ever asked for anything.
+
+const TOKEN_KEY = "clearance.token";
+
+export const $ = (id) => document.getElementById(id);
+
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+export function showMessage(text, kind = "error") {
+  const box = $("message");
+  box.textContent = text;
+  box.className = kind;
+  box.hidden = false;
+}
+
+export function clearMessage() {
+  const box = $("message");
+  box.hidden = true;
+  box.textContent = "";
+}
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+export const token = {
+  get: () => sessionStorage.getItem(TOKEN_KEY),
+  set: (value) => sessionStorage.setItem(TOKEN_KEY, value),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+// Call the API; a failure throws ApiError carrying the problem+json detail (never a stack).
+// ``body`` is an object (sent as JSON) or { text, type } (sent as written).
+export async function api(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
+  const bearer = token.get();
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  const init = { method, headers };
+  if (body !== undefined) {
+    if (body && typeof body.text === "string" && typeof body.type === "string") {
+      headers["Content-Type"] = body.type;
+      init.body = body.text;
+    } else {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, "the server could not be reached");
+  }
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json().catch(() => null) : await response.text();
+  if (!response.ok) {
+    const problem = data && typeof data === "object" ? data : null;
+    const detail = (problem && (problem.detail || problem.title)) || `${response.status} ${response.statusText}`;
+    throw new ApiError(response.status, typeof detail === "string" ? detail : JSON.stringify(detail));
+  }
+  return data;
+}
+
+// Run an action; show its error (the problem's detail), never a stack trace.
+export async function guarded(action) {
+  try {
+    return await action();
+  } catch (e) {
+    showMessage(e instanceof ApiError ? e.message : "Something went wrong in the page.");
+    if (!(e instanceof ApiError)) console.error(e);
+    return undefined;
+  }
+}
+
+// A document typed by a person: JSON if it parses as JSON, else sent as YAML for the
+// server to read (the server names the line of a YAML mistake).
+export function documentBody(text) {
+  try {
+    const parsed = JSON.parse(text);
+    return { body: { text, type: "application/json" }, parsed };
+  } catch (e) {
+    return { body: { text, type: "application/yaml" }, parsed: null };
+  }
+}
+
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  const s = Math.floor(seconds);
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  if (d) return `${d}d ${h}h`;
+  if (h) return `${h}h ${m}m`;
+  if (m) return `${m}m`;
+  return `${s}s`;
+}
+
+export function words(value) {
+  return String(value).replaceAll("_", " ");
+}
+
+export const REQUEST_ID = /req-[0-9a-f]{24}/g;
