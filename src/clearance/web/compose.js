@@ -51,11 +51,27 @@ export async function initCompose(me) {
       drawCircle: true, drawPolygon: true, drawRectangle: true,
       editMode: true, dragMode: true, removalMode: true,
     });
+    nameTools(state.map.getContainer());
     state.map.pm.setGlobalOptions({ layerGroup: state.drawn, pathOptions: VOLUME_STYLE });
     state.map.on("pm:create", (e) => { watch(e.layer); formChanged(); });
     state.map.on("pm:remove", () => formChanged());
   }
   writeDocument();
+}
+
+// Geoman's tool buttons carry only icons: give each a name for keyboards and readers.
+const TOOLS = {
+  rectangle: "Draw a rectangle", polygon: "Draw a polygon", circle: "Draw a circle",
+  edit: "Edit volumes", drag: "Move volumes", delete: "Remove volumes",
+};
+function nameTools(container) {
+  for (const [icon, name] of Object.entries(TOOLS)) {
+    const button = container.querySelector(`.leaflet-pm-icon-${icon}`);
+    if (button && button.parentElement) {
+      button.parentElement.setAttribute("aria-label", name);
+      button.parentElement.setAttribute("title", name);
+    }
+  }
 }
 
 function watch(layer) {

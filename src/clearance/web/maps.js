@@ -22,20 +22,25 @@ export const VOLUME_STYLE = { className: "volume", color: "#0b5cad", weight: 2, 
 export async function makeMap(elementId) {
   const base = await scenarioBase();
   const map = L.map(elementId, { attributionControl: false, zoomSnap: 0.5 }).fitBounds(REGION);
+  // The base map takes no clicks (they go to the map, for drawing) and is no snapping target.
   L.geoJSON(base.territories, {
     pmIgnore: true,
-    interactive: true,
+    snapIgnore: true,
+    interactive: false,
     style: { className: "territory", color: "#7a8794", weight: 1, fillColor: "#fdfcf7", fillOpacity: 0.9 },
     onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.party,
       { permanent: true, direction: "center", className: "party-label" }),
   }).addTo(map);
   L.geoJSON(base.areas, {
     pmIgnore: true,
+    snapIgnore: true,
+    interactive: false,
     style: { className: "area", color: "#8a5a00", weight: 1, dashArray: "4 4", fillOpacity: 0.05 },
-    onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.name, { sticky: true }),
+    onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.name,
+      { permanent: true, direction: "center", className: "area-label" }),
   }).addTo(map);
   for (const site of base.sites) {
-    L.circleMarker([site.lat, site.lng], { pmIgnore: true, className: "site", radius: 5, color: "#1b1f23", fillOpacity: 1 })
+    L.circleMarker([site.lat, site.lng], { pmIgnore: true, snapIgnore: true, interactive: false, className: "site", radius: 5, color: "#1b1f23", fillOpacity: 1 })
       .bindTooltip(site.name, { permanent: true, direction: "right", className: "site-label" }).addTo(map);
   }
   return map;
@@ -57,6 +62,6 @@ export function volumeLayer(v, style = VOLUME_STYLE) {
 // Show ``group`` with enough around it to see whose territory it is over.
 export function fitAround(map, group) {
   map.invalidateSize();  // the section may have been hidden when the map was made
-  if (group.getLayers().length) map.fitBounds(group.getBounds().pad(4), { maxZoom: 7 });
-  else map.fitBounds(REGION);
+  if (group.getLayers().length) map.fitBounds(group.getBounds().pad(4), { maxZoom: 7, animate: false });
+  else map.fitBounds(REGION, { animate: false });
 }
