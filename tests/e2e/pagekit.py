@@ -23,7 +23,7 @@ from clearance.adapters.sql import make_engine
 from clearance.api import create_app
 from clearance.service.audit import AuditLog
 from clearance.service.workflow import Workflow
-from tests.e2e.conftest import LOG_ORIGIN, document, make_workflow
+from tests.e2e.conftest import LOG_ORIGIN, document, later, make_workflow
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -139,11 +139,13 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def submit_over_api(site: Site, prefix: str, operator: str = "US.AFRICOM") -> dict[str, object]:
-    """Submit example request ``prefix`` over HTTP (not through the page)."""
+def submit_over_api(
+    site: Site, prefix: str, operator: str = "US.AFRICOM", days_later: int = 0
+) -> dict[str, object]:
+    """Submit example request ``prefix`` (moved ``days_later``) over HTTP, not the page."""
     made = httpx.post(
         f"{site.base_url}/v1/requests",
-        json=document(prefix),
+        json=later(document(prefix), days_later),
         headers=bearer(site.operator(operator)),
     )
     assert made.status_code == 201, made.text
