@@ -36,8 +36,12 @@ export async function makeMap(elementId) {
     snapIgnore: true,
     interactive: false,
     style: { className: "area", color: "#8a5a00", weight: 1, dashArray: "4 4", fillOpacity: 0.05 },
-    onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.name,
-      { permanent: true, direction: "center", className: "area-label" }),
+    // the name above the area, not over it, where a request's volumes are drawn
+    onEachFeature: (feature, layer) => {
+      const bounds = layer.getBounds();
+      map.openTooltip(feature.properties.name, [bounds.getNorth(), bounds.getCenter().lng],
+        { permanent: true, direction: "top", className: "area-label" });
+    },
   }).addTo(map);
   for (const site of base.sites) {
     L.circleMarker([site.lat, site.lng], { pmIgnore: true, snapIgnore: true, interactive: false, className: "site", radius: 5, color: "#1b1f23", fillOpacity: 1 })
@@ -62,6 +66,6 @@ export function volumeLayer(v, style = VOLUME_STYLE) {
 // Show ``group`` with enough around it to see whose territory it is over.
 export function fitAround(map, group) {
   map.invalidateSize();  // the section may have been hidden when the map was made
-  if (group.getLayers().length) map.fitBounds(group.getBounds().pad(4), { maxZoom: 7, animate: false });
+  if (group.getLayers().length) map.fitBounds(group.getBounds().pad(2.5), { maxZoom: 8, animate: false });
   else map.fitBounds(REGION, { animate: false });
 }
