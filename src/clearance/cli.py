@@ -260,6 +260,7 @@ def demo(
     if serve_api:
         base = f"http://{host}:{port}"
         _console().print(
+            f"Open the page: {base}/ and sign in with a token above.\n"
             f"API on {base} (OpenAPI: {base}/openapi.json). Try:\n"
             f"  curl -s -H 'Authorization: Bearer <token>' {base}/v1/requests"
         )

@@ -217,3 +217,18 @@ def test_the_browser_checks_the_audit_entries_and_catches_altered_ones(
     expect(page.locator("#audit-checkpoint")).to_have_attribute("data-ok", "false")
     expect(page.locator("#audit-checkpoint")).to_contain_text("signature does not verify")
     expect(page.locator("#audit-entries li[data-ok='true']")).to_have_count(0)
+
+
+def test_the_open_request_follows_decisions_made_elsewhere(page: Page, site: Site) -> None:
+    rid = str(submit_over_api(site, "05")["id"])
+    page.clock.install()  # the page's timers, under the test's hand
+    page.reload()
+    sign_in(page, site.operator())
+    open_by_id(page, rid)
+    expect(authority_card(page, "US.DoD")).to_contain_text("needs review")
+    page.get_by_label("Request id").focus()
+    decide_over_api(site, rid, "US.DoD")
+    page.clock.run_for(16_000)  # one round of following, with no click
+    expect(authority_card(page, "US.DoD")).to_contain_text("approved")
+    expect(page.locator("#request-version")).to_have_text("2")
+    expect(page.get_by_label("Request id")).to_be_focused()  # reading is not interrupted

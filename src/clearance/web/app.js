@@ -4,10 +4,11 @@
 import { $, el, api, guarded, token, showMessage, clearMessage, duration, words } from "./util.js";
 import { forgetBase } from "./maps.js";
 import { initCompose, wireCompose, composeHooks, startAmending, stopAmending, showComposeMap } from "./compose.js";
-import { openRequest, wireRequest, requestHooks, setViewer } from "./request.js";
+import { openRequest, wireRequest, requestHooks, setViewer, followRequest } from "./request.js";
 
 const session = { me: null, signedInAt: 0 };
 const WIDE = ["overview", "compose", "request"];
+const FOLLOW_EVERY_MS = 15_000;  // how often the open request, the queue and lists are re-read
 
 // The service's present time, estimated from /v1/me and the time since sign-in.
 const serviceNow = () => Date.parse(session.me.now) + (Date.now() - session.signedInAt);
@@ -199,6 +200,14 @@ document.addEventListener("DOMContentLoaded", () => {
     guarded(() => openAndShow($("open-id").value.trim()));
   });
   document.addEventListener("keydown", onKey);
+  setInterval(() => {
+    if (!session.me || document.visibilityState !== "visible") return;
+    guarded(async () => {
+      await followRequest();
+      if (session.me && session.me.authority) await refreshQueue();
+      await refreshRequests();
+    });
+  }, FOLLOW_EVERY_MS);
   renderSession();
   if (token.get()) guarded(() => signIn(token.get()));
 });

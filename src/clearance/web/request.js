@@ -36,6 +36,22 @@ export async function openRequest(id) {
   await renderAudit(record);
 }
 
+// Follow the open request: re-read it and redraw only when it changed (no focus moves,
+// the map keeps the reader's view).
+export async function followRequest() {
+  const shown = state.record;
+  if (!shown || $("request").hidden) return;
+  const r = await api("GET", `/v1/requests/${encodeURIComponent(shown.id)}`);
+  if (!state.record || state.record.id !== r.id) return;
+  const changed = r.version !== shown.version || r.state !== shown.state
+    || (r.events || []).length !== (shown.events || []).length;
+  if (!changed) return;
+  state.record = r;
+  render(r);
+  await renderMap(r, { keepView: true });
+  await renderAudit(r);
+}
+
 function render(r) {
   $("request-id").textContent = r.id;
   $("request-state").textContent = words(r.state);
@@ -135,7 +151,7 @@ function renderConformance(events) {
   $("conformance-table").hidden = d.excursions.length === 0;
 }
 
-async function renderMap(r) {
+async function renderMap(r, { keepView = false } = {}) {
   if (!state.map) {
     state.map = await makeMap("map");
     state.volumes = L.featureGroup().addTo(state.map);
@@ -153,6 +169,7 @@ async function renderMap(r) {
     const line = L.polyline(flown.detail.path, style).bindTooltip("flown track");
     state.path.addLayer(line);
   }
+  if (keepView) return;
   const shown = L.featureGroup([...state.volumes.getLayers(), ...state.path.getLayers()]);
   fitAround(state.map, shown);
 }
