@@ -6,6 +6,7 @@ if the page asks any other host or throws."""
 from __future__ import annotations
 
 import gc
+import json
 import os
 import socket
 import threading
@@ -157,3 +158,13 @@ def open_by_id(page: Page, request_id: str) -> None:
     page.get_by_label("Request id").fill(request_id)
     page.get_by_role("button", name="Open", exact=True).click()
     expect(page.locator("#request-id")).to_have_text(request_id)
+
+
+def submit_on_page(page: Page, doc: dict[str, object]) -> str:
+    """Paste ``doc`` into the compose form, submit it, and return the new request's id."""
+    page.get_by_label("Request document (JSON or YAML)").fill(json.dumps(doc))
+    page.get_by_role("button", name="Submit request").click()
+    expect(page.locator("#message")).to_contain_text("Submitted request")
+    request_id = page.locator("#request-id").inner_text()
+    assert request_id in page.locator("#message").inner_text()
+    return request_id

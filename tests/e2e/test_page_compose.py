@@ -11,7 +11,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import SCENARIO, document
-from tests.e2e.pagekit import Site, bearer, browser, page, sign_in, site
+from tests.e2e.pagekit import Site, bearer, browser, page, sign_in, site, submit_on_page
 
 __all__ = ["browser", "page", "site"]  # fixtures
 
@@ -154,10 +154,8 @@ def test_pasted_json_fills_the_form_and_the_map(page: Page, site: Site) -> None:
 
 def test_the_operator_amends_then_withdraws_from_the_request_page(page: Page, site: Site) -> None:
     sign_in(page, site.operator())
-    page.get_by_label("Request document (JSON or YAML)").fill(json.dumps(document("05")))
-    page.get_by_role("button", name="Submit request").click()
+    request_id = submit_on_page(page, document("05"))
     expect(page.locator("#request-version")).to_have_text("1")
-    request_id = page.locator("#request-id").inner_text()
 
     page.get_by_role("button", name="Amend").click()
     expect(page.locator("#compose-h")).to_have_text(f"Amend request {request_id} (version 1)")
@@ -183,10 +181,7 @@ def test_the_operator_amends_then_withdraws_from_the_request_page(page: Page, si
 
 def test_a_stale_amendment_is_refused_with_the_problems_detail(page: Page, site: Site) -> None:
     sign_in(page, site.operator())
-    page.get_by_label("Request document (JSON or YAML)").fill(json.dumps(document("05")))
-    page.get_by_role("button", name="Submit request").click()
-    expect(page.locator("#request-state")).to_have_text("pending")
-    request_id = page.locator("#request-id").inner_text()
+    request_id = submit_on_page(page, document("05"))
     page.get_by_role("button", name="Amend").click()
     # meanwhile US.DoD decides, so the page's version 1 is stale
     decided = httpx.post(
