@@ -87,12 +87,7 @@ async function refreshAll() {
 }
 
 function openButton(id) {
-  return el("button", { type: "button", class: "secondary", "aria-label": `Open request ${id}`, onclick: () => guarded(() => openAndShow(id)) }, "Open");
-}
-
-async function openAndShow(id) {
-  await openRequest(id);
-  show("request");
+  return el("button", { type: "button", class: "secondary", "aria-label": `Open request ${id}`, onclick: () => guarded(() => openRequest(id)) }, "Open");
 }
 
 async function refreshQueue() {
@@ -179,13 +174,14 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   composeHooks({
     submitted: async (record, note) => {
-      await openAndShow(record.id);
+      await openRequest(record.id);
       showMessage(note, "info");
       await refreshAll();
     },
-    openRequest: (id) => guarded(() => openAndShow(id)),
+    openRequest: (id) => guarded(() => openRequest(id)),
   });
   requestHooks({
+    shown: () => show("request"),
     changed: refreshAll,
     amend: (record) => { startAmending(record); show("compose"); },
   });
@@ -197,7 +193,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("overview-refresh").addEventListener("click", () => guarded(refreshOverview));
   $("open-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    guarded(() => openAndShow($("open-id").value.trim()));
+    guarded(() => openRequest($("open-id").value.trim()));
   });
   document.addEventListener("keydown", onKey);
   setInterval(() => {

@@ -8,7 +8,7 @@ import { renderChain, renderViolations, linkIds } from "./chain.js";
 import { verifyRequestEntries } from "./audit.js";
 
 const state = { map: null, volumes: null, path: null, record: null, me: null, clock: null };
-let hooks = { changed: async () => {}, amend: () => {} };
+let hooks = { changed: async () => {}, amend: () => {}, shown: () => {} };
 
 export function requestHooks(newHooks) {
   hooks = { ...hooks, ...newHooks };
@@ -31,7 +31,7 @@ export async function openRequest(id) {
   clearMessage();
   render(record);
   $("request").hidden = false;
-  $("request-h").focus();
+  hooks.shown();  // the view switches now, not after the map and the audit check
   await renderMap(record);
   await renderAudit(record);
 }
