@@ -4,7 +4,8 @@
 # Leaflet-Geoman, which draws circles and polygons on the map (its bundled build, its
 # LICENSE and the licences of the packages bundled into it). The page loads them from its
 # own origin; nothing is fetched from another host at run time, and running the page
-# needs no Node.
+# needs no Node. The browser tests' accessibility checker, axe-core, goes to
+# tests/e2e/vendor/axe-core (axe.min.js and its licence); the page never loads it.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 vendor="$here/../../src/clearance/web/vendor"
@@ -38,9 +39,16 @@ cp "$geoman/dist/leaflet-geoman.min.js" "$geoman/dist/leaflet-geoman.css" "$gdes
 cp "$geoman/LICENSE" "$gdest/LICENSE"
 # the build bundles its dependencies: keep each one's licence beside it
 for pkg in $(cd node_modules && ls -d */ @*/*/ | sed 's:/$::' \
-    | grep -v -e '^@[^/]*$' -e '^leaflet$' -e '^@geoman-io/' -e '^@types/'); do
+    | grep -v -e '^@[^/]*$' -e '^leaflet$' -e '^axe-core$' -e '^@geoman-io/' -e '^@types/'); do
   licence=$(ls "node_modules/$pkg" | grep -i -m1 '^licen[cs]e' || true)
   if [ -z "$licence" ]; then echo "no licence file in $pkg" >&2; exit 1; fi
   cp "node_modules/$pkg/$licence" "$gdest/licenses/$(echo "$pkg" | tr / _).LICENSE"
 done
 echo "Leaflet-Geoman $(node -p "require('./$geoman/package.json').version") -> $gdest"
+
+axe=node_modules/axe-core
+adest="$here/../../tests/e2e/vendor/axe-core"
+rm -rf "$adest"
+mkdir -p "$adest"
+cp "$axe/axe.min.js" "$axe/LICENSE" "$adest/"
+echo "axe-core $(node -p "require('./$axe/package.json').version") -> $adest"
