@@ -8,7 +8,7 @@ import pytest
 
 from clearance.domain.errors import ForbiddenError
 from clearance.domain.model import Principal
-from clearance.domain.overview import nearest_rank, overview
+from clearance.domain.overview import ChainTimes, nearest_rank, overview
 from clearance.domain.workflow import Decision
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock
@@ -58,7 +58,9 @@ def test_waits_run_from_when_a_step_could_be_decided_to_its_decision(
         flow.decide(CMD, rid, "A.Command", Decision.APPROVE)
         clock.at += timedelta(minutes=1)  # A.Foreign decides a minute after A.Command
         flow.decide(FOREIGN, rid, "A.Foreign", Decision.APPROVE)
-    result = overview(flow.list_requests(OPS), clock.at + timedelta(hours=1))
+    result = overview(
+        [ChainTimes.of(r) for r in flow.list_requests(OPS)], clock.at + timedelta(hours=1)
+    )
     rows = {r.authority: r for r in result.authorities}
     command = rows["A.Command"]
     assert command.decisions == 5
@@ -94,3 +96,15 @@ def test_a_preview_stores_nothing_and_matches_the_submission(flow: Workflow) -> 
     assert [v.code for v in again.evaluation.violations] == ["conflict"]
     with pytest.raises(ForbiddenError):
         flow.preview(CMD, armed())
+
+
+def test_a_request_still_pending_at_its_start_counts_as_expired(
+    flow: Workflow, clock: PinnedClock
+) -> None:
+    flow.submit(OPS, armed())  # starts 2020-06-01T06:00Z, waits for A.Command
+    assert flow.overview(OPS).by_state["pending"] == 1
+    clock.at = datetime(2020, 6, 1, 6, tzinfo=UTC)
+    result = flow.overview(OPS)
+    assert result.by_state["pending"] == 0
+    assert result.by_state["expired"] == 1
+    assert all(a.waiting_now == 0 for a in result.authorities)

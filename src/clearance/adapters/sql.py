@@ -45,6 +45,7 @@ from clearance.adapters.sql_audit import SqlAudit
 from clearance.domain import audit
 from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.model import Approval, ApprovalStatus, Principal
+from clearance.domain.overview import ChainTimes, StepTimes
 from clearance.domain.signatures import instant
 from clearance.domain.workflow import Event, RequestRecord, RequestState
 from clearance.service.ports import (
@@ -366,6 +367,42 @@ class SqlRequests(RequestRepository):
         if authority is not None:
             query = query.where(_has_step(authority))
         return self._load(query.order_by(r.created_at.desc(), r.id.desc()).limit(limit))
+
+    def chain_times(
+        self, *, operator: str | None = None, authority: str | None = None, limit: int = 100
+    ) -> list[ChainTimes]:
+        r, a = t.requests.c, t.approvals.c
+        query = sa.select(r.id, r.state, r.created_at, r.time_start)
+        if operator is not None:
+            query = query.where(r.operator == operator)
+        if authority is not None:
+            query = query.where(_has_step(authority))
+        rows = self.uow.execute(query.order_by(r.created_at.desc(), r.id.desc()).limit(limit)).all()
+        if not rows:
+            return []
+        steps: dict[str, list[StepTimes]] = {row.id: [] for row in rows}
+        found = self.uow.execute(
+            sa.select(a.request_id, a.authority, a.stage, a.status, a.decided_at, a.decided_by)
+            .where(a.request_id.in_(list(steps)))
+            .order_by(a.request_id, a.ordinal)
+        )
+        for step in found:
+            steps[step.request_id].append(
+                StepTimes(
+                    step.authority, step.stage, ApprovalStatus(step.status),
+                    step.decided_at, step.decided_by,
+                )
+            )  # fmt: skip
+        return [
+            ChainTimes(
+                row.id,
+                RequestState(row.state),
+                row.created_at,
+                row.time_start,
+                tuple(steps[row.id]),
+            )
+            for row in rows
+        ]
 
     def needing_review(self, authority: str) -> list[RequestRecord]:
         r = t.requests.c

@@ -1,7 +1,7 @@
 """The overview: requests by state, and how long each authority keeps requests waiting.
 
 An authority's **waiting time** for one decision runs from when its step could first be
-decided (``RequestRecord.waiting_since``: submission, or the end of the earlier stages)
+decided (``workflow.waiting_since``: submission, or the end of the earlier stages)
 to the moment a person decided it. Steps cleared by policy or grant take no one's time
 and are not counted. The median and the 90th percentile (nearest rank) of those times,
 per authority, show where the chain is slow; steps still waiting are reported
@@ -18,7 +18,44 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from clearance.domain.workflow import RequestRecord, RequestState
+from clearance.domain.model import ApprovalStatus
+from clearance.domain.workflow import RequestRecord, RequestState, awaiting, waiting_since
+
+
+@dataclass(frozen=True, slots=True)
+class StepTimes:
+    """One step of a chain, as far as the overview needs it."""
+
+    authority: str
+    stage: int
+    status: ApprovalStatus
+    at: datetime | None
+    by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainTimes:
+    """One request, as far as the overview needs it: a few columns, no document (what a
+    repository can read fast for thousands of requests)."""
+
+    id: str
+    state: RequestState
+    created_at: datetime
+    time_start: datetime
+    steps: tuple[StepTimes, ...]
+
+    @classmethod
+    def of(cls, record: RequestRecord) -> ChainTimes:
+        steps = tuple(
+            StepTimes(a.authority, a.stage, a.status, a.at, a.by) for a in record.approvals
+        )
+        return cls(record.id, record.state, record.created_at, record.time_start, steps)
+
+    def state_at(self, now: datetime) -> RequestState:
+        """The state as a read at ``now`` shows it: still pending at its start, expired."""
+        if self.state is RequestState.PENDING and now >= self.time_start:
+            return RequestState.EXPIRED
+        return self.state
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,26 +96,26 @@ def nearest_rank(sorted_values: list[float], share: float) -> float:
     return sorted_values[rank - 1]
 
 
-def overview(records: Iterable[RequestRecord], now: datetime) -> Overview:
+def overview(chains: Iterable[ChainTimes], now: datetime) -> Overview:
     by_state: Counter[str] = Counter({s.value: 0 for s in RequestState})
     waits: defaultdict[str, list[float]] = defaultdict(list)
     waiting: defaultdict[str, list[float]] = defaultdict(list)
     seen: set[str] = set()
     count = 0
-    for record in records:
+    for chain in chains:
         count += 1
-        by_state[record.state.value] += 1
-        awaiting = set(record.awaiting())
-        for a in record.approvals:
-            if a.by is not None and a.at is not None:
-                waits[a.authority].append(
-                    (a.at - record.waiting_since(a.authority)).total_seconds()
-                )
-                seen.add(a.authority)
-            elif a.authority in awaiting:
-                since = record.waiting_since(a.authority)
-                waiting[a.authority].append(max(0.0, (now - since).total_seconds()))
-                seen.add(a.authority)
+        state = chain.state_at(now)
+        by_state[state.value] += 1
+        holding = set(awaiting(state, chain.steps))
+        for step in chain.steps:
+            if step.by is not None and step.at is not None:
+                since = waiting_since(chain.steps, chain.created_at, step.stage)
+                waits[step.authority].append((step.at - since).total_seconds())
+                seen.add(step.authority)
+            elif step.authority in holding:
+                since = waiting_since(chain.steps, chain.created_at, step.stage)
+                waiting[step.authority].append(max(0.0, (now - since).total_seconds()))
+                seen.add(step.authority)
     rows = []
     for authority in seen:
         done = sorted(max(0.0, w) for w in waits[authority])

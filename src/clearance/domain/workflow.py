@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from clearance.domain.errors import ConflictError
 from clearance.domain.merkle import canonical_json
@@ -53,6 +53,38 @@ GIVEN = frozenset(
 DECIDED_BY_PERSON = frozenset({ApprovalStatus.APPROVED, ApprovalStatus.DENIED})
 OPEN_STATES = frozenset({RequestState.PENDING, RequestState.CLEARED})
 ENDED_STATES = frozenset({RequestState.WITHDRAWN, RequestState.EXPIRED})
+
+
+class Step(Protocol):
+    """What the chain's timing rules read of a step (an ``Approval`` has all of it)."""
+
+    @property
+    def authority(self) -> str: ...
+    @property
+    def stage(self) -> int: ...
+    @property
+    def status(self) -> ApprovalStatus: ...
+    @property
+    def at(self) -> datetime | None: ...
+
+
+def awaiting(state: RequestState, steps: Sequence[Step]) -> list[str]:
+    """Authorities that may decide now: needs_review, and every earlier stage given."""
+    if state is not RequestState.PENDING:
+        return []
+    return [
+        s.authority
+        for s in steps
+        if s.status is ApprovalStatus.NEEDS_REVIEW
+        and all(e.status in GIVEN for e in steps if e.stage < s.stage)
+    ]
+
+
+def waiting_since(steps: Sequence[Step], created_at: datetime, stage: int) -> datetime:
+    """When a step of ``stage`` could first be decided: when the earlier stages were all
+    done, or the request was submitted."""
+    times = [s.at for s in steps if s.stage < stage and s.at is not None]
+    return max([created_at, *times])
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,20 +156,11 @@ class RequestRecord:
     def waiting_since(self, authority: str) -> datetime:
         """When ``authority``'s step could first be decided: when the earlier stages were
         all done (or the request was submitted)."""
-        stage = self.approval(authority).stage
-        times = [a.at for a in self.approvals if a.stage < stage and a.at is not None]
-        return max([self.created_at, *times])
+        return waiting_since(self.approvals, self.created_at, self.approval(authority).stage)
 
     def awaiting(self) -> list[str]:
         """Authorities that may decide now: needs_review, and every earlier stage given."""
-        if self.state is not RequestState.PENDING:
-            return []
-        return [a.authority for a in self.approvals if self._stage_open(a)]
-
-    def _stage_open(self, approval: Approval) -> bool:
-        return approval.status is ApprovalStatus.NEEDS_REVIEW and all(
-            a.status in GIVEN for a in self.approvals if a.stage < approval.stage
-        )
+        return awaiting(self.state, self.approvals)
 
     # -- changes -------------------------------------------------------------------
     def decide(
@@ -162,7 +185,7 @@ class RequestRecord:
             raise ConflictError(
                 f"{authority}'s step on request {self.id} is {current.status.value}, not needs_review"
             )
-        if not self._stage_open(current):
+        if authority not in self.awaiting():
             waiting = sorted(
                 a.authority
                 for a in self.approvals

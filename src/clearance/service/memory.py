@@ -15,6 +15,7 @@ from typing import Any
 from clearance.domain import audit, merkle
 from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.model import Approval, ApprovalStatus, Principal
+from clearance.domain.overview import ChainTimes
 from clearance.domain.signatures import instant
 from clearance.domain.workflow import DECIDED_BY_PERSON, Event, RequestRecord, RequestState
 from clearance.service.ports import (
@@ -86,6 +87,14 @@ class MemoryRequests(RequestRepository):
         ]
         found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         return [self.get(r.id) for r in found[:limit]]  # type: ignore[misc]
+
+    def chain_times(
+        self, *, operator: str | None = None, authority: str | None = None, limit: int = 100
+    ) -> list[ChainTimes]:
+        return [
+            ChainTimes.of(r)
+            for r in self.search(operator=operator, authority=authority, limit=limit)
+        ]
 
     def needing_review(self, authority: str) -> list[RequestRecord]:
         found = [

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from clearance.domain.model import Approval, Principal
+from clearance.domain.overview import ChainTimes
 from clearance.domain.workflow import Event, RequestRecord, RequestState
 
 
@@ -49,6 +50,13 @@ class RequestRepository(abc.ABC):
         limit: int = 100,
     ) -> list[RequestRecord]:
         """Newest first. ``authority`` keeps requests whose chain includes it."""
+
+    @abc.abstractmethod
+    def chain_times(
+        self, *, operator: str | None = None, authority: str | None = None, limit: int = 100
+    ) -> list[ChainTimes]:
+        """What the overview reads of the newest requests (filtered as ``search``), without
+        documents: newest first."""
 
     @abc.abstractmethod
     def needing_review(self, authority: str) -> list[RequestRecord]:

@@ -35,7 +35,7 @@ from clearance.domain.errors import (
 from clearance.domain.evaluation import evaluate, with_violations
 from clearance.domain.merkle import canonical_json
 from clearance.domain.model import Conditions, Evaluation, Principal, Request
-from clearance.domain.overview import Overview, overview
+from clearance.domain.overview import ChainTimes, Overview, overview
 from clearance.domain.requests import parse_request
 from clearance.domain.scenario import Scenario
 from clearance.domain.volumes import parse_volume
@@ -426,7 +426,19 @@ class Workflow:
     def overview(self, who: Principal, limit: int = OVERVIEW_LIMIT) -> Overview:
         """Requests by state and each authority's waiting times, over the ``limit``
         newest requests ``who`` may see."""
-        return overview(self.list_requests(who, limit=limit), self.clock.now())
+        found: dict[str, ChainTimes] = {}
+        with self.uow() as uow:
+            if who.operator is not None:
+                found.update(
+                    (c.id, c) for c in uow.requests.chain_times(operator=who.operator, limit=limit)
+                )
+            if who.authority is not None:
+                found.update(
+                    (c.id, c)
+                    for c in uow.requests.chain_times(authority=who.authority, limit=limit)
+                )
+        newest = sorted(found.values(), key=lambda c: (c.created_at, c.id), reverse=True)
+        return overview(newest[:limit], self.clock.now())
 
     def queue(self, who: Principal, authority: str) -> list[QueueItem]:
         """Requests waiting for ``authority`` now (earlier stages done), oldest first."""
