@@ -130,6 +130,9 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+MIGRATION_LOCK = 0x636C6561  # "clea": the advisory lock key migrations take on PostgreSQL
+
+
 def upgrade(target: str | Engine, revision: str = "head") -> None:
     """``alembic upgrade head`` on a database URL (or an engine from ``make_engine``, which
     is left open: the way to migrate ``sqlite://`` in memory)."""
@@ -138,6 +141,10 @@ def upgrade(target: str | Engine, revision: str = "head") -> None:
         with engine.connect() as connection:
             if engine.dialect.name == "sqlite":
                 connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            elif engine.dialect.name == "postgresql":
+                # One migration at a time: processes starting together wait here (the lock
+                # is the transaction's), then find the schema at head and do nothing.
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             url = engine.url.render_as_string(hide_password=False)
