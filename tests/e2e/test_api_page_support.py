@@ -99,6 +99,9 @@ def test_example_yaml_files_with_timestamps_evaluate_as_submitted(
     )
     assert response.status_code == 200, response.text
     assert response.json()["outcome"] == "pending"
+    # the document as it would be stored: plain JSON data, the timestamps as RFC 3339 text
+    start = response.json()["document"]["volumes"][0]["time_start"]["value"]
+    assert start in {"2020-03-02T04:00:00Z", "2020-03-02T04:00:00+00:00"}
 
 
 def test_bad_yaml_bodies_are_400_problems_and_store_nothing(

@@ -133,6 +133,11 @@ def test_a_pasted_yaml_file_is_evaluated_and_submitted_as_written(page: Page, si
     page.get_by_label("Request document (JSON or YAML)").fill(text)
     expect(page.locator("#document-note")).to_contain_text("YAML")
     expect(page.locator("#evaluation-outcome")).to_have_text("pending")
+    # once the service has read it, the form and the map show it too
+    expect(page.get_by_label("Launch site")).to_have_value("agadez-ab201")
+    expect(page.get_by_label("Purpose")).to_have_value("armed-overwatch")
+    expect(page.locator("#compose-map path.volume")).to_have_count(1)
+    assert page.get_by_label("Request document (JSON or YAML)").input_value() == text
     expect(page.locator("#evaluation .authority")).to_have_count(len(CHAIN))
     page.get_by_role("button", name="Submit request").click()
     expect(page.locator("#request-state")).to_have_text("pending")

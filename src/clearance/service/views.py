@@ -115,7 +115,8 @@ def queue_item_view(item: QueueItem, now: datetime) -> dict[str, Any]:
 def preview_view(p: Preview) -> dict[str, Any]:
     """``POST /v1/evaluations``: the evaluation a submission would get now."""
     return evaluation_view(p.evaluation) | {
-        "overrides": [{"request": rid, "reasons": list(rs)} for rid, rs in p.overrides.items()]
+        "overrides": [{"request": rid, "reasons": list(rs)} for rid, rs in p.overrides.items()],
+        "document": p.document,
     }
 
 

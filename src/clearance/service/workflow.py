@@ -64,6 +64,7 @@ class Amended:
 class Preview:
     """What submitting a document would give now; nothing is stored."""
 
+    document: dict[str, Any]  # as it would be stored (YAML read into plain JSON data)
     evaluation: Evaluation
     overrides: dict[str, list[str]]  # lower-priority requests it would flag, and why
 
@@ -240,13 +241,13 @@ class Workflow:
     def preview(self, who: Principal, document: object) -> Preview:
         """Evaluate and deconflict ``document`` as a submission would, storing nothing:
         what the page shows while an operator composes a request."""
-        _, request = self._parse(document)
+        doc, request = self._parse(document)
         if who.operator != request.operator:
             raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
         with self.airspace.lock, self.uow() as uow:
             self._refresh_grants(uow)
             evaluation, flagged = self._evaluate(uow, request, None)
-        return Preview(evaluation, flagged)
+        return Preview(doc, evaluation, flagged)
 
     def _evaluate(
         self, uow: UnitOfWork, request: Request, request_id: str | None

@@ -167,7 +167,8 @@ function documentTyped() {
     fillForm(parsed);
     $("document-note").textContent = "";
   } else {
-    $("document-note").textContent = "Not JSON: the service reads it as YAML. The form and map show JSON documents only.";
+    // The service reads YAML; the form and the map follow once it has (see evaluateNow).
+    $("document-note").textContent = "Not JSON: read as YAML by the service.";
   }
   scheduleEvaluation();
 }
@@ -201,6 +202,7 @@ async function evaluateNow() {
     }
   }
   if (seq !== state.seq) return;  // a newer edit is being evaluated
+  if (result && result.document && !documentBody(text).parsed) fillForm(result.document);  // YAML
   panel.removeAttribute("aria-busy");
   $("evaluation-problem").hidden = !problem;
   $("evaluation-problem").textContent = problem || "";
