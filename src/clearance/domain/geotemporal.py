@@ -25,8 +25,8 @@ on padded (lng, lat) bounding boxes):
 - A polygon's edges are great circles through its vertices, taking geodetic (lat, lng)
   as coordinates on a sphere: the edges of S2, which the InterUSS DSS uses. They lie
   within 3 cm of the ellipsoid's geodesics for 20 km edges (0.7 m for 100 km). The
-  ``footprint`` of ``volumes`` draws straight (lng, lat) lines instead, which differ
-  from these by up to 2.3 m for a 20 km edge at 15 N (58 m for 100 km).
+  ``footprint`` of ``volumes`` (routing, feasibility, grant areas) follows the same
+  great circles, through points at most 10 km apart.
 - Circle against circle: the geodesic distance between the centres is at most the sum
   of the radii plus 1 cm. Exact, by the triangle inequality.
 - Circle against polygon: the polygon goes into the azimuthal equidistant plane centred
