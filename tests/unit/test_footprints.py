@@ -33,7 +33,7 @@ CM_IN_DEGREES = 1e-7  # about 1 cm of latitude
 @PROPERTY
 @given(
     lat=st.floats(-50, 50),  # with the radius, circles that stay within 60 degrees
-    lng=st.floats(-170, 170),
+    lng=st.floats(-160, 160),  # never across the 180th meridian (refused by the parser)
     radius=st.floats(50, 1_000_000),
 )
 def test_a_circles_footprint_holds_the_circle_and_strays_little_outside_it(
