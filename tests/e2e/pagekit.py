@@ -108,13 +108,27 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield from watched_page(browser, site)
+
+
+def watched_page(browser: Browser, site: Site, *, bypass_csp: bool = False) -> Iterator[Page]:
+    """The page at 1280x800; afterwards, fail if it asked another host, threw, or had
+    anything blocked by its Content-Security-Policy. ``bypass_csp`` only lets a test
+    inject its own checker (axe); the page's own scripts are held to the policy."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=bypass_csp)
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     urls: list[str] = []
     tab.on("request", lambda request: urls.append(request.url))
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    # the browser reports what the Content-Security-Policy blocked on the console
+    tab.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     tab.goto(site.base_url + "/")
     yield tab
     context.close()

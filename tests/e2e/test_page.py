@@ -8,7 +8,7 @@ import json
 import time
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import document
 from tests.e2e.pagekit import CHAIN, Site, authority_card, browser, page, sign_in, site
@@ -158,3 +158,26 @@ def test_the_request_view_maps_territories_sites_and_volumes_from_its_own_origin
     expect(map_.locator("svg path.volume")).to_have_count(len(document("02")["volumes"]))
     expect(map_.locator("svg path.territory")).to_have_count(territories)
     assert map_.locator("img").count() == 0  # no tiles, no marker images
+
+
+def test_the_browser_itself_refuses_the_page_any_other_host(browser: Browser, site: Site) -> None:
+    """The Content-Security-Policy sent with the page makes Chromium block a request to
+    another host, should any script of the page ever try one."""
+    response = httpx.get(f"{site.base_url}/")
+    policy = response.headers["content-security-policy"]
+    assert "connect-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        blocked: list[str] = []
+        tab.on("console", lambda m: blocked.append(m.text))
+        tab.goto(site.base_url + "/")
+        outcome = tab.evaluate(
+            """() => fetch("http://127.0.0.2:9/elsewhere").then(() => "sent", (e) => "refused")"""
+        )
+        assert outcome == "refused"
+        assert any("Content Security Policy" in text for text in blocked), blocked
+    finally:
+        context.close()

@@ -5,24 +5,33 @@ WCAG 2.1 A/AA rules on the sign-in, compose, request, queue and overview views."
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import document
 from tests.e2e.pagekit import (
     Site,
     browser,
     open_by_id,
-    page,
     sign_in,
     site,
     submit_on_page,
     submit_over_api,
+    watched_page,
 )
 
-__all__ = ["browser", "page", "site"]  # fixtures
+__all__ = ["browser", "site"]  # fixtures
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site) -> Iterator[Page]:
+    """As everywhere, but the test may inject axe despite the page's CSP."""
+    yield from watched_page(browser, site, bypass_csp=True)
+
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 RUN_AXE = """async () => {

@@ -26,6 +26,7 @@ from clearance.api.routers import (
     scenario,
     telemetry,
 )
+from clearance.api.security import SecurityHeaders
 from clearance.service.audit import AuditLog
 from clearance.service.workflow import Workflow
 
@@ -102,6 +103,7 @@ def create_app(
         return FileResponse(WEB / "index.html")
 
     problems.install(app, max_body_bytes=max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: problems from CatchAll get them too
     return app
 
 

@@ -15,6 +15,13 @@ export function forgetBase() {
   basePromise = null;
 }
 
+// Names from the scenario go into the map as text, never as HTML.
+export function text(value) {
+  const span = document.createElement("span");
+  span.textContent = String(value);
+  return span;
+}
+
 export const REGION = [[4, -12], [26, 26]];  // the Sahel and its neighbours
 
 export const VOLUME_STYLE = { className: "volume", color: "#0b5cad", weight: 2, fillOpacity: 0.2 };
@@ -28,7 +35,7 @@ export async function makeMap(elementId) {
     snapIgnore: true,
     interactive: false,
     style: { className: "territory", color: "#7a8794", weight: 1, fillColor: "#fdfcf7", fillOpacity: 0.9 },
-    onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.party,
+    onEachFeature: (feature, layer) => layer.bindTooltip(text(feature.properties.party),
       { permanent: true, direction: "center", className: "party-label" }),
   }).addTo(map);
   L.geoJSON(base.areas, {
@@ -39,13 +46,13 @@ export async function makeMap(elementId) {
     // the name above the area, not over it, where a request's volumes are drawn
     onEachFeature: (feature, layer) => {
       const bounds = layer.getBounds();
-      map.openTooltip(feature.properties.name, [bounds.getNorth(), bounds.getCenter().lng],
+      map.openTooltip(text(feature.properties.name), [bounds.getNorth(), bounds.getCenter().lng],
         { permanent: true, direction: "top", className: "area-label" });
     },
   }).addTo(map);
   for (const site of base.sites) {
     L.circleMarker([site.lat, site.lng], { pmIgnore: true, snapIgnore: true, interactive: false, className: "site", radius: 5, color: "#1b1f23", fillOpacity: 1 })
-      .bindTooltip(site.name, { permanent: true, direction: "right", className: "site-label" }).addTo(map);
+      .bindTooltip(text(site.name), { permanent: true, direction: "right", className: "site-label" }).addTo(map);
   }
   return map;
 }
