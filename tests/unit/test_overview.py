@@ -108,3 +108,11 @@ def test_a_request_still_pending_at_its_start_counts_as_expired(
     assert result.by_state["pending"] == 0
     assert result.by_state["expired"] == 1
     assert all(a.waiting_now == 0 for a in result.authorities)
+
+
+def test_instant_decisions_name_no_bottleneck(flow: Workflow) -> None:
+    rid = flow.submit(OPS, armed()).record.id
+    flow.decide(CMD, rid, "A.Command", Decision.APPROVE)  # the pinned clock does not move
+    result = flow.overview(OPS)
+    assert [a.median_wait_seconds for a in result.authorities if a.decisions] == [0.0]
+    assert result.bottleneck is None

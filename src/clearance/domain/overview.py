@@ -76,9 +76,10 @@ class Overview:
 
     @property
     def bottleneck(self) -> str | None:
-        """The authority whose decisions wait longest (by median), if any decided."""
-        decided = [a for a in self.authorities if a.median_wait_seconds is not None]
-        return decided[0].authority if decided else None
+        """The authority whose decisions wait longest (by median), if any kept one
+        waiting at all."""
+        slow = [a for a in self.authorities if (a.median_wait_seconds or 0.0) > 0.0]
+        return slow[0].authority if slow else None  # no one, when every decision was instant
 
 
 def nearest_rank(sorted_values: list[float], share: float) -> float:
