@@ -126,7 +126,7 @@ async function refreshOverview() {
   }
   $("bottleneck").textContent = data.bottleneck
     ? `Slowest link of the chain: ${data.bottleneck} (longest median wait).`
-    : "No decision by a person yet.";
+    : "No authority has kept a request waiting yet.";
 }
 
 // ---- keyboard: the queue ------------------------------------------------------------
