@@ -232,3 +232,25 @@ def test_the_open_request_follows_decisions_made_elsewhere(page: Page, site: Sit
     expect(authority_card(page, "US.DoD")).to_contain_text("approved")
     expect(page.locator("#request-version")).to_have_text("2")
     expect(page.get_by_label("Request id")).to_be_focused()  # reading is not interrupted
+
+
+def test_the_grantors_member_revokes_a_grant_from_the_chain(page: Page, site: Site) -> None:
+    rid = str(submit_over_api(site, "01")["id"])  # cleared: NE.Defense's grant covers it
+    sign_in(page, site.operator())
+    open_by_id(page, rid)
+    card = authority_card(page, "NE.Defense")
+    expect(card).to_contain_text("covered by grant")
+    expect(card.get_by_role("button", name="Revoke grant")).to_have_count(0)  # not the grantor
+
+    sign_in(page, site.member("US.DoD"))  # another authority's member: nothing to revoke
+    open_by_id(page, rid)
+    expect(page.get_by_role("button", name="Revoke grant")).to_have_count(0)
+
+    sign_in(page, site.member("NE.Defense"))
+    open_by_id(page, rid)
+    page.once("dialog", lambda dialog: dialog.accept())
+    card.get_by_role("button", name="Revoke grant").click()
+    expect(page.locator("#message")).to_contain_text(f"1 request(s) returned to review: {rid}")
+    expect(page.locator("#request-state")).to_have_text("pending")
+    expect(card).to_have_class("authority awaiting")
+    expect(page.locator("#decide")).to_be_visible()  # NE.Defense now decides it

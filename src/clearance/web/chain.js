@@ -6,7 +6,9 @@ import { el, words, duration } from "./util.js";
 const REQUEST_ID = /req-[0-9a-f]+/g;
 
 // ``options.waitingSince`` maps an authority to an RFC 3339 instant; ``options.now`` is
-// the service's present time, for "pending for".
+// the service's present time, for "pending for"; ``options.member`` (the signed-in
+// member's authority) and ``options.revoke(grant)`` offer that authority's grants for
+// revocation.
 export function renderChain(list, approvals, awaiting = [], options = {}) {
   const stages = new Map();
   for (const a of approvals) {
@@ -29,7 +31,15 @@ export function renderChain(list, approvals, awaiting = [], options = {}) {
         const seconds = options.now ? (Date.parse(options.now) - Date.parse(since)) / 1000 : null;
         card.append(el("div", { class: "muted" }, `pending since ${since}`, seconds !== null ? ` (${duration(Math.max(0, seconds))})` : ""));
       }
-      if (a.grant) card.append(el("div", { class: "grant" }, `covered by grant ${a.grant}`));
+      if (a.grant) {
+        const line = el("div", { class: "grant" }, `covered by grant ${a.grant}`);
+        // the grantor's own members may withdraw the grant (the API checks it again)
+        if (options.revoke && options.member === a.authority) {
+          line.append(" ", el("button", { type: "button", class: "link", onclick: () => options.revoke(a.grant) },
+            `Revoke grant ${a.grant}`));
+        }
+        card.append(line);
+      }
       if (a.by || a.at) card.append(el("div", { class: "muted" }, `${a.status === "denied" ? "denied" : "approved"} by ${a.by || "?"} at ${a.at || "?"}`));
       if (a.comment) card.append(el("div", { class: "comment" }, `“${a.comment}”`));
       if (a.conditions) {

@@ -8,7 +8,7 @@ import { renderChain, renderViolations, linkIds } from "./chain.js";
 import { verifyRequestEntries } from "./audit.js";
 
 const state = { map: null, volumes: null, path: null, record: null, me: null, clock: null };
-let hooks = { changed: async () => {}, amend: () => {}, shown: () => {} };
+let hooks = { changed: async () => {}, amend: () => {}, shown: () => {}, guarded: (f) => f() };
 
 export function requestHooks(newHooks) {
   hooks = { ...hooks, ...newHooks };
@@ -66,7 +66,11 @@ function render(r) {
   $("request-justification").textContent = doc.justification || "";
 
   const now = state.clock ? new Date(state.clock()).toISOString() : null;
-  renderChain($("stages"), r.approvals, r.awaiting, { waitingSince: r.waiting_since, now });
+  renderChain($("stages"), r.approvals, r.awaiting, {
+    waitingSince: r.waiting_since, now,
+    member: state.me && state.me.authority,
+    revoke: (grant) => hooks.guarded(() => revokeGrant(grant)),
+  });
 
   // A member decides only for their own authority, and only while it holds the request.
   const mine = state.me && state.me.authority;
@@ -216,6 +220,16 @@ async function decide(decision) {
   await hooks.changed();
 }
 
+async function revokeGrant(grant) {
+  const r = state.record;
+  if (!window.confirm(`Revoke grant ${grant}? Every open request it covers returns to your review.`)) return;
+  const result = await api("POST", `/v1/grants/${encodeURIComponent(grant)}/revoke`);
+  await openRequest(r.id);
+  const back = result.returned_to_review;
+  showMessage(`Revoked grant ${grant}; ${back.length} request(s) returned to review${back.length ? `: ${back.join(", ")}` : ""}.`, "info");
+  await hooks.changed();
+}
+
 async function withdraw() {
   const r = state.record;
   if (!window.confirm(`Withdraw request ${r.id}? Its airspace is freed and no authority can decide on it any more.`)) return;
@@ -241,6 +255,7 @@ async function sendTelemetry() {
 }
 
 export function wireRequest(guarded) {
+  hooks.guarded = guarded;
   $("decide").addEventListener("submit", (event) => {
     event.preventDefault();
     const decision = event.submitter ? event.submitter.value : "approve";
