@@ -365,26 +365,15 @@ class SqlRequests(RequestRepository):
         authority: str | None = None,
         limit: int = 100,
     ) -> list[RequestRecord]:
-        r = t.requests.c
-        query = sa.select(t.requests)
-        if state is not None:
-            query = query.where(r.state == state.value)
-        if operator is not None:
-            query = query.where(r.operator == operator)
-        if authority is not None:
-            query = query.where(_has_step(authority))
-        return self._load(query.order_by(r.created_at.desc(), r.id.desc()).limit(limit))
+        query = _newest(sa.select(t.requests), state, operator, authority, limit)
+        return self._load(query)
 
     def chain_times(
         self, *, operator: str | None = None, authority: str | None = None, limit: int = 100
     ) -> list[ChainTimes]:
         r, a = t.requests.c, t.approvals.c
-        query = sa.select(r.id, r.state, r.created_at, r.time_start)
-        if operator is not None:
-            query = query.where(r.operator == operator)
-        if authority is not None:
-            query = query.where(_has_step(authority))
-        rows = self.uow.execute(query.order_by(r.created_at.desc(), r.id.desc()).limit(limit)).all()
+        columns = sa.select(r.id, r.state, r.created_at, r.time_start)
+        rows = self.uow.execute(_newest(columns, None, operator, authority, limit)).all()
         if not rows:
             return []
         steps: dict[str, list[StepTimes]] = {row.id: [] for row in rows}
@@ -453,6 +442,24 @@ class SqlRequests(RequestRepository):
         for row in found:
             steps[row.request_id].append(t.to_approval(row))
         return [t.to_record(row, steps[row.id]) for row in rows]
+
+
+def _newest(
+    query: sa.Select[Any],
+    state: RequestState | None,
+    operator: str | None,
+    authority: str | None,
+    limit: int,
+) -> sa.Select[Any]:
+    """``query`` over requests, filtered as ``search`` promises, newest first."""
+    r = t.requests.c
+    if state is not None:
+        query = query.where(r.state == state.value)
+    if operator is not None:
+        query = query.where(r.operator == operator)
+    if authority is not None:
+        query = query.where(_has_step(authority))
+    return query.order_by(r.created_at.desc(), r.id.desc()).limit(limit)
 
 
 def _has_step(authority: str, status: ApprovalStatus | None = None) -> sa.Exists:

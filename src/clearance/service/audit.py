@@ -212,9 +212,11 @@ class AuditLog:
         data = stored.data
         return EntryProof(index, data, leaf_hash(data), size, root, proof, checkpoint)
 
-    def request_entries(self, request_id: str, limit: int = 1000) -> list[EntryProof]:
-        """Every entry about ``request_id`` in the latest checkpoint's tree, each with its
-        inclusion proof in that tree."""
+    def request_entries(
+        self, request_id: str, limit: int = 1000
+    ) -> tuple[StoredCheckpoint, list[EntryProof]]:
+        """The latest checkpoint, and every entry about ``request_id`` in its tree, each
+        with its inclusion proof in that tree."""
         checkpoint = self.checkpoint()
         size = checkpoint.size
         found: list[EntryProof] = []
@@ -228,7 +230,7 @@ class AuditLog:
                         e.index, e.data, leaf_hash(e.data), size, checkpoint.root, proof, checkpoint
                     )
                 )
-        return found
+        return checkpoint, found
 
     def consistency(self, size1: int, size2: int) -> ConsistencyProof:
         """The consistency proof between the trees of ``size1`` and ``size2`` entries."""

@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from clearance.domain.documents import Fields
 from clearance.domain.errors import (
@@ -35,7 +36,7 @@ from clearance.domain.errors import (
 from clearance.domain.evaluation import evaluate, with_violations
 from clearance.domain.merkle import canonical_json
 from clearance.domain.model import Conditions, Evaluation, Principal, Request
-from clearance.domain.overview import ChainTimes, Overview, overview
+from clearance.domain.overview import Overview, overview
 from clearance.domain.requests import parse_request
 from clearance.domain.scenario import Scenario
 from clearance.domain.volumes import parse_volume
@@ -409,37 +410,16 @@ class Workflow:
     ) -> list[RequestRecord]:
         """What ``who`` may see, newest first: its operator's requests and those in the
         chain of its authority."""
-        found: dict[str, RequestRecord] = {}
         with self.uow() as uow:
-            if who.operator is not None:
-                found.update(
-                    (r.id, r)
-                    for r in uow.requests.search(state=state, operator=who.operator, limit=limit)
-                )
-            if who.authority is not None:
-                found.update(
-                    (r.id, r)
-                    for r in uow.requests.search(state=state, authority=who.authority, limit=limit)
-                )
-        ordered = sorted(found.values(), key=lambda r: (r.created_at, r.id), reverse=True)
-        return [self._as_of_now(r)[0] for r in ordered[:limit]]
+            found = _newest_visible(who, partial(uow.requests.search, state=state, limit=limit))
+        return [self._as_of_now(r)[0] for r in found[:limit]]
 
     def overview(self, who: Principal, limit: int = OVERVIEW_LIMIT) -> Overview:
         """Requests by state and each authority's waiting times, over the ``limit``
         newest requests ``who`` may see."""
-        found: dict[str, ChainTimes] = {}
         with self.uow() as uow:
-            if who.operator is not None:
-                found.update(
-                    (c.id, c) for c in uow.requests.chain_times(operator=who.operator, limit=limit)
-                )
-            if who.authority is not None:
-                found.update(
-                    (c.id, c)
-                    for c in uow.requests.chain_times(authority=who.authority, limit=limit)
-                )
-        newest = sorted(found.values(), key=lambda c: (c.created_at, c.id), reverse=True)
-        return overview(newest[:limit], self.clock.now())
+            found = _newest_visible(who, partial(uow.requests.chain_times, limit=limit))
+        return overview(found[:limit], self.clock.now())
 
     def queue(self, who: Principal, authority: str) -> list[QueueItem]:
         """Requests waiting for ``authority`` now (earlier stages done), oldest first."""
@@ -472,6 +452,27 @@ class Workflow:
         if record is None or not _may_see(who, record):
             raise NotFoundError(f"no request {request_id!r}")
         return record
+
+
+class _Dated(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+Found = TypeVar("Found", bound=_Dated)
+
+
+def _newest_visible(who: Principal, fetch: Callable[..., list[Found]]) -> list[Found]:
+    """What ``fetch(operator=...)`` and ``fetch(authority=...)`` find for ``who``'s roles,
+    each once, newest first."""
+    found: dict[str, Found] = {}
+    if who.operator is not None:
+        found.update((f.id, f) for f in fetch(operator=who.operator))
+    if who.authority is not None:
+        found.update((f.id, f) for f in fetch(authority=who.authority))
+    return sorted(found.values(), key=lambda f: (f.created_at, f.id), reverse=True)
 
 
 def _may_see(who: Principal, record: RequestRecord) -> bool:

@@ -81,9 +81,9 @@ def request_entries(
     """Every audit entry about one request, each with its inclusion proof in the latest
     checkpoint's tree (one checkpoint for all), so a reader can verify them alone."""
     workflow.get(who, request_id)  # 404 unless the caller may see the request
-    entries = log.request_entries(request_id)
+    checkpoint, entries = log.request_entries(request_id)
     return {
-        "checkpoint": checkpoint_view(log.checkpoint() if not entries else entries[0].checkpoint),
+        "checkpoint": checkpoint_view(checkpoint),
         "entries": [{k: v for k, v in entry_view(e).items() if k != "checkpoint"} for e in entries],
     }
 
