@@ -3,7 +3,7 @@
 // it, and a JSON document typed or pasted in fills the form back. While it is edited,
 // the service evaluates it (POST /v1/evaluations, nothing stored) and the chain, its
 // reasons and any violations are shown before anything is submitted.
-import { $, el, api, ApiError, documentBody, words } from "./util.js";
+import { $, el, api, ApiError, documentBody, words, toInstant } from "./util.js";
 import { makeMap, scenarioBase, volumeLayer, fitAround, VOLUME_STYLE } from "./maps.js";
 import { renderChain, renderViolations } from "./chain.js";
 
@@ -19,10 +19,7 @@ function option(value, label) {
   return el("option", { value }, label || value);
 }
 
-// "2020-03-02T04:00" (a datetime-local field, read as UTC) <-> "2020-03-02T04:00:00Z"
-function toInstant(local) {
-  return local ? `${local.length === 16 ? `${local}:00` : local}Z` : "";
-}
+// an RFC 3339 instant -> "2020-03-02T04:00" for a datetime-local field (read as UTC)
 function toLocal(instant) {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?/.exec(instant || "");
   return m ? m[1] : "";
@@ -173,7 +170,7 @@ function documentTyped() {
   scheduleEvaluation();
 }
 
-export function addCircle(lat, lng, radiusKm) {
+function addCircle(lat, lng, radiusKm) {
   const layer = L.circle([lat, lng], { ...VOLUME_STYLE, radius: radiusKm * 1000 });
   state.drawn.addLayer(layer);
   watch(layer);

@@ -2,7 +2,7 @@
 // on the map, decisions (a member's own authority only), the operator's amend, withdraw
 // and telemetry, conflicts, the conformance result, the audit entries checked in the
 // browser, and the timeline.
-import { $, el, api, ApiError, words, duration, showMessage, clearMessage } from "./util.js";
+import { $, el, api, ApiError, words, duration, showMessage, clearMessage, toInstant } from "./util.js";
 import { makeMap, volumeLayer, fitAround } from "./maps.js";
 import { renderChain, renderViolations, linkIds } from "./chain.js";
 import { verifyRequestEntries } from "./audit.js";
@@ -12,10 +12,6 @@ let hooks = { changed: async () => {}, amend: () => {}, shown: () => {}, guarded
 
 export function requestHooks(newHooks) {
   hooks = { ...hooks, ...newHooks };
-}
-
-export function currentRequest() {
-  return state.record;
 }
 
 // ``clock`` gives the service's present time (ms since the epoch), estimated from /v1/me.
@@ -210,8 +206,8 @@ async function decide(decision) {
   if (decision === "approve" && (text || start || end)) {
     if (!text) throw new ApiError(0, "conditions need a text saying what the operator must do");
     body.conditions = { text };
-    if (start) body.conditions.time_start = `${start}:00Z`;
-    if (end) body.conditions.time_end = `${end}:00Z`;
+    if (start) body.conditions.time_start = toInstant(start);
+    if (end) body.conditions.time_end = toInstant(end);
   }
   await api("POST", `/v1/requests/${encodeURIComponent(r.id)}/decisions`, body);
   for (const id of ["comment", "conditions-text", "conditions-start", "conditions-end"]) $(id).value = "";

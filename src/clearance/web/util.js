@@ -111,8 +111,11 @@ export function duration(seconds) {
   return `${s}s`;
 }
 
+// "2020-03-02T04:00" (a datetime-local field, read as UTC) -> "2020-03-02T04:00:00Z"
+export function toInstant(local) {
+  return local ? `${local.length === 16 ? `${local}:00` : local}Z` : "";
+}
+
 export function words(value) {
   return String(value).replaceAll("_", " ");
 }
-
-export const REQUEST_ID = /req-[0-9a-f]{24}/g;
