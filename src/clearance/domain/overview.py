@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from clearance.domain.model import ApprovalStatus
-from clearance.domain.workflow import RequestRecord, RequestState, awaiting, waiting_since
+from clearance.domain.workflow import (
+    RequestRecord,
+    RequestState,
+    awaiting,
+    due_to_expire,
+    waiting_since,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +59,9 @@ class ChainTimes:
 
     def state_at(self, now: datetime) -> RequestState:
         """The state as a read at ``now`` shows it: still pending at its start, expired."""
-        if self.state is RequestState.PENDING and now >= self.time_start:
-            return RequestState.EXPIRED
-        return self.state
+        return (
+            RequestState.EXPIRED if due_to_expire(self.state, self.time_start, now) else self.state
+        )
 
 
 @dataclass(frozen=True, slots=True)

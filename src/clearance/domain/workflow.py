@@ -68,6 +68,11 @@ class Step(Protocol):
     def at(self) -> datetime | None: ...
 
 
+def due_to_expire(state: RequestState, time_start: datetime, now: datetime) -> bool:
+    """A request still pending at its first time_start expires."""
+    return state is RequestState.PENDING and now >= time_start
+
+
 def awaiting(state: RequestState, steps: Sequence[Step]) -> list[str]:
     """Authorities that may decide now: needs_review, and every earlier stage given."""
     if state is not RequestState.PENDING:
@@ -235,7 +240,7 @@ class RequestRecord:
 
     def expire_if_due(self, now: datetime) -> bool:
         """A request still pending at its first time_start expires."""
-        if self.state is RequestState.PENDING and now >= self.time_start:
+        if due_to_expire(self.state, self.time_start, now):
             self.state = RequestState.EXPIRED
             self._event("expired", now, None, {"time_start": self.time_start.isoformat()})
             return True
