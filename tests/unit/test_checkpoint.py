@@ -26,7 +26,7 @@ from clearance.domain.checkpoint import (
 )
 from clearance.domain.merkle import EMPTY_ROOT, ProofError, leaf_hash, root_hash
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "merkle"
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "merkle"  # vendored; see its README
 ORIGIN = "clearance.example/audit"
 ROOT = root_hash([leaf_hash(b"%d" % i) for i in range(7)])
 KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"test signing key").digest())

@@ -36,7 +36,7 @@ from clearance.domain.merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "merkle"
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "merkle"  # vendored; see its README
 MAX = 64
 
 # -- RFC 9162 section 2.1, transcribed ----------------------------------------------------
