@@ -28,10 +28,13 @@ class Server:
     log: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    command: list[str] = field(default_factory=lambda: list(CLEARANCE))  # e.g. an installed one
+    extra_env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "CLEARANCE_DATABASE_URL": self.database_url}
+        return {**os.environ, "CLEARANCE_DATABASE_URL": self.database_url, **self.extra_env}
 
     @property
     def base(self) -> str:
@@ -39,7 +42,12 @@ class Server:
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(
-            [*CLEARANCE, *args], env=self.env, capture_output=True, text=True, timeout=120
+            [*self.command, *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if done.returncode != 0:
             raise RuntimeError(f"clearance {' '.join(args)} failed: {done.stderr}")
@@ -57,8 +65,9 @@ class Server:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [*CLEARANCE, "serve", "--port", str(self.port)],
+                [*self.command, "serve", "--port", str(self.port)],
                 env=self.env,
+                cwd=self.cwd,
                 stdout=out,
                 stderr=out,
             )
