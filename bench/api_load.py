@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import benchkit  # bench/ is on sys.path when a bench runs as a script
 import yaml
 
 ROOT = Path(__file__).parents[1]
@@ -149,7 +150,7 @@ def main() -> None:
         help="a PostgreSQL URL to measure as well (an empty database), or 'auto' to start a "
         "throwaway server on loopback (Debian's postgresql binaries)",
     )
-    args = ap.parse_args()
+    args = benchkit.parse_args(ap, {"seconds": 1.0, "connections": 4})
     workdir = Path(tempfile.mkdtemp(prefix="clearance-bench-"))
     figures: dict[str, Any] = {"seconds": args.seconds, "connections": args.connections}
     try:

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import benchkit  # bench/ is on sys.path when a bench runs as a script
+
 from clearance.adapters.audit_store import CACHE_KIB, TILE_BYTES, TileStore
 from clearance.domain.merkle import (
     canonical_json,
@@ -251,7 +253,9 @@ def main() -> None:
     ap.add_argument("--pymerkle-proofs", type=int, default=2_000)
     ap.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
     ap.add_argument("--seed", type=int, default=7)
-    args = ap.parse_args()
+    args = benchkit.parse_args(
+        ap, {"entries": 3_000, "proofs": 200, "pymerkle_proofs": 50}
+    )
     pm_entries = args.pymerkle_entries or args.entries
 
     for i in (0, 1, 59, 3599, 86_399, 999_999, args.entries - 1):

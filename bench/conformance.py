@@ -24,9 +24,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import benchkit  # bench/ is on sys.path when a bench runs as a script
 import shapely
 
-from clearance.domain.conformance import check_conformance, parse_track_csv
+from clearance.domain.conformance import check_conformance
+from clearance.domain.telemetry import parse_track_csv
 from clearance.domain.tracks import Track, simulate_track, track_to_csv
 from clearance.domain.volumes import Circle, LatLng, Polygon, Volume4D
 
@@ -83,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = benchkit.parse_args(parser, {"points": 20_000, "repeat": 1})
     volumes = request()
     interval = 3600.0 / (args.points - 1)
     inside = simulate_track(volumes, None, interval_s=interval, seed=1)

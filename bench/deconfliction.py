@@ -21,6 +21,7 @@ import resource
 import time
 from datetime import UTC, datetime, timedelta
 
+import benchkit  # bench/ is on sys.path when a bench runs as a script
 import numpy as np
 
 from clearance.domain.geotemporal import volumes_conflict
@@ -96,7 +97,7 @@ def main() -> None:
     parser.add_argument("--volumes", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    args = benchkit.parse_args(parser, {"volumes": 2_000, "queries": 100})
     rng = np.random.default_rng(args.seed)
 
     rss_start = rss_mb()

@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import benchkit  # bench/ is on sys.path when a bench runs as a script
 import yaml
 
 from clearance.adapters.scenario_loader import load_scenario
@@ -85,7 +86,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=10_000)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--seed", type=int, default=7)
-    args = ap.parse_args()
+    args = benchkit.parse_args(ap, {"requests": 300, "batch": 64})
 
     scenario = load_scenario(NIGER)
     docs = generate(args.requests, random.Random(args.seed))

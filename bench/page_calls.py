@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import benchkit  # bench/ is on sys.path when a bench runs as a script
 import httpx
 
 ROOT = Path(__file__).parents[1]
@@ -60,7 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=2000, help="requests stored first")
     ap.add_argument("--calls", type=int, default=200, help="timed calls per endpoint")
-    args = ap.parse_args()
+    args = benchkit.parse_args(ap, {"requests": 40, "calls": 10})
     workdir = Path(tempfile.mkdtemp(prefix="clearance-bench-page-"))
     server = Server(f"sqlite:///{workdir / 'bench.db'}", workdir / "server.log")
     tokens = server.prepare(
