@@ -287,9 +287,13 @@ class SqlAudit(AuditRepository):
     # -- what verification compares the log with ----------------------------------------
     def decided_approvals(self) -> list[tuple[str, Approval]]:
         a = t.approvals.c
-        decided = [ApprovalStatus.APPROVED.value, ApprovalStatus.DENIED.value]
+        # as domain.workflow.decided_by_person: a policy's denial names no one
+        by_person = sa.or_(
+            a.status == ApprovalStatus.APPROVED.value,
+            sa.and_(a.status == ApprovalStatus.DENIED.value, a.decided_by.is_not(None)),
+        )
         rows = self.uow.execute(
-            sa.select(t.approvals).where(a.status.in_(decided)).order_by(a.request_id, a.ordinal)
+            sa.select(t.approvals).where(by_person).order_by(a.request_id, a.ordinal)
         )
         return [(row.request_id, t.to_approval(row)) for row in rows]
 

@@ -50,7 +50,17 @@ class Decision(StrEnum):
 GIVEN = frozenset(
     {ApprovalStatus.AUTO_APPROVED, ApprovalStatus.COVERED_BY_GRANT, ApprovalStatus.APPROVED}
 )
-DECIDED_BY_PERSON = frozenset({ApprovalStatus.APPROVED, ApprovalStatus.DENIED})
+
+
+def decided_by_person(approval: Approval) -> bool:
+    """A member's decision (signed, with who and when), as opposed to a step a policy
+    denied when the request was evaluated: ``denied`` with no one. Only a member ever
+    approves (a policy auto-approves), so an ``approved`` step counts whoever it names."""
+    if approval.status is ApprovalStatus.APPROVED:
+        return True
+    return approval.status is ApprovalStatus.DENIED and approval.by is not None
+
+
 OPEN_STATES = frozenset({RequestState.PENDING, RequestState.CLEARED})
 ENDED_STATES = frozenset({RequestState.WITHDRAWN, RequestState.EXPIRED})
 
@@ -264,7 +274,7 @@ class RequestRecord:
         kept, reset, approvals = [], [], []
         for fresh in (_with_inputs(a, document) for a in evaluation.approvals):
             before = old.get(fresh.authority)
-            if before is not None and before.status in DECIDED_BY_PERSON:
+            if before is not None and decided_by_person(before):
                 if before.inputs == fresh.inputs:
                     kept.append(fresh.authority)
                     approvals.append(before)
@@ -272,9 +282,7 @@ class RequestRecord:
                 reset.append(fresh.authority)
             approvals.append(fresh)
         reset += [
-            a
-            for a, b in old.items()
-            if b.status in DECIDED_BY_PERSON and a not in kept and a not in reset
+            a for a, b in old.items() if decided_by_person(b) and a not in kept and a not in reset
         ]
         self.document = document
         self.approvals = approvals

@@ -445,12 +445,12 @@ class _Verifier:
         detail = entry["detail"]
         if approval.signature != detail.get("signature"):
             raise audit.AuditError(f"{where}: its signature is not the one the log recorded")
-        statement = decision_statement(
-            request_id, entry["version"], detail["document_digest"], approval
-        )
         try:
+            statement = decision_statement(
+                request_id, entry["version"], detail["document_digest"], approval
+            )
             verify_statement(key, statement, approval.signature)
-        except DecisionSignatureError as e:
+        except (DecisionSignatureError, ValueError) as e:
             raise audit.AuditError(
                 f"{where}: {e} (the stored decision differs from the signed one)"
             ) from None

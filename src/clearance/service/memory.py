@@ -17,7 +17,7 @@ from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.model import Approval, ApprovalStatus, Principal
 from clearance.domain.overview import ChainTimes
 from clearance.domain.signatures import instant
-from clearance.domain.workflow import DECIDED_BY_PERSON, Event, RequestRecord, RequestState
+from clearance.domain.workflow import Event, RequestRecord, RequestState, decided_by_person
 from clearance.service.ports import (
     AuditRepository,
     GrantRepository,
@@ -317,7 +317,7 @@ class MemoryAudit(AuditRepository):
             (r.id, a)
             for r in self.store.requests.values()
             for a in r.approvals
-            if a.status in DECIDED_BY_PERSON
+            if decided_by_person(a)
         ]
 
     def request_events(self) -> list[tuple[str, int, str]]:
