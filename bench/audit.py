@@ -253,9 +253,7 @@ def main() -> None:
     ap.add_argument("--pymerkle-proofs", type=int, default=2_000)
     ap.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
     ap.add_argument("--seed", type=int, default=7)
-    args = benchkit.parse_args(
-        ap, {"entries": 3_000, "proofs": 200, "pymerkle_proofs": 50}
-    )
+    args = benchkit.parse_args(ap, {"entries": 3_000, "proofs": 200, "pymerkle_proofs": 50})
     pm_entries = args.pymerkle_entries or args.entries
 
     for i in (0, 1, 59, 3599, 86_399, 999_999, args.entries - 1):
