@@ -117,3 +117,40 @@ def test_sigkill_under_load_loses_no_acknowledged_write(
             ):
                 stored.add(rid)
     assert [rid for rid in acknowledged if rid not in stored] == []
+
+
+def test_a_grant_revoked_through_one_server_is_honoured_by_another_at_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Two server processes on one database: the second reads the revocation the first
+    committed for its very next evaluation (it once kept its own copy of the grants)."""
+    first = Server(db_url, tmp_path / "first.log")
+    tokens = first.prepare({"fr-planner": ("--operator", "FR.Barkhane"), **PRINCIPALS})
+    second = Server(db_url, tmp_path / "second.log")
+    first.start()
+    second.start()
+    try:
+        with httpx.Client(timeout=30) as http:
+            planner = bearer(tokens["fr-planner"])
+            covered = http.post(f"{second.base}/v1/requests", json=document("07"), headers=planner)
+            assert covered.status_code == 201, covered.text
+            grants = {a["grant"] for a in covered.json()["approvals"]}
+            assert "ne-fr-isr-armed" in grants  # the second process has used the grant
+            revoked = http.post(
+                f"{first.base}/v1/grants/ne-fr-isr-armed/revoke",
+                headers=bearer(tokens["ne-defense"]),
+            )
+            assert revoked.status_code == 200, revoked.text
+            assert covered.json()["id"] in revoked.json()["returned_to_review"]
+            moved = document("07")
+            for volume in moved["volumes"]:  # elsewhere in time: no conflict with the first
+                for key in ("time_start", "time_end"):
+                    volume[key]["value"] = volume[key]["value"].replace("2017-11", "2017-12")
+            after = http.post(f"{second.base}/v1/requests", json=moved, headers=planner)
+            assert after.status_code == 201, after.text
+            ne = next(a for a in after.json()["approvals"] if a["authority"] == "NE.Defense")
+            assert ne["grant"] is None
+            assert ne["status"] == "needs_review"
+    finally:
+        first.stop()
+        second.stop()

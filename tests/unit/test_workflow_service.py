@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from clearance.domain.errors import (
 )
 from clearance.domain.model import ApprovalStatus, Principal
 from clearance.domain.workflow import Decision, RequestState
-from clearance.service.memory import MemoryStore, MemoryUnitOfWork
+from clearance.service.memory import MemoryRequests, MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock
 from clearance.service.workflow import Workflow
 from tests.unit.fakes import circle, make_scenario, request_doc
@@ -226,6 +227,39 @@ def test_revoking_a_grant_returns_requests_that_relied_on_it_to_review(flow: Wor
         flow.revoke_grant(AIR, "h-isr")
     with pytest.raises(NotFoundError):
         flow.revoke_grant(AIR, "no-such-grant")
+
+
+def test_a_submission_during_a_revocation_neither_undoes_it_nor_relies_on_the_grant(
+    flow: Workflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submission used to refresh the shared scenario's grants from the database while a
+    revocation was being applied: the revocation then reported no affected request and
+    left one covered by the revoked grant."""
+    cleared = flow.submit(OPS, request_doc(circle(5, 5))).record
+    assert cleared.approval("H.Air").grant == "h-isr"
+    during: list[str] = []
+    scan = MemoryRequests.open_for_operator
+
+    def scan_while_another_submits(self: MemoryRequests, operator: str) -> list[Any]:
+        worker = threading.Thread(
+            target=lambda: during.append(flow.submit(OPS, request_doc(circle(5, 3))).record.id)
+        )
+        worker.start()
+        worker.join(timeout=0.5)  # blocks on the airspace lock now; ran to the end before
+        found = scan(self, operator)
+        threads.append(worker)
+        return found
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(MemoryRequests, "open_for_operator", scan_while_another_submits)
+    affected = flow.revoke_grant(AIR, "h-isr")
+    monkeypatch.undo()
+    threads[0].join(timeout=10)
+    assert affected == [cleared.id]
+    (other,) = during
+    record, _ = flow.get(OPS, other)
+    assert record.approval("H.Air").status is ApprovalStatus.NEEDS_REVIEW
+    assert record.approval("H.Air").grant is None
 
 
 def test_conditions_must_lie_within_the_request(flow: Workflow) -> None:

@@ -8,6 +8,8 @@ that measured 5x faster than an STRtree query (3 us against 14 us per volume).
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -75,9 +77,15 @@ class Scenario:
     def grants_from(self, authority: str) -> list[Grant]:
         return [g for g in self.grants.values() if g.grantor == authority]
 
-    def set_revoked(self, grant_ids: set[str]) -> None:
-        """Make exactly these grants (and those revoked in the scenario files) revoked."""
+    def with_revoked(self, grant_ids: Collection[str]) -> Scenario:
+        """This scenario with exactly these grants (and those revoked in its files)
+        revoked. ``self`` is never changed: each unit of work evaluates against its own
+        view of the revocations it read, so one cannot undo another's (a submission once
+        un-revoked a grant while the revocation was being applied)."""
+        grants = {}
         for gid, grant in self.grants.items():
             revoked = gid in grant_ids or gid in self._revoked_in_files
-            if grant.revoked != revoked:
-                self.grants[gid] = replace(grant, revoked=revoked)
+            grants[gid] = grant if grant.revoked == revoked else replace(grant, revoked=revoked)
+        view = copy.copy(self)  # shares the prepared geometries and the policy engine
+        view.grants = grants
+        return view

@@ -205,7 +205,6 @@ class Workflow:
                     return Submitted(record, created=False)
             self._not_over(request)
             now = self.clock.now()
-            self._refresh_grants(uow)
             request_id = new_request_id()
             evaluation, flagged = self._evaluate(uow, request, request_id)
             record = RequestRecord.open(request_id, doc, request, evaluation, who.name, now)
@@ -230,7 +229,6 @@ class Workflow:
                     f"request {request_id} is at version {record.version}, not {expected_version}"
                 )
             now = self.clock.now()
-            self._refresh_grants(uow)
             evaluation, flagged = self._evaluate(uow, request, request_id)
             kept, reset = record.amend(doc, request, evaluation, who.name, now)
             uow.requests.save(record, expected_version)
@@ -246,17 +244,18 @@ class Workflow:
         if who.operator != request.operator:
             raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
         with self.airspace.lock, self.uow() as uow:
-            self._refresh_grants(uow)
             evaluation, flagged = self._evaluate(uow, request, None)
         return Preview(doc, evaluation, flagged)
 
     def _evaluate(
         self, uow: UnitOfWork, request: Request, request_id: str | None
     ) -> tuple[Evaluation, dict[str, list[str]]]:
-        """Evaluate, then deconflict against every pending and cleared request."""
+        """Evaluate with the grants as this unit of work reads them, then deconflict
+        against every pending and cleared request."""
         self.airspace.load(uow)
         found = self.airspace.check(request, own_id=request_id)
-        return with_violations(evaluate(request, self.scenario), found.violations), found.flagged
+        evaluation = evaluate(request, self._scenario_in(uow))
+        return with_violations(evaluation, found.violations), found.flagged
 
     def _flag(
         self, uow: UnitOfWork, flagged: dict[str, list[str]], by_request: str, now: datetime
@@ -363,29 +362,25 @@ class Workflow:
         if who.authority != grant.grantor:
             raise ForbiddenError(f"only members of {grant.grantor} may revoke grant {grant_id}")
         now = self.clock.now()
-        with self.uow() as uow:
-            before = set(uow.grants.revoked())
+        # The lock keeps this process's submissions from relying on the grant between
+        # the scan below and the commit.
+        with self.airspace.lock, self.uow() as uow:
             uow.grants.revoke(grant_id, who.name, now)
-            try:
-                # Evaluate as if revoked; if the commit fails, the scenario goes back to
-                # what the database says, so this process never believes a lost revocation.
-                self.scenario.set_revoked(before | {grant_id})
-                affected = []
-                for record in uow.requests.open_for_operator(grant.grantee):
-                    loaded = record.version
-                    request = parse_request(record.document, self.scenario)
-                    if record.reconsider_grant(grant_id, evaluate(request, self.scenario), now):
-                        uow.requests.save(record, loaded)
-                        affected.append(record.id)
-                uow.commit()
-            except BaseException:
-                self.scenario.set_revoked(before)
-                raise
+            scenario = self._scenario_in(uow)  # reads the revocation just written
+            affected = []
+            for record in uow.requests.open_for_operator(grant.grantee):
+                loaded = record.version
+                request = parse_request(record.document, scenario)
+                if record.reconsider_grant(grant_id, evaluate(request, scenario), now):
+                    uow.requests.save(record, loaded)
+                    affected.append(record.id)
+            uow.commit()
         return affected
 
-    def _refresh_grants(self, uow: UnitOfWork) -> None:
-        """Another process may have revoked a grant: apply what the database says."""
-        self.scenario.set_revoked(set(uow.grants.revoked()))
+    def _scenario_in(self, uow: UnitOfWork) -> Scenario:
+        """The scenario with the revocations this unit of work reads (another process
+        may have revoked a grant): never the shared object changed in place."""
+        return self.scenario.with_revoked(uow.grants.revoked())
 
     # -- reads ---------------------------------------------------------------------
     # Reads never write: a request due to expire is shown expired (with its event) at
