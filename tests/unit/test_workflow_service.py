@@ -384,3 +384,22 @@ def test_a_reissued_token_replaces_the_old_one_at_once(flow: Workflow) -> None:
     assert flow.authenticate(new) == OPS
     with pytest.raises(UnauthorizedError):
         flow.authenticate(old)
+
+
+def test_a_stored_request_stays_readable_after_a_scenario_retires_its_aircraft(
+    store: MemoryStore,
+) -> None:
+    """Stored requests were re-read against the current scenario: once an aircraft was
+    retired, every unrelated submission failed with "aircraft: unknown id"."""
+    clock = PinnedClock(datetime(2020, 5, 1, tzinfo=UTC))
+    before = Workflow(lambda: MemoryUnitOfWork(store), make_scenario(), clock)
+    stored = before.submit(OPS, request_doc(circle(5, 5), aircraft="drone-2")).record.id
+    retired = make_scenario()
+    del retired.aircraft["drone-2"]
+    after = Workflow(lambda: MemoryUnitOfWork(store), retired, clock)  # a restarted server
+    submitted = after.submit(OPS, request_doc(circle(5, 3))).record
+    assert submitted.state is RequestState.CLEARED
+    # and the stored one still takes part in deconfliction
+    clash = after.submit(OPS, request_doc(circle(5, 5))).record
+    assert clash.state is RequestState.INFEASIBLE
+    assert stored in str([v.message for v in clash.violations])

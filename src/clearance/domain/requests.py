@@ -13,7 +13,7 @@ from clearance.domain.documents import Fields
 from clearance.domain.errors import RequestError
 from clearance.domain.model import Payload, Request
 from clearance.domain.scenario import Scenario
-from clearance.domain.volumes import parse_volume
+from clearance.domain.volumes import Volume4D, parse_volume
 
 FIELDS = ("operator", "aircraft", "payload", "purpose", "launch_site", "justification", "volumes")
 
@@ -41,3 +41,13 @@ def _known(f: Fields, key: str, known: Mapping[str, object]) -> str:
     if value not in known:
         raise f.fail(f"unknown id {value!r} (known: {', '.join(sorted(known))})", key)
     return value
+
+
+def stored_airspace(document: object) -> tuple[str, tuple[Volume4D, ...]]:
+    """The purpose and volumes of a stored request's document: all that deconfliction and
+    conformance read of it. Its ids are not checked against today's scenario: the request
+    was valid when it was stored, and a scenario loaded since (an aircraft retired, a site
+    renamed) must not make it unreadable, nor stop unrelated submissions that are
+    deconflicted against it."""
+    f = Fields(document, error=RequestError)
+    return f.text("purpose"), tuple(parse_volume(v) for v in f.objects("volumes"))

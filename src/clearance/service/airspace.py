@@ -13,7 +13,7 @@ import threading
 from clearance.domain.deconfliction import Deconfliction, deconflict
 from clearance.domain.index import VolumeIndex
 from clearance.domain.model import Request
-from clearance.domain.requests import parse_request
+from clearance.domain.requests import stored_airspace
 from clearance.domain.scenario import Scenario
 from clearance.domain.workflow import RequestRecord, RequestState
 from clearance.service.ports import UnitOfWork
@@ -48,9 +48,12 @@ class Airspace:
         self.purposes.pop(record.id, None)
         if record.state not in ACTIVE:
             return
-        request = request or parse_request(record.document, self.scenario)
-        self.index.add_many(((record.id, i), v) for i, v in enumerate(request.volumes))
-        self.purposes[record.id] = request.purpose
+        if request is not None:
+            purpose, volumes = request.purpose, request.volumes
+        else:
+            purpose, volumes = stored_airspace(record.document)
+        self.index.add_many(((record.id, i), v) for i, v in enumerate(volumes))
+        self.purposes[record.id] = purpose
 
     def settle(self, record: RequestRecord) -> None:
         """After a change that cannot add volumes: drop the request once it is no longer

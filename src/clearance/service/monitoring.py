@@ -16,7 +16,7 @@ from clearance.domain.conformance import (
 )
 from clearance.domain.errors import InputError, NotFoundError
 from clearance.domain.model import Principal
-from clearance.domain.requests import parse_request
+from clearance.domain.requests import stored_airspace
 from clearance.domain.telemetry import parse_track_csv, parse_track_jsonl
 from clearance.domain.tracks import Track, sampled_path, simulate_track, track_to_csv
 from clearance.domain.volumes import LatLng
@@ -43,11 +43,11 @@ def check_track(
         if record is None:  # pragma: no cover - it was there a moment ago
             raise NotFoundError(f"no request {request_id!r}")
         loaded = record.version
-        request = parse_request(record.document, workflow.scenario)
+        _, volumes = stored_airspace(record.document)
         territories = {p: t.geometry for p, t in workflow.scenario.territories.items()}
         result = check_conformance(
             track,
-            request.volumes,
+            volumes,
             territories=territories,
             covered_parties=frozenset(a.party for a in record.approvals),
         )
@@ -64,6 +64,8 @@ def check_track(
 
 def simulated_track_csv(workflow: Workflow, request_id: str, drift_to: LatLng | None) -> str:
     record, _ = workflow.inspect(request_id)
-    request = parse_request(record.document, workflow.scenario)
-    site = workflow.scenario.sites[request.launch_site].location
-    return track_to_csv(simulate_track(list(request.volumes), site, drift_to=drift_to))
+    _, volumes = stored_airspace(record.document)
+    # from the launch site when today's scenario still has it
+    site = workflow.scenario.sites.get(str(record.document.get("launch_site")))
+    location = site.location if site is not None else None
+    return track_to_csv(simulate_track(list(volumes), location, drift_to=drift_to))
