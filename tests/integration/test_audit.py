@@ -409,6 +409,23 @@ def unname_a_decision(s: Setup, rid: str) -> str:
     return f"request {rid}: US.DoD's decision: US.DoD's step has no decision to sign"
 
 
+def widen_a_document(s: Setup, rid: str) -> str:
+    """A radius widened from 30 to 90 km on a request with two signed approvals."""
+    r = t.requests.c
+    with s.engine.begin() as c:
+        document = c.execute(sa.select(r.document).where(r.id == rid)).scalar_one()
+        document["volumes"][0]["volume"]["outline_circle"]["radius"]["value"] *= 3
+        c.execute(t.requests.update().where(r.id == rid).values(document=document))
+    return f"request {rid}: its document in the database"
+
+
+def change_a_state(s: Setup, rid: str) -> str:
+    s.sql("UPDATE requests SET state = 'cleared' WHERE id = :rid", rid=rid)
+    return (
+        f"request {rid}: its state in the database (cleared) is not what the log records (pending"
+    )
+
+
 TAMPERING = [
     change_one_byte,
     change_byte_and_leaf_hash,
@@ -417,6 +434,8 @@ TAMPERING = [
     replace_a_signature,
     change_a_decision,
     unname_a_decision,
+    widen_a_document,
+    change_a_state,
 ]
 
 

@@ -26,7 +26,7 @@ in the same transaction, so a checkpoint always describes exactly the stored tre
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -296,6 +296,13 @@ class SqlAudit(AuditRepository):
             sa.select(t.approvals).where(by_person).order_by(a.request_id, a.ordinal)
         )
         return [(row.request_id, t.to_approval(row)) for row in rows]
+
+    def request_heads(self) -> Generator[tuple[str, int, str, Any]]:
+        r = t.requests.c
+        query = sa.select(r.id, r.version, r.state, r.document).order_by(r.id)
+        with self.uow.execute(query.execution_options(yield_per=500)) as rows:
+            for row in rows:  # closing the generator closes the server-side cursor
+                yield row.id, row.version, row.state, row.document
 
     def request_events(self) -> list[tuple[str, int, str]]:
         e = t.request_events.c

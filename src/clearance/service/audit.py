@@ -19,6 +19,7 @@ the first problem, naming the entry.
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from clearance.domain.model import Approval
 from clearance.domain.signatures import (
     DecisionSignatureError,
     decision_statement,
+    document_digest,
     verify_statement,
 )
 from clearance.service.ports import (
@@ -288,6 +290,7 @@ def key_view(name: str, public: bytes) -> dict[str, Any]:
 class _Verifier:
     def __init__(self, log: AuditLog) -> None:
         self.log = log
+        self.heads: dict[str, dict[str, Any]] = {}  # request id -> its latest logged entry
 
     def run(self) -> Verified:
         with self.log.uow() as uow:
@@ -350,7 +353,7 @@ class _Verifier:
                         f"{named}: not the entry the tree holds at this index "
                         "(changed, moved or swapped)"
                     )
-                decisions += self._learn(entry, keys, decided, logged_events, named)
+                decisions += self._learn(entry, keys, decided, logged_events, self.heads, named)
                 frontier.append(stored.leaf_hash)
                 if frontier.size in sizes and frontier.root() != sizes[frontier.size].root:
                     raise audit.AuditError(
@@ -370,7 +373,7 @@ class _Verifier:
             for stored in page:
                 entry = self._entry(stored, f"pending entry seq {stored.seq}")
                 named = f"pending entry seq {stored.seq} ({entry['kind']})"
-                decisions += self._learn(entry, keys, decided, logged_events, named)
+                decisions += self._learn(entry, keys, decided, logged_events, self.heads, named)
                 counts["pending"] += 1
             if len(page) < PAGE:
                 break
@@ -392,7 +395,28 @@ class _Verifier:
                     f"request {request_id}: its event {kind} (version {version}) is not in "
                     "the audit log"
                 )
+        # 5. every request's row is what its latest entry says the change left it in
+        with log.uow() as uow, contextlib.closing(uow.audit.request_heads()) as heads:
+            for request_id, version, state, document in heads:
+                self._check_head(request_id, version, state, document)
         return decisions
+
+    def _check_head(self, request_id: str, version: int, state: str, document: Any) -> None:
+        logged = self.heads.get(request_id)
+        if logged is None:
+            raise audit.AuditError(f"request {request_id}: not in the audit log")
+        stored = {"version": version, "state": state, "document_digest": None}
+        # not JSON the log could have recorded: reported as a changed document
+        with contextlib.suppress(ValueError):
+            stored["document_digest"] = document_digest(document)
+        for field, value in stored.items():
+            if value != logged[field]:
+                shown = "its document" if field == "document_digest" else f"its {field}"
+                raise audit.AuditError(
+                    f"request {request_id}: {shown} in the database "
+                    f"({_short(value)}) is not what the log records ({_short(logged[field])}, "
+                    f"version {logged['version']})"
+                )
 
     @staticmethod
     def _entry(e: StoredEntry, where: str) -> dict[str, Any]:
@@ -412,6 +436,7 @@ class _Verifier:
         keys: audit.KeyRing,
         decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]],
         logged_events: set[tuple[str, int, str]],
+        heads: dict[str, dict[str, Any]],
         named: str,
     ) -> int:
         kind = entry["kind"]
@@ -420,6 +445,7 @@ class _Verifier:
                 keys.learn(entry)
             if kind.startswith("request."):
                 logged_events.add((entry["request_id"], entry["version"], kind[len("request.") :]))
+                heads[entry["request_id"]] = entry
             if kind == audit.DECIDED:
                 keys.check_decision(entry)
                 authority = entry["detail"]["authority"]
@@ -511,3 +537,8 @@ __all__ = [
     "key_view",
     "record_keys",
 ]
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return f"{text[:12]}..." if len(text) > 16 else text

@@ -7,7 +7,7 @@ and publishes it on ``commit()``, so a rolled-back unit leaves no trace, as in a
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -322,6 +322,10 @@ class MemoryAudit(AuditRepository):
 
     def request_events(self) -> list[tuple[str, int, str]]:
         return [(e.request_id, e.version, e.kind) for e in self.store.events]
+
+    def request_heads(self) -> Generator[tuple[str, int, str, Any]]:
+        for r in self.store.requests.values():
+            yield r.id, r.version, r.state.value, r.document
 
 
 def _log_order(e: StoredEntry) -> tuple[int, int]:

@@ -19,7 +19,7 @@ and a SQLAlchemy one in ``adapters.sql``. Contracts:
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -217,6 +217,11 @@ class AuditRepository(abc.ABC):
     @abc.abstractmethod
     def request_events(self) -> list[tuple[str, int, str]]:
         """(request id, version, kind) of every stored request event."""
+
+    @abc.abstractmethod
+    def request_heads(self) -> Generator[tuple[str, int, str, Any]]:
+        """(request id, version, state, document) of every stored request, as its row
+        holds them (the stored state: one due to expire is not shown expired here)."""
 
 
 class Signer(abc.ABC):
