@@ -12,6 +12,7 @@ request infeasible.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -63,3 +64,23 @@ def deconflict(
                 )
             )
     return Deconfliction(tuple(violations), flagged)
+
+
+_CONFLICT = re.compile(r"volume (\d+) conflicts with request (req-[0-9a-f]+) volume (\d+) ")
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRef:
+    """What a stored ``conflict`` violation names: this request's volume, the other
+    request and its volume (read back from the message ``deconflict`` writes)."""
+
+    volume: int
+    request: str
+    other_volume: int
+
+
+def conflict_ref(violation: Violation) -> ConflictRef | None:
+    found = _CONFLICT.match(violation.message) if violation.code == "conflict" else None
+    if found is None:
+        return None
+    return ConflictRef(int(found[1]), found[2], int(found[3]))
