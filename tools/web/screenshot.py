@@ -93,7 +93,7 @@ def shoot(base: str, tokens: dict[str, str], out: Path) -> None:
         page.goto(base + "/")
         page.get_by_label("API token").fill(tokens["ne-defense-staff"])
         page.get_by_role("button", name="Sign in").click()
-        page.locator(f'#queue-items li[data-id="{rid}"] button').click()
+        page.locator(f'#queue-items li[data-id="{rid}"] a').click()
         expect(page.locator("#audit-entries li[data-ok='true']")).to_have_count(3)
         page.set_viewport_size({"width": 1280, "height": 1500})
         page.evaluate("window.scrollTo(0, 0)")
