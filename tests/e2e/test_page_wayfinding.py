@@ -152,6 +152,11 @@ def test_a_conflict_is_listed_once_and_the_other_operation_is_drawn(page: Page, 
     expect(page.locator("#map path.other-volume")).to_have_count(2)
     page.locator("#conflicts li").get_by_role("button", name=f"Open request {first}").click()
     expect(page.locator("#request-id")).to_have_text(first)
+    # while composing the same again, the evaluation draws what it would conflict with
+    page.get_by_role("button", name="Compose", exact=True).click()
+    page.get_by_label("Request document (JSON or YAML)").fill(json.dumps(doc))
+    expect(page.locator("#evaluation-outcome")).to_have_text("infeasible")
+    expect(page.locator("#compose-map path.other-volume")).to_have_count(2)
 
 
 def test_another_operators_operation_in_a_conflict_shows_only_where_and_when(

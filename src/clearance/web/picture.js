@@ -99,7 +99,7 @@ function moveTo(at, { fit = false } = {}) {
     el("span", { class: "state", dataset: { state: item.state } }, words(item.state)))));
   $("picture-none").hidden = active.size > 0;
   if (fit && state.drawn.getLayers().length) {
-    state.map.fitBounds(state.drawn.getBounds().pad(1.5), { maxZoom: 8, animate: false });
+    state.map.fitBounds(state.drawn.getBounds().pad(0.4), { maxZoom: 8, animate: false });
   }
   hooks.moved(iso);
 }

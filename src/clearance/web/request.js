@@ -193,11 +193,15 @@ async function renderMap(r, { keepView = false } = {}) {
     state.path.addLayer(line);
   }
   if (keepView) return;
-  // the volumes, the flown path, the other side of conflicts and the launch site (its
-  // range, hundreds of kilometres, shows when zoomed out)
-  const site = state.site.getLayers().filter((l) => l instanceof L.CircleMarker && !(l instanceof L.Circle));
-  const shown = L.featureGroup([...state.volumes.getLayers(), ...state.path.getLayers(), ...state.others.getLayers(), ...site]);
+  // the volumes, the flown path and the other side of conflicts, with enough around them
+  // to see whose territory they are over, and the launch site (its range, hundreds of
+  // kilometres, shows when zoomed out)
+  const shown = L.featureGroup([...state.volumes.getLayers(), ...state.path.getLayers(), ...state.others.getLayers()]);
   fitAround(state.map, shown);
+  const site = state.site.getLayers().find((l) => l instanceof L.CircleMarker && !(l instanceof L.Circle));
+  if (site && shown.getLayers().length && !state.map.getBounds().contains(site.getLatLng())) {
+    state.map.fitBounds(shown.getBounds().extend(site.getLatLng()).pad(0.15), { maxZoom: 8, animate: false });
+  }
 }
 
 // The request's audit entries, each checked here against the signed checkpoint.
