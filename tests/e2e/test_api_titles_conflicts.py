@@ -94,6 +94,8 @@ def test_another_operators_operation_in_a_conflict_shows_only_its_extent_and_win
     text = response.text
     for secret in ("FR.Barkhane", "FR-MQ9-1", "armed-overwatch", "French-Nigerien"):
         assert secret not in text, secret
+    (violation,) = response.json()["violations"]  # nor its priority (its purpose's)
+    assert "20" not in violation["message"].replace(french["id"], "")
     assert json.dumps(document("06")["volumes"][0]) not in text
     assert "30000" not in json.dumps(conflict)
     # the evaluation while composing is held to the same

@@ -6,8 +6,8 @@ outline all overlap). Each purpose may carry a priority (scenario ``deconflictio
 When the scenario allows overriding and the new request's priority is higher than the
 other's, the new one is not held back and the other is flagged; otherwise (equal
 priorities always, a lower one, or no override) each conflict is a violation with code
-``conflict`` naming the other request and both volume indexes, which makes the new
-request infeasible.
+``conflict`` naming the other request and both volume indexes (nothing else of it: the
+other may be another operator's), which makes the new request infeasible.
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def deconflict(
                 Violation(
                     "conflict",
                     f"volume {i} conflicts with request {other} volume {j} "
-                    f"(same airspace and time; priority {mine} against {theirs})",
+                    # the other's priority is not named: it would tell another operator's
+                    # purpose to whoever reads this request
+                    f"(same airspace and time; a priority of {mine} does not override it)",
                 )
             )
     return Deconfliction(tuple(violations), flagged)
