@@ -21,16 +21,17 @@ def request_title(document: Mapping[str, Any], time_start: datetime, scenario: S
     purpose = str(document.get("purpose", "?"))
     payload = document.get("payload")
     what = f"{purpose} ({payload})" if payload else purpose
-    when = time_start.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+    when = time_start.astimezone(UTC).isoformat(" ", "minutes")[:16] + "Z"  # strftime: 18 us
     return " · ".join([what, str(document.get("operator", "?")), _where(document, scenario), when])
 
 
 def _where(document: Mapping[str, Any], scenario: Scenario) -> str:
     centre = _centre(document)
     if centre is not None:
-        point = shapely.Point(centre)
-        for area in scenario.areas.values():
-            if area.id not in scenario.territories and area.geometry.covers(point):
+        for area in scenario.areas.values():  # (lng, lat) tested without making a Point
+            if area.id not in scenario.territories and shapely.intersects_xy(
+                area.geometry, *centre
+            ):
                 return area.name
     site_id = str(document.get("launch_site", "?"))
     site = scenario.sites.get(site_id)
