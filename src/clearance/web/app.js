@@ -47,6 +47,7 @@ function signOut() {
   renderSession();
   for (const id of WIDE) $(id).hidden = true;
   document.title = "Clearance";
+  history.replaceState(null, "", location.pathname);  // the next person starts at home
 }
 
 function renderSession() {
