@@ -243,6 +243,7 @@ def test_the_picture_colours_operations_by_state_and_the_slider_moves_in_time(
     expect(when).to_have_text("2017-11-21 06:00 UTC")
     expect(shown).to_have_count(1)
     expect(page.locator("#picture-map path.state-cleared")).to_have_count(1)
+    expect(page.locator("#picture-map path.state-cleared")).to_have_attribute("stroke", "#146c2e")
     expect(page.locator("#picture-active li")).to_have_count(1)
     expect(page.locator("#picture-active li")).to_contain_text(OUALLAM_TITLE)
 
@@ -256,6 +257,7 @@ def test_the_picture_colours_operations_by_state_and_the_slider_moves_in_time(
 
     page.goto(f"{site.base_url}/#/picture/2020-03-02T06:00:00Z")
     expect(page.locator("#picture-map path.state-pending")).to_have_count(1)
+    expect(page.locator("#picture-map path.state-pending")).to_have_attribute("stroke", "#b7791f")
     expect(page.locator(f'#picture-active li[data-id="{pending}"]')).to_contain_text("pending")
     expect(page.locator("#picture-legend li[data-state='pending']")).to_contain_text("pending: 1")
 
