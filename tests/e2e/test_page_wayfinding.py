@@ -104,6 +104,12 @@ def test_every_view_has_an_address_to_reload_share_and_go_back_to(
         sign_in(other, site.member("NE.Defense"))
         expect(other.locator("#request-id")).to_have_text(rid)
         expect(other.locator("#request-h")).to_have_text(OUALLAM_TITLE)
+    # given to someone who may not see it: it does not exist for them, and the rest works
+    for other in watched_page(browser, site):
+        other.goto(f"{site.base_url}/#/requests/{rid}")
+        sign_in(other, site.operator("FR.Barkhane"))
+        expect(other.locator("#message")).to_contain_text(f"no request '{rid}'")
+        expect(other.locator("#requests-items li")).to_have_text("No request.")
 
     # a member's queue has an address too
     sign_in(page, site.member("US.DoD"))

@@ -33,7 +33,7 @@ async function signIn(value) {
   setPictureClock(serviceNow);
   renderSession();
   if (session.me.operator) await initCompose(session.me);
-  await route();
+  await guarded(route);  // an address naming what this principal may not see says so; the lists still load
   await refreshAll();
 }
 

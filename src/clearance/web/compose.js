@@ -9,7 +9,7 @@ import { renderChain, renderViolations } from "./chain.js";
 
 const EVALUATE_AFTER_MS = 350;
 const state = { map: null, drawn: null, site: null, others: null, amend: null, timer: null, seq: 0, me: null, filling: false };
-const TIME_FIELDS = [["c-start", "Start (UTC)"], ["c-end", "End (UTC)"]];
+const TIME_FIELDS = ["c-start", "c-end"];
 const DEFAULT_RADIUS_M = 20_000;
 let hooks = { submitted: async () => {}, openRequest: async () => {} };
 
@@ -41,7 +41,7 @@ export async function initCompose(me) {
   const day = new Date(Date.parse(me.now) + 86400e3).toISOString().slice(0, 10);
   $("c-start").value = `${day} 06:00`;
   $("c-end").value = `${day} 14:00`;
-  for (const [id] of TIME_FIELDS) markTime(id, true);
+  for (const id of TIME_FIELDS) markTime(id, true);
   if (!state.map) {
     state.map = await makeMap("compose-map");
     state.site = L.layerGroup().addTo(state.map);
@@ -81,7 +81,7 @@ function markTime(id, ok) {
 
 function timesValid() {
   let valid = true;
-  for (const [id] of TIME_FIELDS) {
+  for (const id of TIME_FIELDS) {
     const ok = parseTime($(id).value) !== null && $(id).value.trim() !== "";
     markTime(id, ok);
     valid = valid && ok;
@@ -187,7 +187,7 @@ function fillForm(doc) {
     if (inner.altitude_upper) $("c-upper").value = inner.altitude_upper.value;
     if (first.time_start) $("c-start").value = timeField(first.time_start.value);
     if (first.time_end) $("c-end").value = timeField(first.time_end.value);
-    for (const [id] of TIME_FIELDS) markTime(id, true);
+    for (const id of TIME_FIELDS) markTime(id, true);
     drawSiteRange();
     fitAround(state.map, state.drawn);
   } finally {
