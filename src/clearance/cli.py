@@ -20,6 +20,7 @@ from rich.table import Table
 from clearance import bootstrap, cli_audit
 from clearance.domain.errors import ClearanceError, InputError
 from clearance.domain.model import ApprovalStatus, Evaluation, Outcome
+from clearance.domain.scenario import Scenario
 from clearance.domain.volumes import LatLng
 from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.service.check import Checked, check
@@ -277,14 +278,15 @@ def request_submit(
     flow = bootstrap.workflow()
     (document,) = bootstrap.documents_from([file])
     record = flow.submit(flow.principal(as_), document.content).record
-    _print_record(record, [], as_json)
+    _print_record(record, [], as_json, flow.scenario)
 
 
 @request_app.command("show")
 def request_show(request_id: str, as_json: JsonOption = False) -> None:
     """One request: its state, chain of approvals and timeline."""
-    record, events = bootstrap.workflow().inspect(request_id)
-    _print_record(record, events, as_json)
+    flow = bootstrap.workflow()
+    record, events = flow.inspect(request_id)
+    _print_record(record, events, as_json, flow.scenario)
 
 
 @request_app.command("list")
@@ -294,9 +296,10 @@ def request_list(
     as_json: JsonOption = False,
 ) -> None:
     """Requests, newest first."""
-    records = bootstrap.workflow().inspect_all(state, limit)
+    flow = bootstrap.workflow()
+    records = flow.inspect_all(state, limit)
     if as_json:
-        typer.echo(json.dumps([summary_view(r) for r in records], indent=2))
+        typer.echo(json.dumps([summary_view(r, flow.scenario) for r in records], indent=2))
         return
     table = Table(title="Requests")
     for column in ("id", "state", "operator", "submitted", "first start", "awaiting"):
@@ -325,19 +328,21 @@ def request_decide(
     flow = bootstrap.workflow()
     decision = Decision.APPROVE if approve else Decision.DENY
     record = flow.decide(flow.principal(as_), request_id, authority, decision, comment)
-    _print_record(record, [], as_json)
+    _print_record(record, [], as_json, flow.scenario)
 
 
 @request_app.command("withdraw")
 def request_withdraw(request_id: str, as_: AsOption, as_json: JsonOption = False) -> None:
     """Withdraw a pending or cleared request."""
     flow = bootstrap.workflow()
-    _print_record(flow.withdraw(flow.principal(as_), request_id), [], as_json)
+    _print_record(flow.withdraw(flow.principal(as_), request_id), [], as_json, flow.scenario)
 
 
-def _print_record(record: RequestRecord, events: list[Event], as_json: bool) -> None:
+def _print_record(
+    record: RequestRecord, events: list[Event], as_json: bool, scenario: Scenario
+) -> None:
     if as_json:
-        view = record_view(record)
+        view = record_view(record, scenario)
         if events:
             view["events"] = [event_view(e) for e in events]
         typer.echo(json.dumps(view, indent=2))

@@ -33,6 +33,7 @@ def composed(page: Page) -> dict[str, object]:
 
 def fill_agadez_form(page: Page) -> None:
     """The armed Agadez operation of 2020, by the form and a circle given by numbers."""
+    page.get_by_role("button", name="Clear volumes").click()  # the default's circle
     page.get_by_label("Aircraft").select_option("US-MQ9-1")
     page.get_by_label("Payload").select_option("armed")
     page.get_by_label("Purpose").select_option("armed-overwatch")

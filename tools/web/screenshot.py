@@ -1,8 +1,9 @@
-"""Retake the README's screenshot (docs/request-page.png) from a real server in Debian's
-Chromium: the armed Agadez request after US.DoD (with a condition) and US.State approved,
-as a member of NE.Defense sees it.
+"""Retake the README's screenshots from a real server in Debian's Chromium, as a member of
+NE.Defense sees them: the armed Agadez request after US.DoD (with a condition) and
+US.State approved (docs/request-page.png), and the common picture on the morning of that
+flight, with other operations of the day in every state (docs/picture.png).
 
-    .venv/bin/python tools/web/screenshot.py [--out docs/request-page.png]
+    .venv/bin/python tools/web/screenshot.py [--out docs/request-page.png] [--picture docs/picture.png]
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ CLI = str(Path(sys.executable).parent / "clearance")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "request-page.png")
-    out = parser.parse_args().out.resolve()
+    parser.add_argument("--picture", type=Path, default=ROOT / "docs" / "picture.png")
+    args = parser.parse_args()
+    out, picture = args.out.resolve(), args.picture.resolve()
     with tempfile.TemporaryDirectory(prefix="clearance-shot-") as tmp:
         env = os.environ | {
             "CLEARANCE_DATABASE_URL": f"sqlite:///{tmp}/shot.db",
@@ -42,6 +45,7 @@ def main() -> None:
         cli("scenario", "load", str(ROOT / "examples" / "niger"))
         roles = {
             "africom-planner": ("--operator", "US.AFRICOM"),
+            "barkhane-planner": ("--operator", "FR.Barkhane"),
             "dod-duty-officer": ("--authority", "US.DoD"),
             "state-africa-desk": ("--authority", "US.State"),
             "ne-defense-staff": ("--authority", "NE.Defense"),
@@ -62,20 +66,35 @@ def main() -> None:
                         break
                 except httpx.TransportError:
                     time.sleep(0.05)
-            shoot(base, tokens, out)
+            shoot(base, tokens, out, picture)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"wrote {out}")
+    print(f"wrote {out} and {picture}")
 
 
-def shoot(base: str, tokens: dict[str, str], out: Path) -> None:
+# Other operations of that day for the picture (example, its operator), all moved to
+# 2020-03-02 06:00-12:00: cleared ISR (US and French), one that waits for Nigeria, one
+# denied over Mali, one infeasible beyond the MQ-1B's reach.
+THAT_DAY = [
+    ("01", "africom-planner"), ("07", "barkhane-planner"), ("13", "africom-planner"),
+    ("11", "africom-planner"), ("10", "africom-planner"),
+]  # fmt: skip
+
+
+def example(prefix: str) -> dict[str, object]:
+    (path,) = (ROOT / "examples" / "niger" / "requests").glob(f"{prefix}-*.yaml")
+    doc: dict[str, object] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return doc
+
+
+def shoot(base: str, tokens: dict[str, str], out: Path, picture: Path) -> None:
     def auth(name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {tokens[name]}"}
 
-    (path,) = (ROOT / "examples" / "niger" / "requests").glob("05-*.yaml")
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    made = httpx.post(f"{base}/v1/requests", json=doc, headers=auth("africom-planner")).json()
+    made = httpx.post(
+        f"{base}/v1/requests", json=example("05"), headers=auth("africom-planner")
+    ).json()
     rid = made["id"]
     decisions = [
         ("dod-duty-officer", "US.DoD", "Overwatch only; weapons release under US rules",
@@ -93,11 +112,25 @@ def shoot(base: str, tokens: dict[str, str], out: Path) -> None:
         page.goto(base + "/")
         page.get_by_label("API token").fill(tokens["ne-defense-staff"])
         page.get_by_role("button", name="Sign in").click()
-        page.locator(f'#queue-items li[data-id="{rid}"] button').click()
+        page.locator(f'#queue-items li[data-id="{rid}"] a').click()
         expect(page.locator("#audit-entries li[data-ok='true']")).to_have_count(3)
         page.set_viewport_size({"width": 1280, "height": 1500})
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(out))
+
+        for prefix, operator in THAT_DAY:
+            doc = example(prefix)
+            for volume in doc["volumes"]:  # type: ignore[attr-defined]
+                volume["time_start"]["value"] = "2020-03-02T06:00:00Z"
+                volume["time_end"]["value"] = "2020-03-02T12:00:00Z"
+            httpx.post(f"{base}/v1/requests", json=doc, headers=auth(operator)).raise_for_status()
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        page.goto(f"{base}/#/picture/2020-03-02T08:00:00Z")
+        page.reload()  # the lists too
+        expect(page.locator("#picture-active li")).to_have_count(1 + len(THAT_DAY))
+        page.wait_for_timeout(500)
+        page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
+        page.screenshot(path=str(picture))
         browser.close()
 
 

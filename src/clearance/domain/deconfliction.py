@@ -6,12 +6,13 @@ outline all overlap). Each purpose may carry a priority (scenario ``deconflictio
 When the scenario allows overriding and the new request's priority is higher than the
 other's, the new one is not held back and the other is flagged; otherwise (equal
 priorities always, a lower one, or no override) each conflict is a violation with code
-``conflict`` naming the other request and both volume indexes, which makes the new
-request infeasible.
+``conflict`` naming the other request and both volume indexes (nothing else of it: the
+other may be another operator's), which makes the new request infeasible.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -59,7 +60,29 @@ def deconflict(
                 Violation(
                     "conflict",
                     f"volume {i} conflicts with request {other} volume {j} "
-                    f"(same airspace and time; priority {mine} against {theirs})",
+                    # the other's priority is not named: it would tell another operator's
+                    # purpose to whoever reads this request
+                    f"(same airspace and time; a priority of {mine} does not override it)",
                 )
             )
     return Deconfliction(tuple(violations), flagged)
+
+
+_CONFLICT = re.compile(r"volume (\d+) conflicts with request (req-[0-9a-f]+) volume (\d+) ")
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRef:
+    """What a stored ``conflict`` violation names: this request's volume, the other
+    request and its volume (read back from the message ``deconflict`` writes)."""
+
+    volume: int
+    request: str
+    other_volume: int
+
+
+def conflict_ref(violation: Violation) -> ConflictRef | None:
+    found = _CONFLICT.match(violation.message) if violation.code == "conflict" else None
+    if found is None:
+        return None
+    return ConflictRef(int(found[1]), found[2], int(found[3]))

@@ -8,7 +8,10 @@ from typing import Any
 
 from clearance.domain.model import Approval, Conditions, Evaluation, Violation
 from clearance.domain.overview import Overview
+from clearance.domain.scenario import Scenario
+from clearance.domain.titles import request_title
 from clearance.domain.workflow import Event, RequestRecord
+from clearance.service.conflicts import SeenConflict
 from clearance.service.workflow import Preview, QueueItem
 
 
@@ -67,10 +70,11 @@ def decided_approval_view(a: Approval) -> dict[str, Any]:
     }
 
 
-def summary_view(r: RequestRecord) -> dict[str, Any]:
+def summary_view(r: RequestRecord, scenario: Scenario) -> dict[str, Any]:
     """What a list or queue shows of a request: no document, no approval details."""
     return {
         "id": r.id,
+        "title": request_title(r.document, r.time_start, scenario),
         "version": r.version,
         "state": r.state.value,
         "outcome": r.outcome.value,
@@ -86,9 +90,9 @@ def summary_view(r: RequestRecord) -> dict[str, Any]:
     }
 
 
-def record_view(r: RequestRecord) -> dict[str, Any]:
+def record_view(r: RequestRecord, scenario: Scenario) -> dict[str, Any]:
     """The request resource."""
-    return summary_view(r) | {
+    return summary_view(r, scenario) | {
         "approvals": [decided_approval_view(a) for a in r.approvals],
         "violations": [violation_view(v) for v in r.violations],
         "document": r.document,
@@ -105,17 +109,42 @@ def event_view(e: Event) -> dict[str, Any]:
     }
 
 
-def queue_item_view(item: QueueItem, now: datetime) -> dict[str, Any]:
-    return summary_view(item.record) | {
+def queue_item_view(item: QueueItem, now: datetime, scenario: Scenario) -> dict[str, Any]:
+    return summary_view(item.record, scenario) | {
         "waiting_since": instant(item.waiting_since),
         "age_seconds": max(0.0, (now - item.waiting_since).total_seconds()),
     }
 
 
-def preview_view(p: Preview) -> dict[str, Any]:
+def conflict_view(c: SeenConflict) -> dict[str, Any]:
+    """One conflict: this request's volume, the other request and its volume; that
+    volume in full when the viewer may see the other request, else only its extent
+    (bounding box and altitude band) and time window."""
+    west, south, east, north = c.bounds
+    return {
+        "volume": c.ref.volume,
+        "request": c.ref.request,
+        "other_volume": c.ref.other_volume,
+        "visible": c.visible,
+        "extent": {
+            "west": west,
+            "south": south,
+            "east": east,
+            "north": north,
+            "altitude_lower_m": c.altitude_lower_m,
+            "altitude_upper_m": c.altitude_upper_m,
+        },
+        "time_start": instant(c.time_start),
+        "time_end": instant(c.time_end),
+        "other": c.volume,
+    }
+
+
+def preview_view(p: Preview, conflicts: list[SeenConflict]) -> dict[str, Any]:
     """``POST /v1/evaluations``: the evaluation a submission would get now."""
     return evaluation_view(p.evaluation) | {
         "overrides": [{"request": rid, "reasons": list(rs)} for rid, rs in p.overrides.items()],
+        "conflicts": [conflict_view(c) for c in conflicts],
         "document": p.document,
     }
 

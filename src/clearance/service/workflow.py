@@ -19,7 +19,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -35,7 +35,7 @@ from clearance.domain.errors import (
 )
 from clearance.domain.evaluation import evaluate, with_violations
 from clearance.domain.merkle import canonical_json
-from clearance.domain.model import Conditions, Evaluation, Principal, Request
+from clearance.domain.model import Conditions, Evaluation, Principal, Request, Violation
 from clearance.domain.overview import Overview, overview
 from clearance.domain.requests import parse_request
 from clearance.domain.scenario import Scenario
@@ -43,6 +43,7 @@ from clearance.domain.volumes import parse_volume
 from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.service.airspace import Airspace
 from clearance.service.audit import decision_signer
+from clearance.service.conflicts import SeenConflict, seen_conflicts
 from clearance.service.ports import Clock, Signer, UnitOfWork
 
 OVERVIEW_LIMIT = 5_000
@@ -391,6 +392,16 @@ class Workflow:
             record = self._visible(uow, who, request_id)
             events = uow.requests.events(request_id)
         return self._as_of_now(record, events)
+
+    def conflicts(self, who: Principal, violations: Sequence[Violation]) -> list[SeenConflict]:
+        """The other side of each conflict among ``violations``, as much as ``who`` may see
+        of it (``service.conflicts``)."""
+        if not any(v.code == "conflict" for v in violations):
+            return []
+        with self.uow() as uow:
+            return seen_conflicts(
+                violations, uow.requests.get, partial(_may_see, who), self.scenario
+            )
 
     def _as_of_now(
         self, record: RequestRecord, events: list[Event] | None = None

@@ -1,13 +1,17 @@
 // Clearance: the page. Plain JavaScript modules, no framework, no build step, no other host.
 // The side column holds the queue (members) and the list of requests; the wide column
-// shows one of the overview, the compose form (operators) or one request.
+// shows one of the overview, the compose form (operators), the common picture or one
+// request. Every view has an address (#/overview, #/compose, #/picture[/INSTANT],
+// #/requests, #/requests/ID, #/queue/AUTHORITY): it can be reloaded, shared, and the
+// browser's back and forward buttons walk through what was shown.
 import { $, el, api, guarded, token, showMessage, clearMessage, duration, words } from "./util.js";
 import { forgetBase } from "./maps.js";
 import { initCompose, wireCompose, composeHooks, startAmending, stopAmending, showComposeMap } from "./compose.js";
 import { openRequest, wireRequest, requestHooks, setViewer, followRequest } from "./request.js";
+import { showPicture, wirePicture, pictureHooks, setPictureClock } from "./picture.js";
 
 const session = { me: null, signedInAt: 0 };
-const WIDE = ["overview", "compose", "request"];
+const WIDE = ["overview", "compose", "request", "picture"];
 const FOLLOW_EVERY_MS = 15_000;  // how often the open request, the queue and lists are re-read
 
 // The service's present time, estimated from /v1/me and the time since sign-in.
@@ -26,9 +30,10 @@ async function signIn(value) {
   }
   session.signedInAt = Date.now();
   setViewer(session.me, serviceNow);
+  setPictureClock(serviceNow);
   renderSession();
   if (session.me.operator) await initCompose(session.me);
-  show(session.me.operator ? "compose" : "overview");
+  await guarded(route);  // an address naming what this principal may not see says so; the lists still load
   await refreshAll();
 }
 
@@ -41,6 +46,8 @@ function signOut() {
   clearMessage();
   renderSession();
   for (const id of WIDE) $(id).hidden = true;
+  document.title = "Clearance";
+  history.replaceState(null, "", location.pathname);  // the next person starts at home
 }
 
 function renderSession() {
@@ -61,12 +68,56 @@ function renderSession() {
   if (me.authority) $("queue-h").textContent = `Queue of ${me.authority}`;
 }
 
-// Show one view in the wide column, or focus a side section.
+// ---- addresses ----------------------------------------------------------------------
+
+// Go to ``hash`` (a new history entry unless ``replace``) and show what it names.
+async function navigate(hash, { replace = false } = {}) {
+  if (location.hash !== hash) history[replace ? "replaceState" : "pushState"](null, "", hash);
+  await route();
+}
+
+const requestHash = (id) => `#/requests/${encodeURIComponent(id)}`;
+const openHash = (id) => navigate(requestHash(id));
+
+function homeHash() {
+  return session.me && session.me.operator ? "#/compose" : "#/overview";
+}
+
+// Show what the address names (after sign-in; before it, the address waits).
+async function route() {
+  if (!session.me) return;
+  const [view, arg] = location.hash.replace(/^#\/?/, "").split("/").map((p) => decodeURIComponent(p || ""));
+  const me = session.me;
+  if (view === "requests" && arg) {
+    await openRequest(arg);
+  } else if (view === "requests") {
+    show("requests");
+  } else if (view === "queue" && me.authority) {
+    if (arg !== me.authority) return navigate(`#/queue/${encodeURIComponent(me.authority)}`, { replace: true });
+    show("queue");
+    await refreshQueue();
+  } else if (view === "compose" && me.operator) {
+    show("compose");
+  } else if (view === "overview") {
+    show("overview");
+  } else if (view === "picture") {
+    show("picture");
+    const at = arg ? Date.parse(arg) : NaN;
+    await showPicture(Number.isFinite(at) ? at : null);
+  } else {
+    await navigate(homeHash(), { replace: true });
+  }
+}
+
+// Show one view in the wide column, or focus a side section (the wide column then shows
+// the overview if it shows nothing yet).
 function show(view) {
+  if (!WIDE.includes(view) && WIDE.every((id) => $(id).hidden)) show("overview");
   if (WIDE.includes(view)) {
     for (const id of WIDE) $(id).hidden = id !== view;
     if (view === "overview") guarded(refreshOverview);
     if (view === "compose") showComposeMap();
+    if (view !== "request") document.title = `${$(`${view}-h`).textContent} — Clearance`;
   }
   for (const tab of document.querySelectorAll("#nav .tab")) {
     tab.setAttribute("aria-current", tab.dataset.view === view ? "page" : "false");
@@ -86,8 +137,13 @@ async function refreshAll() {
   await Promise.all(tasks);
 }
 
-function openButton(id) {
-  return el("button", { type: "button", class: "secondary", "aria-label": `Open request ${id}`, onclick: () => guarded(() => openRequest(id)) }, "Open");
+// A request in a list: its title, a link to its address.
+function requestLink(item) {
+  return el("a", { class: "open", href: requestHash(item.id), title: item.id }, item.title);
+}
+
+function stateChip(item) {
+  return el("span", { class: "state", dataset: { state: item.state } }, words(item.state));
 }
 
 async function refreshQueue() {
@@ -95,8 +151,7 @@ async function refreshQueue() {
   const data = await api("GET", `/v1/authorities/${encodeURIComponent(authority)}/queue`);
   const list = $("queue-items");
   list.replaceChildren(...data.items.map((item) => el("li", { dataset: { id: item.id } },  // oldest first
-    openButton(item.id), " ",
-    el("span", {}, `${item.operator} · ${item.id}`), " ",
+    requestLink(item), " ",
     el("span", { class: "age" }, `waiting ${duration(item.age_seconds)}`))));
   $("queue-empty").hidden = data.items.length > 0;
 }
@@ -105,9 +160,7 @@ async function refreshRequests() {
   const wanted = $("requests-state").value;
   const data = await api("GET", `/v1/requests?limit=50${wanted ? `&state=${encodeURIComponent(wanted)}` : ""}`);
   $("requests-items").replaceChildren(...data.items.map((item) => el("li", { dataset: { id: item.id } },
-    openButton(item.id), " ",
-    el("span", {}, `${item.id} · ${item.operator} · `),
-    el("span", { class: "state", dataset: { state: item.state } }, words(item.state)))));
+    requestLink(item), " ", stateChip(item))));
   if (!data.items.length) $("requests-items").append(el("li", {}, "No request."));
 }
 
@@ -132,7 +185,7 @@ async function refreshOverview() {
 // ---- keyboard: the queue ------------------------------------------------------------
 
 function queueButtons() {
-  return [...document.querySelectorAll("#queue-items button")];
+  return [...document.querySelectorAll("#queue-items a.open")];
 }
 
 function onKey(event) {
@@ -170,30 +223,42 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("signout").addEventListener("click", signOut);
   for (const tab of document.querySelectorAll("#nav .tab")) {
-    tab.addEventListener("click", () => show(tab.dataset.view));
+    tab.addEventListener("click", () => {
+      const view = tab.dataset.view;
+      const hash = view === "queue" ? `#/queue/${encodeURIComponent(session.me.authority)}` : `#/${view}`;
+      guarded(() => navigate(hash));
+    });
   }
+  window.addEventListener("hashchange", () => guarded(route));  // back, forward, a typed address
   composeHooks({
     submitted: async (record, note) => {
-      await openRequest(record.id);
+      await navigate(requestHash(record.id));
       showMessage(note, "info");
       await refreshAll();
     },
-    openRequest: (id) => guarded(() => openRequest(id)),
+    openRequest: (id) => guarded(() => openHash(id)),
   });
   requestHooks({
     shown: () => show("request"),
     changed: refreshAll,
-    amend: (record) => { startAmending(record); show("compose"); },
+    open: (id) => guarded(() => openHash(id)),
+    amend: (record) => { startAmending(record); guarded(() => navigate("#/compose")); },
+  });
+  pictureHooks({
+    open: (id) => guarded(() => openHash(id)),
+    // the instant shown is part of the address, without a history entry per step
+    moved: (iso) => { if (location.hash.startsWith("#/picture")) history.replaceState(null, "", `#/picture/${iso}`); },
   });
   wireCompose(guarded);
   wireRequest(guarded);
+  wirePicture(guarded);
   $("queue-refresh").addEventListener("click", () => guarded(refreshQueue));
   $("requests-refresh").addEventListener("click", () => guarded(refreshRequests));
   $("requests-state").addEventListener("change", () => guarded(refreshRequests));
   $("overview-refresh").addEventListener("click", () => guarded(refreshOverview));
   $("open-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    guarded(() => openRequest($("open-id").value.trim()));
+    guarded(() => openHash($("open-id").value.trim()));
   });
   document.addEventListener("keydown", onKey);
   setInterval(() => {

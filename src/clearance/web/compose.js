@@ -3,12 +3,14 @@
 // it, and a JSON document typed or pasted in fills the form back. While it is edited,
 // the service evaluates it (POST /v1/evaluations, nothing stored) and the chain, its
 // reasons and any violations are shown before anything is submitted.
-import { $, el, api, ApiError, documentBody, words, toInstant } from "./util.js";
-import { makeMap, scenarioBase, volumeLayer, fitAround, VOLUME_STYLE } from "./maps.js";
+import { $, el, api, ApiError, documentBody, words, parseTime, timeField, TIME_RULE } from "./util.js";
+import { makeMap, scenarioBase, volumeLayer, fitAround, conflictLayers, siteRangeLayers, VOLUME_STYLE } from "./maps.js";
 import { renderChain, renderViolations } from "./chain.js";
 
 const EVALUATE_AFTER_MS = 350;
-const state = { map: null, drawn: null, amend: null, timer: null, seq: 0, me: null, filling: false };
+const state = { map: null, drawn: null, site: null, others: null, amend: null, timer: null, seq: 0, me: null, filling: false };
+const TIME_FIELDS = ["c-start", "c-end"];
+const DEFAULT_RADIUS_M = 20_000;
 let hooks = { submitted: async () => {}, openRequest: async () => {} };
 
 export function composeHooks(newHooks) {
@@ -17,12 +19,6 @@ export function composeHooks(newHooks) {
 
 function option(value, label) {
   return el("option", { value }, label || value);
-}
-
-// an RFC 3339 instant -> "2020-03-02T04:00" for a datetime-local field (read as UTC)
-function toLocal(instant) {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?/.exec(instant || "");
-  return m ? m[1] : "";
 }
 
 export async function initCompose(me) {
@@ -34,12 +30,22 @@ export async function initCompose(me) {
   $("c-payload").replaceChildren(...base.payloads.map((p) => option(p)));
   $("c-purpose").replaceChildren(...base.purposes.map((p) => option(p.id, `${p.id}: ${p.description}`)));
   $("c-site").replaceChildren(...base.sites.map((s) => option(s.id, s.name)));
-  // Default window: tomorrow (service time) 06:00 to 14:00 UTC.
+  // The default is a flight that clears or waits for review, never one refused: unarmed
+  // ISR (where the scenario has it) over the launch site, tomorrow (service time) 06:00
+  // to 14:00 UTC.
+  const pick = (id, wanted) => { if ([...$(id).options].some((o) => o.value === wanted)) $(id).value = wanted; };
+  pick("c-payload", "unarmed");
+  pick("c-purpose", "isr");
+  const site = base.sites[0];
+  $("c-justification").value = site ? `Example: reconnaissance near ${site.name}; say why this flight is needed.` : "";
   const day = new Date(Date.parse(me.now) + 86400e3).toISOString().slice(0, 10);
-  $("c-start").value = `${day}T06:00`;
-  $("c-end").value = `${day}T14:00`;
+  $("c-start").value = `${day} 06:00`;
+  $("c-end").value = `${day} 14:00`;
+  for (const id of TIME_FIELDS) markTime(id, true);
   if (!state.map) {
     state.map = await makeMap("compose-map");
+    state.site = L.layerGroup().addTo(state.map);
+    state.others = L.featureGroup().addTo(state.map);
     state.drawn = L.featureGroup().addTo(state.map);
     state.map.pm.addControls({
       position: "topleft",
@@ -53,7 +59,34 @@ export async function initCompose(me) {
     state.map.on("pm:create", (e) => { watch(e.layer); formChanged(); });
     state.map.on("pm:remove", () => formChanged());
   }
-  writeDocument();
+  state.drawn.clearLayers();
+  if (site) addCircle(site.lat, site.lng, DEFAULT_RADIUS_M / 1000);
+  else writeDocument();
+}
+
+// The chosen launch site and the chosen aircraft's reach from it.
+async function drawSiteRange() {
+  const layers = await siteRangeLayers($("c-site").value, $("c-aircraft").value);
+  state.site.clearLayers();
+  for (const layer of layers) state.site.addLayer(layer);
+}
+
+// A time field holds a 24-hour UTC time or says what is wrong with it, beside it.
+function markTime(id, ok) {
+  const input = $(id);
+  input.setCustomValidity(ok ? "" : TIME_RULE);
+  input.setAttribute("aria-invalid", String(!ok));
+  $(`${id}-problem`).textContent = ok ? "" : TIME_RULE;
+}
+
+function timesValid() {
+  let valid = true;
+  for (const id of TIME_FIELDS) {
+    const ok = parseTime($(id).value) !== null && $(id).value.trim() !== "";
+    markTime(id, ok);
+    valid = valid && ok;
+  }
+  return valid;
 }
 
 // Geoman's tool buttons carry only icons: give each a name for keyboards and readers.
@@ -83,8 +116,8 @@ export function showComposeMap() {
 function volumesFromDrawing() {
   const altitude = (id) => ({ value: Number($(id).value), reference: "W84", units: "M" });
   const times = {
-    time_start: { value: toInstant($("c-start").value), format: "RFC3339" },
-    time_end: { value: toInstant($("c-end").value), format: "RFC3339" },
+    time_start: { value: parseTime($("c-start").value), format: "RFC3339" },
+    time_end: { value: parseTime($("c-end").value), format: "RFC3339" },
   };
   const volumes = [];
   for (const layer of state.drawn.getLayers()) {
@@ -120,6 +153,8 @@ function formDocument() {
 }
 
 function writeDocument() {
+  if (state.site) drawSiteRange();
+  if (!timesValid()) return;  // the document keeps its last valid window meanwhile
   $("document").value = JSON.stringify(formDocument(), null, 2);
   $("document-note").textContent = "";
   scheduleEvaluation();
@@ -150,8 +185,10 @@ function fillForm(doc) {
     const inner = first.volume || {};
     if (inner.altitude_lower) $("c-lower").value = inner.altitude_lower.value;
     if (inner.altitude_upper) $("c-upper").value = inner.altitude_upper.value;
-    if (first.time_start) $("c-start").value = toLocal(first.time_start.value);
-    if (first.time_end) $("c-end").value = toLocal(first.time_end.value);
+    if (first.time_start) $("c-start").value = timeField(first.time_start.value);
+    if (first.time_end) $("c-end").value = timeField(first.time_end.value);
+    for (const id of TIME_FIELDS) markTime(id, true);
+    drawSiteRange();
     fitAround(state.map, state.drawn);
   } finally {
     state.filling = false;
@@ -201,6 +238,8 @@ async function evaluateNow() {
   if (seq !== state.seq) return;  // a newer edit is being evaluated
   if (result && result.document && !documentBody(text).parsed) fillForm(result.document);  // YAML
   panel.removeAttribute("aria-busy");
+  state.others.clearLayers();
+  for (const layer of conflictLayers(result && result.conflicts)) state.others.addLayer(layer);
   $("evaluation-problem").hidden = !problem;
   $("evaluation-problem").textContent = problem || "";
   $("evaluation-result").hidden = !result;

@@ -2,13 +2,14 @@
 // on the map, decisions (a member's own authority only), the operator's amend, withdraw
 // and telemetry, conflicts, the conformance result, the audit entries checked in the
 // browser, and the timeline.
-import { $, el, api, ApiError, words, duration, showMessage, clearMessage, toInstant } from "./util.js";
-import { makeMap, volumeLayer, fitAround } from "./maps.js";
+import { $, el, api, ApiError, words, duration, showMessage, clearMessage, readTime } from "./util.js";
+import { makeMap, volumeLayer, fitAround, conflictLayers, siteRangeLayers } from "./maps.js";
 import { renderChain, renderViolations, linkIds } from "./chain.js";
 import { verifyRequestEntries } from "./audit.js";
 
-const state = { map: null, volumes: null, path: null, record: null, me: null, clock: null };
-let hooks = { changed: async () => {}, amend: () => {}, shown: () => {}, guarded: (f) => f() };
+const state = { map: null, volumes: null, path: null, others: null, site: null, record: null, me: null, clock: null };
+// ``open(id)`` goes to another request's address (#/requests/ID); ``shown`` switches the view
+let hooks = { changed: async () => {}, amend: () => {}, shown: () => {}, open: () => {}, guarded: (f) => f() };
 
 export function requestHooks(newHooks) {
   hooks = { ...hooks, ...newHooks };
@@ -49,6 +50,8 @@ export async function followRequest() {
 }
 
 function render(r) {
+  $("request-title").textContent = r.title;
+  document.title = `${r.title} — Clearance`;
   $("request-id").textContent = r.id;
   $("request-state").textContent = words(r.state);
   $("request-state").dataset.state = r.state;
@@ -82,8 +85,10 @@ function render(r) {
   $("withdraw").hidden = !owns || !["pending", "cleared"].includes(r.state);
   $("telemetry-form").hidden = !owns;
 
-  renderViolations($("violations"), r.violations, (id) => guardedOpen(id));
-  $("violations-none").hidden = r.violations.length > 0;
+  // conflicts are listed once, under Conflicts, with what may be shown of the other side
+  const violations = r.violations.filter((v) => v.code !== "conflict");
+  renderViolations($("violations"), violations, (id) => guardedOpen(id));
+  $("violations-none").hidden = violations.length > 0;
 
   const events = r.events || [];
   renderConflicts(r, events);
@@ -108,14 +113,25 @@ function eventDetail(detail) {
 }
 
 function guardedOpen(id) {
-  return openRequest(id).catch((e) => showMessage(e.message));
+  return hooks.open(id);
 }
 
-// Conflicts: this request's own conflict violations, and later requests that overrode it.
+// Conflicts: one line per other request this one conflicts with (whichever volumes meet),
+// and later requests that overrode it. Another operator's operation is shown only by its
+// extent and time window; it cannot be opened.
 function renderConflicts(r, events) {
   const items = [];
-  for (const v of r.violations.filter((x) => x.code === "conflict")) {
-    items.push(el("li", {}, "Conflicts with an earlier request: ", ...linkIds(v.message, guardedOpen)));
+  const byRequest = new Map();
+  for (const c of r.conflicts || []) {
+    if (!byRequest.has(c.request)) byRequest.set(c.request, []);
+    byRequest.get(c.request).push(c);
+  }
+  for (const [other, found] of byRequest) {
+    const pairs = found.map((c) => `your volume ${c.volume} against its volume ${c.other_volume} (${c.time_start} to ${c.time_end}, ${c.extent.altitude_lower_m}–${c.extent.altitude_upper_m} m)`);
+    const visible = found.some((c) => c.visible);
+    items.push(el("li", { dataset: { request: other } }, "Same airspace and time as ",
+      visible ? linkIds(other, guardedOpen) : `another operator's operation (${other})`,
+      `: ${pairs.join("; ")}. Drawn dashed red on the map.`));
   }
   for (const e of events.filter((x) => x.kind === "flagged")) {
     items.push(el("li", {}, "Overridden by higher-priority request ", ...linkIds(e.detail.by_request, guardedOpen),
@@ -154,12 +170,19 @@ function renderConformance(events) {
 async function renderMap(r, { keepView = false } = {}) {
   if (!state.map) {
     state.map = await makeMap("map");
+    state.site = L.layerGroup().addTo(state.map);
+    state.others = L.featureGroup().addTo(state.map);
     state.volumes = L.featureGroup().addTo(state.map);
     state.path = L.layerGroup().addTo(state.map);
   }
   state.volumes.clearLayers();
   state.path.clearLayers();
-  for (const v of ((r.document || {}).volumes || [])) {
+  state.others.clearLayers();
+  state.site.clearLayers();
+  const doc = r.document || {};
+  for (const layer of await siteRangeLayers(doc.launch_site, doc.aircraft)) state.site.addLayer(layer);
+  for (const layer of conflictLayers(r.conflicts)) state.others.addLayer(layer);
+  for (const v of (doc.volumes || [])) {
     const layer = volumeLayer(v);
     if (layer) state.volumes.addLayer(layer);
   }
@@ -170,8 +193,15 @@ async function renderMap(r, { keepView = false } = {}) {
     state.path.addLayer(line);
   }
   if (keepView) return;
-  const shown = L.featureGroup([...state.volumes.getLayers(), ...state.path.getLayers()]);
+  // the volumes, the flown path and the other side of conflicts, with enough around them
+  // to see whose territory they are over, and the launch site (its range, hundreds of
+  // kilometres, shows when zoomed out)
+  const shown = L.featureGroup([...state.volumes.getLayers(), ...state.path.getLayers(), ...state.others.getLayers()]);
   fitAround(state.map, shown);
+  const site = state.site.getLayers().find((l) => l instanceof L.CircleMarker && !(l instanceof L.Circle));
+  if (site && shown.getLayers().length && !state.map.getBounds().contains(site.getLatLng())) {
+    state.map.fitBounds(shown.getBounds().extend(site.getLatLng()).pad(0.15), { maxZoom: 8, animate: false });
+  }
 }
 
 // The request's audit entries, each checked here against the signed checkpoint.
@@ -202,12 +232,13 @@ async function decide(decision) {
   const authority = state.me.authority;
   const body = { authority, decision, comment: $("comment").value };
   const text = $("conditions-text").value.trim();
-  const start = $("conditions-start").value, end = $("conditions-end").value;
+  const start = readTime($("conditions-start"), "Only from (UTC)");
+  const end = readTime($("conditions-end"), "Only until (UTC)");
   if (decision === "approve" && (text || start || end)) {
     if (!text) throw new ApiError(0, "conditions need a text saying what the operator must do");
     body.conditions = { text };
-    if (start) body.conditions.time_start = toInstant(start);
-    if (end) body.conditions.time_end = toInstant(end);
+    if (start) body.conditions.time_start = start;
+    if (end) body.conditions.time_end = end;
   }
   await api("POST", `/v1/requests/${encodeURIComponent(r.id)}/decisions`, body);
   for (const id of ["comment", "conditions-text", "conditions-start", "conditions-end"]) $(id).value = "";

@@ -111,9 +111,35 @@ export function duration(seconds) {
   return `${s}s`;
 }
 
-// "2020-03-02T04:00" (a datetime-local field, read as UTC) -> "2020-03-02T04:00:00Z"
-export function toInstant(local) {
-  return local ? `${local.length === 16 ? `${local}:00` : local}Z` : "";
+// Times are typed as UTC, 24-hour, "YYYY-MM-DD HH:MM" (a "T" for the space is read too),
+// in plain text fields: a browser's datetime-local picker follows the reader's locale
+// (12-hour in some) and would suggest local time.
+const TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})$/;
+export const TIME_RULE = "write a UTC time as YYYY-MM-DD HH:MM, 24-hour (e.g. 2017-11-21 18:30)";
+
+// "2020-03-02 18:30" -> "2020-03-02T18:30:00Z"; "" when blank; null when not such a time.
+export function parseTime(value) {
+  const t = String(value || "").trim();
+  if (!t) return "";
+  const m = TIME.exec(t);
+  if (!m) return null;
+  const [y, mo, d, h, mi] = m.slice(1).map(Number);
+  const at = new Date(Date.UTC(y, mo - 1, d, h, mi));
+  if (h > 23 || mi > 59 || at.getUTCFullYear() !== y || at.getUTCMonth() !== mo - 1 || at.getUTCDate() !== d) return null;
+  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:00Z`;
+}
+
+// an RFC 3339 instant -> "2020-03-02 04:00" for a time field (UTC)
+export function timeField(instant) {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(instant || "");
+  return m ? `${m[1]} ${m[2]}` : "";
+}
+
+// A time field's instant ("" when blank); a clear error naming the field otherwise.
+export function readTime(input, label) {
+  const at = parseTime(input.value);
+  if (at === null) throw new ApiError(0, `${label}: ${TIME_RULE}`);
+  return at;
 }
 
 export function words(value) {

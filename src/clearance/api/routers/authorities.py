@@ -17,4 +17,7 @@ router = APIRouter(prefix="/v1/authorities", tags=["authorities"])
 def queue(who: PrincipalDep, workflow: WorkflowDep, authority_id: str) -> dict[str, Any]:
     items = workflow.queue(who, authority_id)
     now = workflow.clock.now()
-    return {"authority": authority_id, "items": [queue_item_view(i, now) for i in items]}
+    return {
+        "authority": authority_id,
+        "items": [queue_item_view(i, now, workflow.scenario) for i in items],
+    }

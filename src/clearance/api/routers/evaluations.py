@@ -19,4 +19,6 @@ router = APIRouter(prefix="/v1/evaluations", tags=["requests"])
     "", openapi_extra=DOCUMENT_BODY, responses=problem_responses(400, 401, 403, 413, 415, 422)
 )
 def evaluate(who: PrincipalDep, workflow: WorkflowDep, document: DocumentDep) -> JSONResponse:
-    return JSONResponse(preview_view(workflow.preview(who, document)))
+    preview = workflow.preview(who, document)
+    conflicts = workflow.conflicts(who, preview.evaluation.violations)
+    return JSONResponse(preview_view(preview, conflicts))

@@ -17,8 +17,9 @@ from clearance.api.deps import (
     WorkflowDep,
 )
 from clearance.api.problems import problem_responses
+from clearance.domain.scenario import Scenario
 from clearance.domain.workflow import Decision, RequestRecord, RequestState
-from clearance.service.views import event_view, record_view
+from clearance.service.views import conflict_view, event_view, record_view
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
@@ -65,6 +66,7 @@ def decision_in(body: JsonObjectDep) -> DecisionIn:
 
 def _resource(
     record: RequestRecord,
+    scenario: Scenario,
     extra: dict[str, Any] | None = None,
     *,
     status: int = 200,
@@ -73,7 +75,7 @@ def _resource(
     """The request resource with its ETag. Views are plain JSON data already, so the
     response skips FastAPI's generic encoder (a third of a submission's time)."""
     return JSONResponse(
-        record_view(record) | (extra or {}),
+        record_view(record, scenario) | (extra or {}),
         status_code=status,
         headers={"ETag": f'"{record.version}"', **(headers or {})},
     )
@@ -90,7 +92,7 @@ def submit(
     headers = {"Location": f"/v1/requests/{submitted.record.id}"}
     if not submitted.created:
         headers["Idempotent-Replayed"] = "true"
-    return _resource(submitted.record, status=201, headers=headers)
+    return _resource(submitted.record, workflow.scenario, status=201, headers=headers)
 
 
 @router.get("", responses=ERRORS)
@@ -101,13 +103,21 @@ def list_requests(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JSONResponse:
     records = workflow.list_requests(who, state, limit)
-    return JSONResponse({"items": [record_view(r) for r in records]})
+    return JSONResponse({"items": [record_view(r, workflow.scenario) for r in records]})
 
 
 @router.get("/{request_id}", responses=ERRORS)
 def get_request(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONResponse:
     record, events = workflow.get(who, request_id)
-    return _resource(record, {"events": [event_view(e) for e in events]})
+    conflicts = workflow.conflicts(who, record.violations)
+    return _resource(
+        record,
+        workflow.scenario,
+        {
+            "events": [event_view(e) for e in events],
+            "conflicts": [conflict_view(c) for c in conflicts],
+        },
+    )
 
 
 @router.post("/{request_id}/decisions", openapi_extra=DECISION_BODY, responses=ERRORS)
@@ -120,12 +130,12 @@ def decide(
     record = workflow.decide(
         who, request_id, body.authority, Decision(body.decision), body.comment, body.conditions
     )
-    return _resource(record)
+    return _resource(record, workflow.scenario)
 
 
 @router.post("/{request_id}/withdraw", responses=ERRORS)
 def withdraw(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONResponse:
-    return _resource(workflow.withdraw(who, request_id))
+    return _resource(workflow.withdraw(who, request_id), workflow.scenario)
 
 
 @router.put("/{request_id}", openapi_extra=DOCUMENT_BODY, responses=ERRORS | problem_responses(428))
@@ -137,4 +147,6 @@ def amend(
     document: DocumentDep,
 ) -> JSONResponse:
     amended = workflow.amend(who, request_id, document, version)
-    return _resource(amended.record, {"kept": amended.kept, "reset": amended.reset})
+    return _resource(
+        amended.record, workflow.scenario, {"kept": amended.kept, "reset": amended.reset}
+    )

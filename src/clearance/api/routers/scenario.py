@@ -23,8 +23,8 @@ router = APIRouter(prefix="/v1/scenario", tags=["scenario"])
 @router.get("/map", responses=problem_responses(401))
 def scenario_map(_: PrincipalDep, workflow: WorkflowDep, request: Request) -> dict[str, Any]:
     """Territories and named areas as GeoJSON FeatureCollections (properties ``party`` or
-    ``id``, and ``name``), sites as points, and the aircraft, payloads and purposes a
-    request may name."""
+    ``id``, and ``name``), sites as points, and the aircraft (with their combat radius),
+    payloads and purposes a request may name."""
     cached: dict[str, Any] | None = getattr(request.app.state, "scenario_map", None)
     if cached is None:
         cached = build_map(workflow.scenario)
@@ -62,6 +62,7 @@ def build_map(scenario: Scenario) -> dict[str, Any]:
             "type": a.type,
             "operator": a.operator,
             "can_carry_weapons": a.can_carry_weapons,
+            "combat_radius_m": a.combat_radius_m,
         }
         for a in scenario.aircraft.values()
     ]
