@@ -18,6 +18,7 @@ a logged 500 problem instead of a bare traceback.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -27,7 +28,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearance.domain.errors import (
@@ -164,21 +164,21 @@ def _http_problem(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else title
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        headers["Allow"] = ", ".join(_allowed(request))
+        headers["Allow"] = ", ".join(_allowed(request)) or headers.get("Allow", "")
     return problem(exc.status_code, title, detail, headers=headers or None)
 
 
 def _allowed(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette's 405 names only those of
-    the first route that matched, so GET /v1/requests/{id} hid PUT)."""
+    """Every method the OpenAPI declares at this path (Starlette's 405 names only those
+    of the first route that matched, so GET /v1/requests/{id} hid PUT)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
+    for template, operations in request.app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), request.url.path):
+            methods.update(m.upper() for m in operations if m in HTTP_METHODS)
     return sorted(methods)
 
 
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 _TITLES = {404: "Not Found", 405: "Method Not Allowed", 400: "Bad Request"}
 
 
