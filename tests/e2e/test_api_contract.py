@@ -234,3 +234,58 @@ def test_the_public_audit_endpoints_answer_without_a_token(
     assert keys.json()["log"]["public_key"]
     assert_problem(client.get("/v1/audit/entries/0"), 401)
     assert_problem(client.get("/v1/requests"), 401)
+
+
+# -- responses ---------------------------------------------------------------------
+
+
+def fits(openapi: dict[str, Any], method: str, path: str, response: Any) -> None:
+    """``response`` is declared for this operation and its body fits the declared schema."""
+    declared = openapi["paths"][path][method.lower()]["responses"]
+    status = str(response.status_code)
+    assert status in declared, (method, path, status, response.text)
+    media = response.headers["content-type"].split(";")[0]
+    schema = declared[status]["content"][media]["schema"]
+    check = jsonschema_rs.validator_for(schema | {"components": openapi["components"]})
+    errors = [e.message for e in check.iter_errors(response.json())]
+    assert not errors, (method, path, status, errors[:3])
+
+
+def test_every_response_of_a_whole_story_fits_its_declared_schema(
+    client: TestClient, actors: Actors, openapi: dict[str, Any]
+) -> None:
+    planner, dod = actors.operator(), actors.member("US.DoD")
+    doc = document("05")
+
+    def call(who: dict[str, str], method: str, template: str, path: str, **kw: Any) -> Any:
+        response = client.request(method, path, headers=who | kw.pop("headers", {}), **kw)
+        fits(openapi, method, template, response)
+        return response
+
+    created = call(planner, "POST", "/v1/requests", "/v1/requests", json=doc).json()
+    rid = created["id"]
+    one = "/v1/requests/{request_id}"
+    call(planner, "POST", "/v1/evaluations", "/v1/evaluations", json=doc)
+    call(planner, "GET", "/v1/requests", "/v1/requests")
+    call(planner, "GET", one, f"/v1/requests/{rid}")
+    call(dod, "GET", "/v1/authorities/{authority_id}/queue", "/v1/authorities/US.DoD/queue")
+    decision = {"authority": "US.DoD", "decision": "approve", "conditions": {"text": "by day"}}
+    call(dod, "POST", f"{one}/decisions", f"/v1/requests/{rid}/decisions", json=decision)
+    amended = copy.deepcopy(doc) | {"justification": "amended"}
+    call(planner, "PUT", one, f"/v1/requests/{rid}", json=amended, headers={"If-Match": '"2"'})
+    call(planner, "PUT", one, f"/v1/requests/{rid}", json=amended, headers={"If-Match": '"1"'})
+    csv = "time,lat,lng,alt_m\n2017-11-21T06:00:00Z,14.3,2.1,500\n"
+    telemetry = f"{one}/telemetry"
+    call(planner, "POST", telemetry, f"/v1/requests/{rid}/telemetry", content=csv, headers=CSV)
+    call(planner, "GET", f"{one}/audit", f"/v1/requests/{rid}/audit")
+    call(planner, "POST", f"{one}/withdraw", f"/v1/requests/{rid}/withdraw")
+    call(planner, "GET", "/v1/overview", "/v1/overview")
+    call(planner, "GET", "/v1/me", "/v1/me")
+    call(planner, "GET", "/v1/scenario/map", "/v1/scenario/map")
+    call(planner, "GET", "/v1/audit/entries/{index}", "/v1/audit/entries/0")
+    call({}, "GET", "/v1/audit/consistency", "/v1/audit/consistency?from=1&to=2")
+    call({}, "GET", "/v1/keys", "/v1/keys")
+    call({"Accept": "application/json"}, "GET", "/v1/audit/checkpoint", "/v1/audit/checkpoint")
+    ne = actors.member("NE.Defense")
+    call(ne, "POST", "/v1/grants/{grant_id}/revoke", "/v1/grants/ne-fr-isr-armed/revoke")
+    call({}, "GET", "/healthz", "/healthz")
