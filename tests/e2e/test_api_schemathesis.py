@@ -16,16 +16,19 @@ Two settings, each explained where it is made:
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
-from tests.serverproc import ROOT, Server
+from tests.serverproc import NIGER, ROOT, Server
 
 ST = Path(sys.executable).with_name("st")
 # Per operation and phase (the coverage phase adds its own boundary cases): the whole
@@ -35,34 +38,62 @@ CONFIG = """\
 [checks.missing_required_header]
 # 428 Precondition Required is what a missing If-Match gets (RFC 6585, section 3)
 expected-statuses = ["400", "401", "403", "406", "415", "422", "428"]
+
+# Half the path parameters name what exists, so the fuzzer reaches past 404s
+[dictionaries.requests]
+values = {requests}
+[dictionaries.authorities]
+values = ["US.DoD", "US.State", "NE.Defense"]
+[dictionaries.grants]
+values = ["ne-us-unarmed-isr", "ne-fr-isr-armed"]
+
+[parameters]
+"path.request_id" = {{ dictionary = "requests", probability = 0.5 }}
+"path.authority_id" = {{ dictionary = "authorities", probability = 0.5 }}
+"path.grant_id" = {{ dictionary = "grants", probability = 0.5 }}
 """
+# Stored before the run: pending with US.DoD, cleared, pending with Niger and Nigeria.
+SEEDED = ("05", "01", "13")
 PRINCIPALS = {
     "planner": ("--operator", "US.AFRICOM"),
     "dod": ("--authority", "US.DoD"),
 }
 
 
+@dataclass
+class Live:
+    server: Server
+    tokens: dict[str, str]
+    requests: list[str]
+
+
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    """A real server on a fresh SQLite file with the Niger example (SQLite only: the
-    contract does not depend on the database; the other e2e tests run both)."""
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """A real server on a fresh SQLite file with the Niger example and a few requests
+    (SQLite only: the contract does not depend on the database; other e2e tests run both)."""
     tmp = tmp_path_factory.mktemp("schemathesis")
     server = Server(f"sqlite:///{tmp / 'clearance.db'}", tmp / "server.log")
     tokens = server.prepare(PRINCIPALS)
     server.start()
     try:
-        yield server, tokens
+        planner = {"Authorization": f"Bearer {tokens['planner']}"}
+        ids = []
+        for prefix in SEEDED:
+            (path,) = (NIGER / "requests").glob(f"{prefix}-*.yaml")
+            body = yaml.safe_load(path.read_text(encoding="utf-8"))
+            created = httpx.post(f"{server.base}/v1/requests", json=body, headers=planner)
+            assert created.status_code == 201, created.text
+            ids.append(created.json()["id"])
+        yield Live(server, tokens, ids)
     finally:
         server.stop()
 
 
 @pytest.mark.parametrize("role", ["planner", "dod"])
-def test_schemathesis_finds_nothing_with_every_check(
-    live: tuple[Server, dict[str, str]], role: str, tmp_path: Path
-) -> None:
-    server, tokens = live
+def test_schemathesis_finds_nothing_with_every_check(live: Live, role: str, tmp_path: Path) -> None:
+    server, tokens = live.server, live.tokens
     config = tmp_path / "schemathesis.toml"
-    config.write_text(CONFIG)
+    config.write_text(CONFIG.format(requests=json.dumps(live.requests)))
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),

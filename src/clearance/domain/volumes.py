@@ -49,8 +49,8 @@ CIRCLE_MARGIN_M = 2.0
 CIRCLE_EXCESS = 1.0 / math.cos(math.pi / CIRCLE_SEGMENTS) - 1.0
 _EDGE_PIECE_M = 10_000.0
 # No point is farther than a quarter meridian (10,002 km) from a pole, so a larger circle
-# always covers one (refused below); bounding it also keeps its footprint's arithmetic
-# finite (a radius of 1e307 m overflowed to a 500).
+# always covers one and is refused as such, before its footprint's arithmetic overflows
+# (a radius of 1e307 m was a 500).
 MAX_RADIUS_M = 10_000_000.0
 _EARTH_RADIUS_M = 6_371_008.8
 
@@ -189,11 +189,8 @@ def _parse_outline(v: Fields) -> Outline:
         value = radius.number("value")
         if value <= 0:
             raise radius.fail(f"must be greater than 0; got {value}", "value")
-        if value > MAX_RADIUS_M:
-            raise radius.fail(
-                f"must be at most {MAX_RADIUS_M:.0f} m (a larger circle covers a pole); got {value}",
-                "value",
-            )
+        if value > MAX_RADIUS_M:  # covers a pole: refused before any arithmetic
+            raise _wrapping(c)
         circle = Circle(_point(c.obj("center")), value)
         _supported(outline_polygon(circle), c)
         return circle
