@@ -35,6 +35,9 @@ RELATIONAL_RULES: tuple[tuple[frozenset[str], re.Pattern[str]], ...] = tuple(
         (DOCUMENT_OPERATIONS, r"is out of the supported range of dates"),
         # the service's clock: a request whose every volume has ended
         (DOCUMENT_OPERATIONS, r"^volumes: every volume has already ended"),
+        # the scenario's limits on a window, a request's span, how far ahead a volume
+        # starts (from the service's clock) and an outline's area
+        (DOCUMENT_OPERATIONS, r"\(limits\.max_(volume_hours|span_days|days_ahead|area_km2)\)"),
         # RFC 8785 (the audit log) carries no integer beyond 2**53, while JSON Schema
         # cannot tell 1e20 (a float, accepted) from 100000000000000000000 (an integer)
         (DOCUMENT_OPERATIONS, r"holds a number JSON cannot carry exactly"),

@@ -38,6 +38,13 @@ def input_schemas(scenario: Scenario) -> dict[str, Any]:
     ):
         document[key].pop("pattern", None)
         document[key]["enum"] = sorted(known)
+    # What a filed request may ask for, where the scenario sets limits (domain.limits):
+    # the bounds JSON Schema can state; windows, spans and areas are the domain's.
+    limits = getattr(scenario, "limits", None)
+    if limits is not None:
+        value = defs["Altitude"]["properties"]["value"]
+        value["minimum"], value["maximum"] = limits.min_altitude_m, limits.max_altitude_m
+        document["volumes"]["maxItems"] = limits.max_volumes
     return defs
 
 

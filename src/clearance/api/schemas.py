@@ -146,13 +146,28 @@ class RequestDocument(_Strict):
     title: str | None = Field(None, pattern=TEXT, description="The operator's own title.")
 
 
+class AnyAltitude(Altitude):
+    """An altitude the scenario's limits on filed requests do not bound."""
+
+
+class ConditionVolume3D(Volume3D):
+    altitude_lower: AnyAltitude
+    altitude_upper: AnyAltitude
+
+
+class ConditionVolume4D(Volume4D):
+    """A volume in an approval's conditions (the limits apply to filed requests only)."""
+
+    volume: ConditionVolume3D
+
+
 class ConditionsIn(_Strict):
     """Conditions on an approval: a text, and a window (and volume) within the request's."""
 
     text: str = _text("What the operator must do.")
     time_start: str | None = Field(None, pattern=RFC3339)
     time_end: str | None = Field(None, pattern=RFC3339)
-    volume: Volume4D | None = None
+    volume: ConditionVolume4D | None = None
 
 
 class DecisionBody(_Strict):
