@@ -62,7 +62,7 @@ def test_openapi_lists_every_operation(client: TestClient) -> None:
         "/healthz",
     }
     body = paths["/v1/requests"]["post"]["requestBody"]["content"]["application/json"]
-    assert body["schema"] == {"type": "object"}
+    assert body["schema"] == {"$ref": "#/components/schemas/RequestDocument"}
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import clearance
-from clearance.api import problems
+from clearance.api import openapi, problems
 from clearance.api.routers import (
     audit,
     authorities,
@@ -103,6 +103,7 @@ def create_app(
         return FileResponse(WEB / "index.html")
 
     problems.install(app, max_body_bytes=max_body_bytes)
+    openapi.install(app, workflow.scenario)
     app.add_middleware(SecurityHeaders)  # outermost: problems from CatchAll get them too
     return app
 

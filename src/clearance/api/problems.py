@@ -18,12 +18,15 @@ a logged 500 problem instead of a bare traceback.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,24 +53,24 @@ DOMAIN_ERRORS: tuple[tuple[type[ClearanceError], int, str, str], ...] = (
     (UnauthorizedError, 401, "unauthorized", "Unauthorized"),
 )
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "field": {"type": "string"},
-        "source": {"type": "string", "enum": ["body", "query", "path", "header"]},
-    },
-}
+# Where an input problem's field is (the ``source`` member's values).
+SOURCES = ("body", "query", "path", "header")
+
+
+def ok(
+    model: type[BaseModel], status: int = 200, headers: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` entry of a success, described by ``model`` (schemas.py)."""
+    response: dict[str, Any] = {"model": model, "description": HTTPStatus(status).phrase}
+    if headers:
+        response["headers"] = headers
+    return {status: response}
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for these problem statuses."""
-    content = {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}
-    return {s: {"description": "Problem", "content": content} for s in statuses}
+    """OpenAPI ``responses`` entries for these problem statuses (``Problem`` in schemas.py)."""
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {s: {"description": HTTPStatus(s).phrase, "content": content} for s in statuses}
 
 
 class ApiError(Exception):
@@ -127,7 +130,10 @@ def _domain_problem(_: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, InputError):
         extra["field"] = exc.field
-        extra["source"] = exc.source or ("header" if exc.field.lower() in HEADER_FIELDS else "body")
+        # The domain's source names a file (or "telemetry"); here it says where the
+        # field is, and an input the domain read came in the body unless it is a header.
+        header = exc.field.lower() in HEADER_FIELDS
+        extra["source"] = exc.source if exc.source in SOURCES else ("header" if header else "body")
     return problem(status, title, str(exc), type_=TYPE_BASE + slug, headers=headers, **extra)
 
 
@@ -152,13 +158,27 @@ def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _http_problem(_: Request, exc: Exception) -> JSONResponse:
+def _http_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = _TITLES.get(exc.status_code, "Error")
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem(exc.status_code, title, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed(request)) or headers.get("Allow", "")
+    return problem(exc.status_code, title, detail, headers=headers or None)
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method the OpenAPI declares at this path (Starlette's 405 names only those
+    of the first route that matched, so GET /v1/requests/{id} hid PUT)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), request.url.path):
+            methods.update(m.upper() for m in operations if m in HTTP_METHODS)
+    return sorted(methods)
+
+
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 _TITLES = {404: "Not Found", 405: "Method Not Allowed", 400: "Bad Request"}
 
 

@@ -48,6 +48,10 @@ CIRCLE_MARGIN_M = 2.0
 # At most this share of the radius, plus the margin, outside the circle (30 m for 30 km).
 CIRCLE_EXCESS = 1.0 / math.cos(math.pi / CIRCLE_SEGMENTS) - 1.0
 _EDGE_PIECE_M = 10_000.0
+# No point is farther than a quarter meridian (10,002 km) from a pole, so a larger circle
+# always covers one and is refused as such, before its footprint's arithmetic overflows
+# (a radius of 1e307 m was a 500).
+MAX_RADIUS_M = 10_000_000.0
 _EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -185,6 +189,8 @@ def _parse_outline(v: Fields) -> Outline:
         value = radius.number("value")
         if value <= 0:
             raise radius.fail(f"must be greater than 0; got {value}", "value")
+        if value > MAX_RADIUS_M:  # covers a pole: refused before any arithmetic
+            raise _wrapping(c)
         circle = Circle(_point(c.obj("center")), value)
         _supported(outline_polygon(circle), c)
         return circle

@@ -23,8 +23,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from clearance.api import schemas
 from clearance.api.deps import PrincipalDep, WorkflowDep
-from clearance.api.problems import problem_responses
+from clearance.api.problems import ok, problem_responses
 from clearance.service.audit import (
     AuditLog,
     checkpoint_view,
@@ -49,12 +50,14 @@ CHECKPOINT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The signed checkpoint (a C2SP signed note), or JSON on request.",
         "content": {
             "text/plain": {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/Checkpoint"}},
         },
     }
 }
 
 
+# The checkpoint, the consistency proofs and the public keys are public: a checkpoint
+# is meant to be gossiped and checked by anyone, and they name no request or person.
 @router.get(
     "/v1/audit/checkpoint", response_class=PlainTextResponse, responses=CHECKPOINT_RESPONSES
 )
@@ -65,7 +68,11 @@ def checkpoint(log: AuditLogDep, accept: Annotated[str | None, Header()] = None)
     return PlainTextResponse(latest.note, media_type="text/plain; charset=utf-8")
 
 
-@router.get("/v1/audit/entries/{index}", responses=problem_responses(401, 404, 422))
+@router.get(
+    "/v1/audit/entries/{index}",
+    response_model=None,
+    responses=ok(schemas.Entry) | problem_responses(401, 404, 422),
+)
 def entry(
     who: PrincipalDep,
     log: AuditLogDep,
@@ -74,7 +81,11 @@ def entry(
     return entry_view(log.entry(index))
 
 
-@router.get("/v1/requests/{request_id}/audit", responses=problem_responses(401, 404))
+@router.get(
+    "/v1/requests/{request_id}/audit",
+    response_model=None,
+    responses=ok(schemas.RequestAudit) | problem_responses(401, 404),
+)
 def request_entries(
     who: PrincipalDep, workflow: WorkflowDep, log: AuditLogDep, request_id: str
 ) -> dict[str, Any]:
@@ -88,7 +99,11 @@ def request_entries(
     }
 
 
-@router.get("/v1/audit/consistency", responses=problem_responses(404, 422))
+@router.get(
+    "/v1/audit/consistency",
+    response_model=None,
+    responses=ok(schemas.Consistency) | problem_responses(404, 422),
+)
 def consistency(
     log: AuditLogDep,
     size1: Annotated[int, Query(alias="from", ge=1, le=MAX_INDEX, description="Older size.")],
@@ -97,6 +112,6 @@ def consistency(
     return consistency_view(log.consistency(size1, size2))
 
 
-@router.get("/v1/keys", tags=["keys"])
+@router.get("/v1/keys", tags=["keys"], response_model=None, responses=ok(schemas.Keys))
 def keys(log: AuditLogDep) -> dict[str, Any]:
     return log.public_keys()

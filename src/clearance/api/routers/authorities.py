@@ -6,14 +6,19 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from clearance.api import schemas
 from clearance.api.deps import PrincipalDep, WorkflowDep
-from clearance.api.problems import problem_responses
+from clearance.api.problems import ok, problem_responses
 from clearance.service.views import queue_item_view
 
 router = APIRouter(prefix="/v1/authorities", tags=["authorities"])
 
 
-@router.get("/{authority_id}/queue", responses=problem_responses(401, 403, 422))
+@router.get(
+    "/{authority_id}/queue",
+    response_model=None,
+    responses=ok(schemas.Queue) | problem_responses(401, 403),
+)
 def queue(who: PrincipalDep, workflow: WorkflowDep, authority_id: str) -> dict[str, Any]:
     items = workflow.queue(who, authority_id)
     now = workflow.clock.now()

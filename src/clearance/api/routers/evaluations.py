@@ -7,8 +7,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from clearance.api import schemas
 from clearance.api.deps import DocumentDep, PrincipalDep, WorkflowDep
-from clearance.api.problems import problem_responses
+from clearance.api.problems import ok, problem_responses
 from clearance.api.routers.requests import DOCUMENT_BODY
 from clearance.service.views import preview_view
 
@@ -16,7 +17,9 @@ router = APIRouter(prefix="/v1/evaluations", tags=["requests"])
 
 
 @router.post(
-    "", openapi_extra=DOCUMENT_BODY, responses=problem_responses(400, 401, 403, 413, 415, 422)
+    "",
+    openapi_extra=DOCUMENT_BODY,
+    responses=ok(schemas.Preview) | problem_responses(400, 401, 403, 413, 415, 422),
 )
 def evaluate(who: PrincipalDep, workflow: WorkflowDep, document: DocumentDep) -> JSONResponse:
     preview = workflow.preview(who, document)

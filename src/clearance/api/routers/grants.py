@@ -6,13 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from clearance.api import schemas
 from clearance.api.deps import PrincipalDep, WorkflowDep
-from clearance.api.problems import problem_responses
+from clearance.api.problems import ok, problem_responses
 
 router = APIRouter(prefix="/v1/grants", tags=["grants"])
 
 
-@router.post("/{grant_id}/revoke", responses=problem_responses(401, 403, 404, 409, 422))
+@router.post(
+    "/{grant_id}/revoke",
+    response_model=None,
+    responses=ok(schemas.Revoked) | problem_responses(401, 403, 404, 409),
+)
 def revoke(who: PrincipalDep, workflow: WorkflowDep, grant_id: str) -> dict[str, Any]:
     affected = workflow.revoke_grant(who, grant_id)
     return {"grant": grant_id, "returned_to_review": affected}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from clearance.api import schemas
+from clearance.api.problems import ok
+
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=None, responses=ok(schemas.Health))
 def healthz() -> dict[str, str]:
     return {"status": "ok"}

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from clearance.api import schemas
 from clearance.api.deps import PrincipalDep, WorkflowDep
-from clearance.api.problems import problem_responses
+from clearance.api.problems import ok, problem_responses
 from clearance.service.views import instant
 
 router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
-@router.get("", responses=problem_responses(401))
+@router.get("", response_model=None, responses=ok(schemas.Me) | problem_responses(401))
 def me(who: PrincipalDep, workflow: WorkflowDep) -> dict[str, str | None]:
     return {
         "name": who.name,

@@ -8,14 +8,19 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from clearance.api import schemas
 from clearance.api.deps import PrincipalDep, WorkflowDep
-from clearance.api.problems import problem_responses
+from clearance.api.problems import ok, problem_responses
 from clearance.service.views import overview_view
 from clearance.service.workflow import OVERVIEW_LIMIT
 
 router = APIRouter(prefix="/v1/overview", tags=["overview"])
 
 
-@router.get("", responses=problem_responses(401))
+@router.get(
+    "",
+    response_model=None,
+    responses=ok(schemas.OverviewOut) | problem_responses(401),
+)
 def overview(who: PrincipalDep, workflow: WorkflowDep) -> dict[str, Any]:
     return overview_view(workflow.overview(who)) | {"limit": OVERVIEW_LIMIT}

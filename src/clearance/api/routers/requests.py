@@ -9,37 +9,58 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from clearance.api import schemas
 from clearance.api.deps import (
+    ETAG_PATTERN,
+    YAML_MEDIA,
     DocumentDep,
     ExpectedVersionDep,
     JsonObjectDep,
     PrincipalDep,
     WorkflowDep,
 )
-from clearance.api.problems import problem_responses
+from clearance.api.problems import ok, problem_responses
 from clearance.domain.scenario import Scenario
 from clearance.domain.workflow import Decision, RequestRecord, RequestState
 from clearance.service.views import conflict_view, event_view, record_view
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
-# The document is validated by the domain, which names the broken field; OpenAPI only
-# promises an object so that clients and fuzzers reach that validation.
+# The domain reads the document and names the broken field; the OpenAPI describes the
+# same rules (schemas.RequestDocument), as JSON and as YAML.
 DOCUMENT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "A request document (operator, aircraft, payload, purpose, "
         "launch_site, justification, volumes as F3548 Volume4D), as JSON or YAML.",
         "content": {
-            "application/json": {"schema": {"type": "object"}},
-            "application/yaml": {"schema": {"type": "string"}},
+            media: {"schema": {"$ref": "#/components/schemas/RequestDocument"}}
+            for media in ("application/json", *YAML_MEDIA)
         },
     }
 }
-ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+IF_MATCH: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": 'The version being amended: "3", 3 or W/"3" (the ETag); 428 without it.',
+    "schema": {"type": "string", "pattern": ETAG_PATTERN},
+}
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Replays the first submission made with this key (1 to 255 characters).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^\S(?:.*\S)?$"},
+}
+ETAG_HEADER = {"ETag": {"description": 'The version, as "3".', "schema": {"type": "string"}}}
+BODY_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 
 
 class DecisionIn(BaseModel):
+    """The decision as read at run time; ``conditions`` are read by the domain (its
+    schema is schemas.DecisionBody's)."""
+
     model_config = ConfigDict(extra="forbid")
     authority: str
     decision: Literal["approve", "deny"]
@@ -50,7 +71,7 @@ class DecisionIn(BaseModel):
 DECISION_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": DecisionIn.model_json_schema()}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DecisionBody"}}},
     }
 }
 
@@ -81,12 +102,24 @@ def _resource(
     )
 
 
-@router.post("", status_code=201, openapi_extra=DOCUMENT_BODY, responses=ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra=DOCUMENT_BODY | {"parameters": [IDEMPOTENCY_KEY]},
+    responses=ok(
+        schemas.RequestResource,
+        201,
+        {"Location": {"description": "The new request.", "schema": {"type": "string"}}}
+        | ETAG_HEADER,
+    )
+    | problem_responses(400, 401, 403, 409, 413, 415, 422),
+)
 def submit(
     who: PrincipalDep,
     workflow: WorkflowDep,
     document: DocumentDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    # declared by IDEMPOTENCY_KEY: the domain checks it and names it
+    idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> JSONResponse:
     submitted = workflow.submit(who, document, idempotency_key)
     headers = {"Location": f"/v1/requests/{submitted.record.id}"}
@@ -95,7 +128,7 @@ def submit(
     return _resource(submitted.record, workflow.scenario, status=201, headers=headers)
 
 
-@router.get("", responses=ERRORS)
+@router.get("", responses=ok(schemas.RequestList) | problem_responses(401, 422))
 def list_requests(
     who: PrincipalDep,
     workflow: WorkflowDep,
@@ -106,7 +139,10 @@ def list_requests(
     return JSONResponse({"items": [record_view(r, workflow.scenario) for r in records]})
 
 
-@router.get("/{request_id}", responses=ERRORS)
+@router.get(
+    "/{request_id}",
+    responses=ok(schemas.RequestWithEvents, headers=ETAG_HEADER) | problem_responses(401, 404),
+)
 def get_request(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONResponse:
     record, events = workflow.get(who, request_id)
     conflicts = workflow.conflicts(who, record.violations)
@@ -120,7 +156,11 @@ def get_request(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JS
     )
 
 
-@router.post("/{request_id}/decisions", openapi_extra=DECISION_BODY, responses=ERRORS)
+@router.post(
+    "/{request_id}/decisions",
+    openapi_extra=DECISION_BODY,
+    responses=ok(schemas.RequestResource, headers=ETAG_HEADER) | problem_responses(*BODY_ERRORS),
+)
 def decide(
     who: PrincipalDep,
     workflow: WorkflowDep,
@@ -133,12 +173,20 @@ def decide(
     return _resource(record, workflow.scenario)
 
 
-@router.post("/{request_id}/withdraw", responses=ERRORS)
+@router.post(
+    "/{request_id}/withdraw",
+    responses=ok(schemas.RequestResource, headers=ETAG_HEADER)
+    | problem_responses(401, 403, 404, 409),
+)
 def withdraw(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONResponse:
     return _resource(workflow.withdraw(who, request_id), workflow.scenario)
 
 
-@router.put("/{request_id}", openapi_extra=DOCUMENT_BODY, responses=ERRORS | problem_responses(428))
+@router.put(
+    "/{request_id}",
+    openapi_extra=DOCUMENT_BODY | {"parameters": [IF_MATCH]},
+    responses=ok(schemas.Amended, headers=ETAG_HEADER) | problem_responses(*BODY_ERRORS, 428),
+)
 def amend(
     who: PrincipalDep,
     workflow: WorkflowDep,

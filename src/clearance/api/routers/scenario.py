@@ -12,15 +12,20 @@ from typing import Any
 from fastapi import APIRouter, Request
 from shapely.geometry import mapping
 
+from clearance.api import schemas
 from clearance.api.deps import PrincipalDep, WorkflowDep
-from clearance.api.problems import problem_responses
+from clearance.api.problems import ok, problem_responses
 from clearance.domain.model import Payload
 from clearance.domain.scenario import Scenario
 
 router = APIRouter(prefix="/v1/scenario", tags=["scenario"])
 
 
-@router.get("/map", responses=problem_responses(401))
+@router.get(
+    "/map",
+    response_model=None,
+    responses=ok(schemas.ScenarioMap) | problem_responses(401),
+)
 def scenario_map(_: PrincipalDep, workflow: WorkflowDep, request: Request) -> dict[str, Any]:
     """Territories and named areas as GeoJSON FeatureCollections (properties ``party`` or
     ``id``, and ``name``), sites as points, and the aircraft (with their combat radius),

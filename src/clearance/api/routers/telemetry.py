@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from clearance.api import schemas
 from clearance.api.deps import PrincipalDep, WorkflowDep
-from clearance.api.problems import ApiError, problem_responses
+from clearance.api.problems import ApiError, ok, problem_responses
 from clearance.domain.tracks import Track
 from clearance.service.monitoring import check_track, read_track
 
@@ -25,10 +26,7 @@ TELEMETRY_BODY = {
         "required": True,
         "description": "CSV with the header time,lat,lng,alt_m (RFC 3339 times), or JSON "
         "lines with the same keys.",
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "application/x-ndjson": {"schema": {"type": "string"}},
-        },
+        "content": {media: {"schema": {"type": "string"}} for media in MEDIA},
     }
 }
 
@@ -57,7 +55,7 @@ async def track_body(request: Request) -> Track:
 @router.post(
     "/{request_id}/telemetry",
     openapi_extra=TELEMETRY_BODY,
-    responses=problem_responses(400, 401, 404, 413, 415, 422),
+    responses=ok(schemas.Conformance) | problem_responses(400, 401, 403, 404, 413, 415, 422),
 )
 def telemetry(
     who: PrincipalDep,

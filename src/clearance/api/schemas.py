@@ -1,0 +1,410 @@
+"""The API's bodies as pydantic models, for the OpenAPI contract only.
+
+The domain reads every document itself (``domain.requests``, ``domain.volumes``) and
+stays the validator of record, so its error messages name the field its own way; these
+models describe the same rules in JSON Schema so that a client, or a fuzzer, knows
+exactly what is accepted. What JSON Schema cannot say is written in the descriptions and
+answered 422 by the domain: an order between two fields (``altitude_lower`` <=
+``altitude_upper``, ``time_start`` < ``time_end``, ``from`` <= ``to``), a polygon whose
+edges cross or that wraps the 180th meridian, a calendar date that does not exist, and
+the scenario's limits on windows and areas.
+
+Ids a request names (operator, aircraft, launch site, purpose) are listed as enums from
+the scenario the service runs, added when the OpenAPI is built (``openapi.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clearance.domain.model import ApprovalStatus, Outcome, Payload
+from clearance.domain.volumes import MAX_RADIUS_M
+from clearance.domain.workflow import RequestState
+
+# What Fields.text accepts: a string with a non-space character and no NUL.
+TEXT = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+# What Fields.instant accepts (documents.RFC3339, then datetime.fromisoformat): digits
+# 0-9 only, a year from 0001, months 01-12, days 01-31, a Z or an offset under 24 h, and
+# nothing after it (a JSON Schema "$" would allow a trailing newline).
+RFC3339 = (
+    r"^(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt ]"
+    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])(?![\s\S])"
+)
+SOURCES = ("body", "query", "path", "header")
+Source = Literal["body", "query", "path", "header"]
+
+
+class _Strict(BaseModel):
+    """An input object: any key not described is refused (``Fields.only``)."""
+
+    # python-re: the RFC 3339 pattern needs a lookahead (these models only describe)
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+
+# -- problems ----------------------------------------------------------------------
+
+
+class ProblemItem(BaseModel):
+    source: Source
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; ``field`` and ``source`` say what to fix and where."""
+
+    type: str = Field(description="urn:clearance:problem:<slug>, or about:blank")
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    field: str | None = Field(None, description="The path inside the body, or a parameter.")
+    source: Source | None = Field(None, description="Where the field is.")
+    errors: list[ProblemItem] | None = Field(None, description="Every invalid input, if several.")
+
+
+# -- a request document: ASTM F3548-21 Volume4D ----------------------------------------
+
+
+class LatLng(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+class Radius(_Strict):
+    value: float = Field(gt=0, le=MAX_RADIUS_M, description="Metres.")
+    units: Literal["M"] = "M"
+
+
+class Circle(_Strict):
+    center: LatLng
+    radius: Radius
+
+
+class Polygon(_Strict):
+    vertices: list[LatLng] = Field(
+        min_length=3,
+        json_schema_extra={"uniqueItems": True},
+        description="At least 3 distinct vertices, without repeating the first at the "
+        "end; edges (great circles) must not cross nor cross the 180th meridian.",
+    )
+
+
+class Altitude(_Strict):
+    value: float = Field(description="Metres above the WGS84 ellipsoid.")
+    reference: Literal["W84"] = "W84"
+    units: Literal["M"] = "M"
+
+
+class Time(_Strict):
+    value: str = Field(pattern=RFC3339, description="RFC 3339 with Z or an offset.")
+    format: Literal["RFC3339"] = "RFC3339"
+
+
+class Volume3D(_Strict):
+    """Exactly one outline (the other absent or null); altitude_lower <= altitude_upper."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [key], "properties": {key: {"type": "object"}}}
+                for key in ("outline_circle", "outline_polygon")
+            ]
+        }
+    )
+    outline_circle: Circle | None = None
+    outline_polygon: Polygon | None = None
+    altitude_lower: Altitude
+    altitude_upper: Altitude
+
+
+class Volume4D(_Strict):
+    """F3548's Volume4D; time_start before time_end."""
+
+    volume: Volume3D
+    time_start: Time
+    time_end: Time
+
+
+def _text(description: str) -> Any:
+    return Field(pattern=TEXT, description=description)
+
+
+class RequestDocument(_Strict):
+    """A request for an operation, as JSON or the same written as YAML."""
+
+    operator: str = _text("The operator's id (one of the scenario's).")
+    aircraft: str = _text("The aircraft's id.")
+    payload: Payload
+    purpose: str = _text("The purpose's id.")
+    launch_site: str = _text("The launch site's id.")
+    justification: str = _text("Why the operation is needed.")
+    volumes: list[Volume4D] = Field(min_length=1)
+    id: str | None = Field(None, pattern=TEXT, description="The operator's own label.")
+    title: str | None = Field(None, pattern=TEXT, description="The operator's own title.")
+
+
+class AnyAltitude(Altitude):
+    """An altitude the scenario's limits on filed requests do not bound."""
+
+
+class ConditionVolume3D(Volume3D):
+    altitude_lower: AnyAltitude
+    altitude_upper: AnyAltitude
+
+
+class ConditionVolume4D(Volume4D):
+    """A volume in an approval's conditions (the limits apply to filed requests only)."""
+
+    volume: ConditionVolume3D
+
+
+class ConditionsIn(_Strict):
+    """Conditions on an approval: a text, and a window (and volume) within the request's."""
+
+    text: str = _text("What the operator must do.")
+    time_start: str | None = Field(None, pattern=RFC3339)
+    time_end: str | None = Field(None, pattern=RFC3339)
+    volume: ConditionVolume4D | None = None
+
+
+class DecisionBody(_Strict):
+    """``POST /v1/requests/{id}/decisions``; the caller decides for their own authority."""
+
+    authority: str
+    decision: Literal["approve", "deny"]
+    comment: str = ""
+    conditions: ConditionsIn | None = None
+
+
+INPUTS: tuple[type[BaseModel], ...] = (Problem, RequestDocument, DecisionBody)
+
+
+# -- responses -------------------------------------------------------------------------
+
+
+class Violation(BaseModel):
+    code: str
+    message: str
+
+
+class Approval(BaseModel):
+    authority: str
+    party: str
+    stage: int
+    status: ApprovalStatus
+    reasons: list[str]
+    policies: list[str]
+    grant: str | None
+
+
+class Conditions(BaseModel):
+    text: str
+    time_start: str | None
+    time_end: str | None
+    volume: dict[str, Any] | None
+
+
+class DecidedApproval(Approval):
+    volumes: list[int]
+    by: str | None
+    at: str | None
+    comment: str
+    conditions: Conditions | None
+    signature: str | None = Field(description="The authority's Ed25519 signature, base64.")
+
+
+class _Summary(BaseModel):
+    id: str
+    version: int
+    state: RequestState
+    outcome: Outcome
+    operator: str
+    submitted_by: str
+    created_at: str
+    updated_at: str
+    time_start: str
+    time_end: str
+    awaiting: list[str]
+
+
+class RequestResource(_Summary):
+    waiting_since: dict[str, str]
+    approvals: list[DecidedApproval]
+    violations: list[Violation]
+    document: dict[str, Any]
+
+
+class Event(BaseModel):
+    version: int
+    kind: str
+    at: str
+    by: str | None
+    detail: dict[str, Any]
+
+
+class RequestWithEvents(RequestResource):
+    events: list[Event]
+
+
+class Amended(RequestResource):
+    kept: list[str] = Field(description="Authorities whose decisions still hold.")
+    reset: list[str] = Field(description="Authorities that must decide again.")
+
+
+class RequestList(BaseModel):
+    items: list[RequestResource]
+
+
+class Override(BaseModel):
+    request: str
+    reasons: list[str]
+
+
+class Preview(BaseModel):
+    outcome: Outcome
+    approvals: list[Approval]
+    violations: list[Violation]
+    overrides: list[Override]
+    document: dict[str, Any]
+
+
+class QueueItem(_Summary):
+    waiting_since: str
+    age_seconds: float
+
+
+class Queue(BaseModel):
+    authority: str
+    items: list[QueueItem]
+
+
+class Revoked(BaseModel):
+    grant: str
+    returned_to_review: list[str]
+
+
+class Me(BaseModel):
+    name: str
+    operator: str | None
+    authority: str | None
+    now: str
+
+
+class AuthorityWaits(BaseModel):
+    authority: str
+    decisions: int
+    median_wait_seconds: float | None
+    p90_wait_seconds: float | None
+    waiting_now: int
+    oldest_waiting_seconds: float | None
+
+
+class OverviewOut(BaseModel):
+    requests: int
+    by_state: dict[str, int]
+    bottleneck: str | None
+    authorities: list[AuthorityWaits]
+    limit: int
+
+
+class Excursion(BaseModel):
+    kind: str
+    start: str
+    end: str
+    seconds: float
+    max_outside_m: float
+    party: str | None
+    flagged: bool
+
+
+class Conformance(BaseModel):
+    conforming: bool
+    conformance_percent: float
+    excursions: list[Excursion]
+    points: int
+    flight_seconds: float
+    reasons: list[str]
+
+
+class FeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]]
+
+
+class Site(BaseModel):
+    id: str
+    name: str
+    lat: float
+    lng: float
+
+
+class Aircraft(BaseModel):
+    id: str
+    type: str
+    operator: str
+    can_carry_weapons: bool
+
+
+class Purpose(BaseModel):
+    id: str
+    description: str
+
+
+class ScenarioMap(BaseModel):
+    territories: FeatureCollection
+    areas: FeatureCollection
+    sites: list[Site]
+    aircraft: list[Aircraft]
+    payloads: list[Payload]
+    purposes: list[Purpose]
+
+
+class Checkpoint(BaseModel):
+    origin: str
+    size: int
+    root: str = Field(description="The tree's root hash, base64.")
+    note: str = Field(description="The C2SP signed note.")
+
+
+class EntryProof(BaseModel):
+    index: int
+    data: str
+    entry: dict[str, Any] | None
+    leaf_hash: str
+    tree_size: int
+    root: str
+    inclusion_proof: list[str]
+
+
+class Entry(EntryProof):
+    checkpoint: Checkpoint
+
+
+class RequestAudit(BaseModel):
+    checkpoint: Checkpoint
+    entries: list[EntryProof]
+
+
+class Consistency(BaseModel):
+    from_: int = Field(alias="from")
+    to: int
+    proof: list[str]
+    checkpoint: Checkpoint
+
+
+class Key(BaseModel):
+    name: str
+    vkey: str | None
+    public_key: str
+
+
+class Keys(BaseModel):
+    log: Key
+    authorities: dict[str, Key]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
