@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +25,14 @@ from clearance.domain.volumes import LatLng
 from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.service.check import Checked, check
 from clearance.service.monitoring import check_track, read_track, simulated_track_csv
-from clearance.service.views import evaluation_view, event_view, record_view, summary_view
+from clearance.service.views import (
+    evaluation_view,
+    event_view,
+    instant,
+    principal_view,
+    record_view,
+    summary_view,
+)
 from clearance.service.workflow import Workflow
 
 app = typer.Typer(
@@ -95,13 +103,14 @@ def _table(results: list[Checked]) -> Table:
 
 
 def _why(e: Evaluation) -> list[str]:
-    """Violations, then each denial's reasons, then who still has to decide."""
+    """What the outcome rests on: violations and denials; who must still decide only
+    when the request is pending (an infeasible or denied one awaits nobody)."""
     lines = [f"[magenta]{v.code}[/]: {v.message}" for v in e.violations]
     for a in e.approvals:
         if a.status is ApprovalStatus.DENIED:
-            lines.extend(f"[red]{a.authority}[/]: {reason}" for reason in a.reasons)
+            lines.extend(f"[red]denied by {a.authority}[/]: {reason}" for reason in a.reasons)
     waiting = [a.authority for a in e.approvals if a.status is ApprovalStatus.NEEDS_REVIEW]
-    if waiting:
+    if e.outcome is Outcome.PENDING and waiting:
         lines.append(f"[yellow]awaiting review[/] by {', '.join(waiting)}")
     return lines or ["cleared by standing grants and policies"]
 
@@ -153,12 +162,41 @@ def principal_add(
     typer.echo(token)
 
 
+@principal_app.command("list")
+def principal_list(as_json: JsonOption = False) -> None:
+    """Every principal: name, role, when it was created and, if so, revoked."""
+    records = bootstrap.workflow().principals()
+    if as_json:
+        typer.echo(json.dumps([principal_view(r) for r in records], indent=2))
+        return
+    table = Table(title="Principals")
+    for column in ("name", "operator", "authority", "created", "revoked"):
+        table.add_column(column)
+    for r in records:
+        p = r.principal
+        table.add_row(
+            p.name, p.operator or "", p.authority or "", _when(r.created_at), _when(r.revoked_at)
+        )
+    _console().print(table)
+
+
+@principal_app.command("revoke")
+def principal_revoke(name: Annotated[str, typer.Argument(help="The principal's name.")]) -> None:
+    """Revoke a principal: every server on this database refuses its token at once.
+
+    The revocation is recorded in the audit log; the name stays taken."""
+    record = bootstrap.workflow().revoke_principal(name)
+    typer.echo(f"revoked principal {name} at {_when(record.revoked_at)}: its token is refused")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the REST API (and, later, the page) on the configured database."""
+    """Serve the REST API, the page (/) and the API docs (/docs).
+
+    Uses the configured database (CLEARANCE_DATABASE_URL); `db upgrade` and `scenario load` first."""
     _serve(bootstrap.workflow(), host, port)
 
 
@@ -197,7 +235,7 @@ def conformance_check(
     _console().print(f"{request_id}: {verdict}, {result.conformance_percent:.1f}% of flight time")
     for x in result.excursions:
         _console().print(
-            f"  {x.kind} {x.start.isoformat()} .. {x.end.isoformat()} ({x.seconds:.0f} s, "
+            f"  {x.kind} {_when(x.start)} .. {_when(x.end)} ({x.seconds:.0f} s, "
             f"{x.max_outside_m:.0f} m outside){' over ' + x.party if x.party else ''}"
         )
     for reason in result.reasons:
@@ -303,7 +341,7 @@ def request_list(
         table.add_column(column)
     for r in records:
         table.add_row(
-            r.id, r.state.value, r.operator, r.created_at.isoformat(), r.time_start.isoformat(),
+            r.id, r.state.value, r.operator, _when(r.created_at), _when(r.time_start),
             ", ".join(r.awaiting()),
         )  # fmt: skip
     _console().print(table)
@@ -317,15 +355,56 @@ def request_decide(
     approve: Annotated[bool, typer.Option("--approve", help="Approve the step.")] = False,
     deny: Annotated[bool, typer.Option("--deny", help="Deny the request.")] = False,
     comment: Annotated[str, typer.Option(help="Why.")] = "",
+    conditions: Annotated[
+        str | None, typer.Option("--conditions", help="Conditions attached to the decision.")
+    ] = None,
+    not_before: Annotated[
+        str | None,
+        typer.Option(
+            "--not-before", help="With --conditions: fly from this time (RFC 3339), not earlier."
+        ),
+    ] = None,
+    not_after: Annotated[
+        str | None,
+        typer.Option(
+            "--not-after", help="With --conditions: fly until this time (RFC 3339), not later."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Approve or deny one authority's step."""
+    """Approve or deny one authority's step, with conditions if need be.
+
+    --conditions, --not-before and --not-after give what the API's decision calls conditions (text, time_start, time_end); the window must lie within the request's."""
     if approve == deny:
         raise InputError("give exactly one of --approve and --deny", field="--approve/--deny")
+    attached: dict[str, str] | None = None
+    if conditions is not None:
+        attached = {"text": conditions}
+        if not_before is not None:
+            attached["time_start"] = not_before
+        if not_after is not None:
+            attached["time_end"] = not_after
+    elif not_before is not None or not_after is not None:
+        raise InputError("--not-before and --not-after need --conditions", field="--conditions")
     flow = bootstrap.workflow()
     decision = Decision.APPROVE if approve else Decision.DENY
-    record = flow.decide(flow.principal(as_), request_id, authority, decision, comment)
+    who = flow.principal(as_)
+    try:
+        record = flow.decide(who, request_id, authority, decision, comment, attached)
+    except InputError as e:
+        if e.field in CONDITION_OPTIONS:
+            raise InputError(e.rule, field=CONDITION_OPTIONS[e.field]) from None
+        raise
     _print_record(record, [], as_json)
+
+
+# The fields of the API's decision conditions, as the options that give them.
+CONDITION_OPTIONS = {
+    "conditions": "--not-before/--not-after",
+    "conditions.text": "--conditions",
+    "conditions.time_start": "--not-before",
+    "conditions.time_end": "--not-after",
+}
 
 
 @request_app.command("withdraw")
@@ -354,15 +433,26 @@ def _print_record(record: RequestRecord, events: list[Event], as_json: bool) -> 
     for a in record.approvals:
         table.add_row(
             str(a.stage), a.authority, f"[{STATUS_STYLE[a.status]}]{a.status.value}[/]",
-            a.by or "", a.at.isoformat() if a.at else "", "\n".join(a.reasons[:2]),
+            a.by or "", _when(a.at), "\n".join(a.reasons[:2]),
         )  # fmt: skip
     console.print(table)
+    for a in record.approvals:
+        if a.conditions is not None:
+            c = a.conditions
+            window = f" ({_when(c.time_start) or 'start'} to {_when(c.time_end) or 'end'})"
+            shown = window if c.time_start or c.time_end else ""
+            console.print(f"conditions of {a.authority}: {c.text}{shown}")
     for v in record.violations:
         console.print(f"[magenta]{v.code}[/]: {v.message}")
     if record.awaiting():
         console.print(f"awaiting: {', '.join(record.awaiting())}")
     for e in events:
-        console.print(f"{e.at.isoformat()}  v{e.version} {e.kind} {e.by or ''}")
+        console.print(f"{_when(e.at)}  v{e.version} {e.kind} {e.by or ''}")
+
+
+def _when(at: datetime | None) -> str:
+    """A time as the API prints it (RFC 3339, UTC, with a Z), or nothing."""
+    return instant(at) if at is not None else ""
 
 
 def _console() -> Console:

@@ -9,6 +9,7 @@ from typing import Any
 from clearance.domain.model import Approval, Conditions, Evaluation, Violation
 from clearance.domain.overview import Overview
 from clearance.domain.workflow import Event, RequestRecord
+from clearance.service.ports import PrincipalRecord
 from clearance.service.workflow import Preview, QueueItem
 
 
@@ -102,6 +103,17 @@ def event_view(e: Event) -> dict[str, Any]:
         "at": instant(e.at),
         "by": e.by,
         "detail": e.detail,
+    }
+
+
+def principal_view(p: PrincipalRecord) -> dict[str, Any]:
+    """A principal as ``clearance principal list --json`` shows it (never a token)."""
+    return {
+        "name": p.principal.name,
+        "operator": p.principal.operator,
+        "authority": p.principal.authority,
+        "created_at": _maybe_instant(p.created_at),
+        "revoked_at": _maybe_instant(p.revoked_at),
     }
 
 
