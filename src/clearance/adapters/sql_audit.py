@@ -289,7 +289,9 @@ class SqlAudit(AuditRepository):
         a = t.approvals.c
         decided = [ApprovalStatus.APPROVED.value, ApprovalStatus.DENIED.value]
         rows = self.uow.execute(
-            sa.select(t.approvals).where(a.status.in_(decided)).order_by(a.request_id, a.ordinal)
+            sa.select(t.approvals)
+            .where(a.status.in_(decided), a.decided_by.is_not(None))  # not a policy's denial
+            .order_by(a.request_id, a.ordinal)
         )
         return [(row.request_id, t.to_approval(row)) for row in rows]
 

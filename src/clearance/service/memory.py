@@ -336,7 +336,7 @@ class MemoryAudit(AuditRepository):
             (r.id, a)
             for r in self.store.requests.values()
             for a in r.approvals
-            if a.status in DECIDED_BY_PERSON
+            if a.status in DECIDED_BY_PERSON and a.by is not None  # not a policy's denial
         ]
 
     def request_events(self) -> list[tuple[str, int, str]]:
