@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from clearance.adapters.clock import SystemClock
@@ -52,6 +54,43 @@ def store_scenario(directory: Path, settings: Settings | None = None) -> Scenari
     finally:
         engine.dispose()
     return scenario
+
+
+def scenario_unless_stored(directory: Path, settings: Settings) -> tuple[Scenario, bool]:
+    """The scenario in ``directory``, stored unless the database holds exactly its files
+    already (a restarted demo logs no new load). Returns it and whether it was stored."""
+    files = scenario_files(directory)
+    engine = make_engine(settings.database_url)
+    try:
+        with uow_factory(engine)() as uow:
+            stored = uow.scenarios.load()
+    finally:
+        engine.dispose()
+    if stored == files:
+        return load_scenario(directory), False
+    return store_scenario(directory, settings), True
+
+
+# -- the demo (./run) ----------------------------------------------------------------------
+DEMO_DATABASE = "demo.db"
+DEMO_KEYS = "demo-keys"
+
+
+def demo_settings(directory: Path) -> Settings:
+    """The configuration, with the demo's own database and keys in ``directory``."""
+    directory = directory.expanduser().resolve()
+    return replace(
+        Settings.from_env(),
+        database_url=f"sqlite:///{directory / DEMO_DATABASE}",
+        key_dir=directory / DEMO_KEYS,
+    )
+
+
+def forget_demo(directory: Path) -> None:
+    """Delete the demo's database and keys in ``directory`` (and nothing else there)."""
+    for name in (DEMO_DATABASE, *(DEMO_DATABASE + s for s in ("-wal", "-shm", "-journal"))):
+        (directory / name).unlink(missing_ok=True)
+    shutil.rmtree(directory / DEMO_KEYS, ignore_errors=True)
 
 
 def _public_keys(
