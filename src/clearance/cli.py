@@ -326,7 +326,7 @@ def demo(
 ) -> None:
     """Store a scenario and its example requests, print their state and the demo principals' tokens, then serve.
 
-    The port is checked first: when it is in use nothing is changed. A database that already holds requests is kept as it is (--fresh starts over); each start gives the demo principals new tokens, and their earlier tokens stop working (only digests of tokens are stored)."""
+    The port is checked first: when it is in use, nothing is changed. The database is kept from one start to the next (with --dir, --fresh starts over) and the example requests are stored when it holds none. Each start gives the demo principals new tokens and their earlier ones stop working (only digests of tokens are stored)."""
     if fresh and directory is None:
         raise InputError(
             "needs --dir: the demo deletes only a database it keeps itself", field="--fresh"
