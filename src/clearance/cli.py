@@ -140,6 +140,7 @@ app.add_typer(cli_audit.authority_app, name="authority")
 
 AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RequestIdArg = Annotated[str, typer.Argument(help="The request's id (req-...).")]
 
 
 @db_app.command("upgrade")
@@ -162,7 +163,7 @@ def scenario_load(directory: Annotated[Path, typer.Argument(help="Scenario direc
 
 @principal_app.command("add")
 def principal_add(
-    name: Annotated[str, typer.Argument(help="A unique name.")],
+    name: Annotated[str, typer.Argument(help="A unique name (a revoked one stays taken).")],
     authority: Annotated[str | None, typer.Option(help="Member of this authority.")] = None,
     operator: Annotated[str | None, typer.Option(help="Submits for this operator.")] = None,
 ) -> None:
@@ -254,7 +255,7 @@ app.add_typer(simulate_app, name="simulate")
 
 @conformance_app.command("check")
 def conformance_check(
-    request_id: str,
+    request_id: RequestIdArg,
     track: Annotated[Path, typer.Argument(help="Telemetry: .csv (time,lat,lng,alt_m) or .jsonl.")],
     as_json: JsonOption = False,
 ) -> None:
@@ -281,7 +282,7 @@ def conformance_check(
 
 @simulate_app.command("track")
 def simulate_track_command(
-    request_id: str,
+    request_id: RequestIdArg,
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
     drift_to: Annotated[
         str | None, typer.Option("--drift-to", help="LAT,LNG to drift towards.")
@@ -431,7 +432,7 @@ def request_submit(
 
 
 @request_app.command("show")
-def request_show(request_id: str, as_json: JsonOption = False) -> None:
+def request_show(request_id: RequestIdArg, as_json: JsonOption = False) -> None:
     """One request: its state, chain of approvals and timeline."""
     record, events = bootstrap.workflow().inspect(request_id)
     _print_record(record, events, as_json)
@@ -443,7 +444,7 @@ def request_list(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     as_json: JsonOption = False,
 ) -> None:
-    """Requests, newest first."""
+    """Every stored request, whoever's (the database operator's view), newest first."""
     records = bootstrap.workflow().inspect_all(state, limit)
     if as_json:
         typer.echo(json.dumps([summary_view(r) for r in records], indent=2))
@@ -461,7 +462,7 @@ def request_list(
 
 @request_app.command("decide")
 def request_decide(
-    request_id: str,
+    request_id: RequestIdArg,
     as_: AsOption,
     authority: Annotated[str, typer.Option(help="Decide for this authority.")],
     approve: Annotated[bool, typer.Option("--approve", help="Approve the step.")] = False,
@@ -520,7 +521,7 @@ CONDITION_OPTIONS = {
 
 
 @request_app.command("withdraw")
-def request_withdraw(request_id: str, as_: AsOption, as_json: JsonOption = False) -> None:
+def request_withdraw(request_id: RequestIdArg, as_: AsOption, as_json: JsonOption = False) -> None:
     """Withdraw a pending or cleared request."""
     flow = bootstrap.workflow()
     _print_record(flow.withdraw(flow.principal(as_), request_id), [], as_json)
