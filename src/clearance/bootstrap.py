@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +14,7 @@ from clearance.adapters.keys import KeyStore, raw_public
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.config import Settings
-from clearance.domain.errors import NotFoundError, RequestError
+from clearance.domain.errors import InputError, NotFoundError, RequestError
 from clearance.domain.scenario import Scenario
 from clearance.service.audit import AuditLog, check_origin, record_keys
 from clearance.service.check import Document
@@ -74,6 +76,28 @@ def scenario_unless_stored(directory: Path, settings: Settings) -> tuple[Scenari
 # -- the demo (./run) ----------------------------------------------------------------------
 DEMO_DATABASE = "demo.db"
 DEMO_KEYS = "demo-keys"
+DEMO_LOCK = "demo.lock"
+
+
+def hold_demo(directory: Path) -> int:
+    """Take the demo directory for this process (an exclusive lock on ``demo.lock``, held
+    until the process ends): a second demo on the same directory, on any port, is refused
+    before it changes anything. Returns the lock's file descriptor."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / DEMO_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise InputError(
+            f"the demo in {directory} is in use by process {holder}; stop it first, or give "
+            "another directory",
+            field="--dir",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
 
 
 def demo_settings(directory: Path) -> Settings:

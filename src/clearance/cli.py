@@ -335,6 +335,7 @@ def demo(
     listening = _listen(host, port) if serve_api else None
     if directory is not None:
         settings = bootstrap.demo_settings(directory)
+        bootstrap.hold_demo(settings.key_dir.parent)  # until this process ends
         if fresh:
             bootstrap.forget_demo(settings.key_dir.parent)
     else:

@@ -130,6 +130,16 @@ def test_run_twice_refuses_the_busy_port_and_keeps_the_running_demo_whole(demo: 
             assert "--port" in line
             assert "CLEARANCE_PORT" in line
 
+        # On another port, the same directory is still the running demo's.
+        other = run("--dir", str(demo.directory), "--port", str(free_port()), "--fresh")
+        assert other.returncode == 2, other.stdout + other.stderr
+        assert other.stdout == ""
+        (line,) = other.stderr.splitlines()
+        assert demo.process is not None  # ./run execs clearance: the same process
+        assert line.startswith(
+            f"error: --dir: the demo in {demo.directory} is in use by process {demo.process.pid};"
+        )
+
         # The running demo's tokens and requests are untouched.
         for name, token in tokens.items():
             me = http.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
