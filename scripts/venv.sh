@@ -18,6 +18,10 @@ install_project() {
   local extras="$1" spec="$ROOT" stamp
   [ -n "$extras" ] && spec="$ROOT[$extras]"
   stamp="$VENV/.clearance-installed-${extras:-base}"
+  # The dev install (./test) includes the base one (./run).
+  if [ -z "$extras" ] && cmp -s "$ROOT/pyproject.toml" "$VENV/.clearance-installed-dev" 2>/dev/null; then
+    return 0
+  fi
   if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/pyproject.toml" "$stamp"; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec" >&2

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from clearance.adapters.clock import SystemClock
@@ -10,7 +14,7 @@ from clearance.adapters.keys import KeyStore, raw_public
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.config import Settings
-from clearance.domain.errors import NotFoundError, RequestError
+from clearance.domain.errors import InputError, NotFoundError, RequestError
 from clearance.domain.scenario import Scenario
 from clearance.service.audit import AuditLog, check_origin, record_keys
 from clearance.service.check import Document
@@ -52,6 +56,65 @@ def store_scenario(directory: Path, settings: Settings | None = None) -> Scenari
     finally:
         engine.dispose()
     return scenario
+
+
+def scenario_unless_stored(directory: Path, settings: Settings) -> tuple[Scenario, bool]:
+    """The scenario in ``directory``, stored unless the database holds exactly its files
+    already (a restarted demo logs no new load). Returns it and whether it was stored."""
+    files = scenario_files(directory)
+    engine = make_engine(settings.database_url)
+    try:
+        with uow_factory(engine)() as uow:
+            stored = uow.scenarios.load()
+    finally:
+        engine.dispose()
+    if stored == files:
+        return load_scenario(directory), False
+    return store_scenario(directory, settings), True
+
+
+# -- the demo (./run) ----------------------------------------------------------------------
+DEMO_DATABASE = "demo.db"
+DEMO_KEYS = "demo-keys"
+DEMO_LOCK = "demo.lock"
+
+
+def hold_demo(directory: Path) -> int:
+    """Take the demo directory for this process (an exclusive lock on ``demo.lock``, held
+    until the process ends): a second demo on the same directory, on any port, is refused
+    before it changes anything. Returns the lock's file descriptor."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / DEMO_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise InputError(
+            f"the demo in {directory} is in use by process {holder}; stop it first, or give "
+            "another directory",
+            field="--dir",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def demo_settings(directory: Path) -> Settings:
+    """The configuration, with the demo's own database and keys in ``directory``."""
+    directory = directory.expanduser().resolve()
+    return replace(
+        Settings.from_env(),
+        database_url=f"sqlite:///{directory / DEMO_DATABASE}",
+        key_dir=directory / DEMO_KEYS,
+    )
+
+
+def forget_demo(directory: Path) -> None:
+    """Delete the demo's database and keys in ``directory`` (and nothing else there)."""
+    for name in (DEMO_DATABASE, *(DEMO_DATABASE + s for s in ("-wal", "-shm", "-journal"))):
+        (directory / name).unlink(missing_ok=True)
+    shutil.rmtree(directory / DEMO_KEYS, ignore_errors=True)
 
 
 def _public_keys(

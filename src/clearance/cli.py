@@ -7,9 +7,12 @@ internal error (one line; set CLEARANCE_DEBUG=1 for the traceback).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import socket
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,14 +21,22 @@ from rich.console import Console
 from rich.table import Table
 
 from clearance import bootstrap, cli_audit
-from clearance.domain.errors import ClearanceError, InputError
-from clearance.domain.model import ApprovalStatus, Evaluation, Outcome
+from clearance.config import Settings
+from clearance.domain.errors import ClearanceError, ConflictError, InputError
+from clearance.domain.model import ApprovalStatus, Evaluation, Outcome, Principal
 from clearance.domain.scenario import Scenario
 from clearance.domain.volumes import LatLng
 from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
-from clearance.service.check import Checked, check
+from clearance.service.check import check
 from clearance.service.monitoring import check_track, read_track, simulated_track_csv
-from clearance.service.views import evaluation_view, event_view, record_view, summary_view
+from clearance.service.views import (
+    evaluation_view,
+    event_view,
+    instant,
+    principal_view,
+    record_view,
+    summary_view,
+)
 from clearance.service.workflow import Workflow
 
 app = typer.Typer(
@@ -42,6 +53,7 @@ OUTCOME_STYLE = {
     Outcome.DENIED: "bold red",
     Outcome.INFEASIBLE: "bold magenta",
 }
+STATE_STYLE = {o.value: style for o, style in OUTCOME_STYLE.items()}
 STATUS_STYLE = {
     ApprovalStatus.AUTO_APPROVED: "green",
     ApprovalStatus.COVERED_BY_GRANT: "green",
@@ -71,40 +83,47 @@ def check_command(
         views = [{"request": r.source, **evaluation_view(r.evaluation)} for r in results]
         typer.echo(json.dumps(views[0] if len(views) == 1 else views, indent=2))
     else:
-        _console().print(_table(results))
+        rows = [(Path(r.source).name, r.evaluation.outcome.value, r.evaluation) for r in results]
+        _console().print(_table(rows))
 
 
-def _table(results: list[Checked]) -> Table:
-    table = Table(title="Clearance", show_lines=True)
+def _table(rows: list[tuple[str, str, Evaluation]], title: str = "Clearance") -> Table:
+    """One row per request: a label, its outcome (or state), the chain and why."""
+    table = Table(title=title, show_lines=True)
     table.add_column("request", overflow="fold", max_width=34)
     table.add_column("outcome", no_wrap=True)
     table.add_column("chain of approvals (stage authority status)", no_wrap=True)
     table.add_column("why", ratio=1)
-    for r in results:
-        e = r.evaluation
+    for label, state, e in rows:
         chain = "\n".join(
             f"{a.stage} {a.authority} [{STATUS_STYLE[a.status]}]{a.status.value}[/]"
             for a in e.approvals
         )
-        table.add_row(
-            Path(r.source).name,
-            f"[{OUTCOME_STYLE[e.outcome]}]{e.outcome.value}[/]",
-            chain,
-            "\n".join(_why(e)),
-        )
+        style = STATE_STYLE.get(state, "bold")
+        table.add_row(label, f"[{style}]{state}[/]", chain, "\n".join(_why(e, state)))
     return table
 
 
-def _why(e: Evaluation) -> list[str]:
-    """Violations, then each denial's reasons, then who still has to decide."""
+def _why(e: Evaluation, state: str) -> list[str]:
+    """What the outcome rests on: violations and denials; who must still decide only
+    when the request is pending (an infeasible or denied one awaits nobody)."""
     lines = [f"[magenta]{v.code}[/]: {v.message}" for v in e.violations]
     for a in e.approvals:
         if a.status is ApprovalStatus.DENIED:
-            lines.extend(f"[red]{a.authority}[/]: {reason}" for reason in a.reasons)
+            by = f"denied by {a.authority}" + (f" ({a.by})" if a.by else "")
+            reasons = [a.comment] if a.by and a.comment else list(a.reasons)
+            lines.extend(f"[red]{by}[/]: {reason}" for reason in reasons or ["no reason given"])
     waiting = [a.authority for a in e.approvals if a.status is ApprovalStatus.NEEDS_REVIEW]
-    if waiting:
+    if state == Outcome.PENDING.value and waiting:
         lines.append(f"[yellow]awaiting review[/] by {', '.join(waiting)}")
-    return lines or ["cleared by standing grants and policies"]
+    if state not in STATE_STYLE:  # withdrawn, expired
+        lines.append(state)
+    if lines:
+        return lines
+    decided = any(a.status is ApprovalStatus.APPROVED for a in e.approvals)
+    return [
+        f"cleared by standing grants{', policies and decisions' if decided else ' and policies'}"
+    ]
 
 
 # -- the persisted workflow --------------------------------------------------------
@@ -122,6 +141,7 @@ app.add_typer(cli_audit.authority_app, name="authority")
 
 AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RequestIdArg = Annotated[str, typer.Argument(help="The request's id (req-...).")]
 
 
 @db_app.command("upgrade")
@@ -144,7 +164,7 @@ def scenario_load(directory: Annotated[Path, typer.Argument(help="Scenario direc
 
 @principal_app.command("add")
 def principal_add(
-    name: Annotated[str, typer.Argument(help="A unique name.")],
+    name: Annotated[str, typer.Argument(help="A unique name (a revoked one stays taken).")],
     authority: Annotated[str | None, typer.Option(help="Member of this authority.")] = None,
     operator: Annotated[str | None, typer.Option(help="Submits for this operator.")] = None,
 ) -> None:
@@ -154,22 +174,78 @@ def principal_add(
     typer.echo(token)
 
 
+@principal_app.command("list")
+def principal_list(as_json: JsonOption = False) -> None:
+    """Every principal: name, role, when it was created and, if so, revoked."""
+    records = bootstrap.workflow().principals()
+    if as_json:
+        typer.echo(json.dumps([principal_view(r) for r in records], indent=2))
+        return
+    table = Table(title="Principals")
+    for column in ("name", "operator", "authority", "created", "revoked"):
+        table.add_column(column)
+    for r in records:
+        p = r.principal
+        table.add_row(
+            p.name, p.operator or "", p.authority or "", _when(r.created_at), _when(r.revoked_at)
+        )
+    _console().print(table)
+
+
+@principal_app.command("revoke")
+def principal_revoke(name: Annotated[str, typer.Argument(help="The principal's name.")]) -> None:
+    """Revoke a principal: every server on this database refuses its token at once.
+
+    The revocation is recorded in the audit log; the name stays taken."""
+    record = bootstrap.workflow().revoke_principal(name)
+    typer.echo(f"revoked principal {name} at {_when(record.revoked_at)}: its token is refused")
+
+
+HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
+PortOption = Annotated[
+    int,
+    typer.Option(help="Port to listen on.", envvar="CLEARANCE_PORT", min=1, max=65535),
+]
+
+
 @app.command("serve")
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-) -> None:
-    """Serve the REST API (and, later, the page) on the configured database."""
-    _serve(bootstrap.workflow(), host, port)
+def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Serve the REST API, the page (/) and the API docs (/docs).
+
+    Uses the configured database (CLEARANCE_DATABASE_URL); `db upgrade` and `scenario load` first."""
+    listening = _listen(host, port)
+    _serve(bootstrap.workflow(), listening, Settings.from_env())
 
 
-def _serve(workflow: Workflow, host: str, port: int) -> None:
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, taken before anything else happens, so that a port in use
+    is refused with a clear line and nothing of a running server is touched."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+    except OSError as e:
+        listening.close()
+        if e.errno == errno.EADDRINUSE:
+            raise InputError(
+                f"port {port} on {host} is in use (is a server already running there?); "
+                "choose another with --port N or CLEARANCE_PORT=N",
+                field="--port",
+            ) from None
+        raise InputError(f"cannot listen on {host}:{port} ({e.strerror})", field="--host") from None
+    return listening
+
+
+def _serve(workflow: Workflow, listening: socket.socket, settings: Settings) -> None:
     import uvicorn
 
     from clearance.api.app import create_app
 
-    app = create_app(workflow, audit_log=bootstrap.audit_log(workflow=workflow))
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    app = create_app(workflow, audit_log=bootstrap.audit_log(settings, workflow=workflow))
+    host, port = listening.getsockname()[:2]
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server.run(sockets=[listening])
 
 
 conformance_app = typer.Typer(help="What was flown against what was cleared.", no_args_is_help=True)
@@ -180,7 +256,7 @@ app.add_typer(simulate_app, name="simulate")
 
 @conformance_app.command("check")
 def conformance_check(
-    request_id: str,
+    request_id: RequestIdArg,
     track: Annotated[Path, typer.Argument(help="Telemetry: .csv (time,lat,lng,alt_m) or .jsonl.")],
     as_json: JsonOption = False,
 ) -> None:
@@ -198,7 +274,7 @@ def conformance_check(
     _console().print(f"{request_id}: {verdict}, {result.conformance_percent:.1f}% of flight time")
     for x in result.excursions:
         _console().print(
-            f"  {x.kind} {x.start.isoformat()} .. {x.end.isoformat()} ({x.seconds:.0f} s, "
+            f"  {x.kind} {_when(x.start)} .. {_when(x.end)} ({x.seconds:.0f} s, "
             f"{x.max_outside_m:.0f} m outside){' over ' + x.party if x.party else ''}"
         )
     for reason in result.reasons:
@@ -207,7 +283,7 @@ def conformance_check(
 
 @simulate_app.command("track")
 def simulate_track_command(
-    request_id: str,
+    request_id: RequestIdArg,
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
     drift_to: Annotated[
         str | None, typer.Option("--drift-to", help="LAT,LNG to drift towards.")
@@ -235,37 +311,113 @@ DEMO_OPERATORS = {"US.AFRICOM": "africom-planner", "FR.Barkhane": "barkhane-plan
 @app.command("demo")
 def demo(
     scenario: Annotated[Path, typer.Option(help="Scenario directory.")] = Path("examples/niger"),
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Keep the demo's database (demo.db) and keys (demo-keys) here, not in the configured ones.",
+        ),
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="With --dir: delete the demo's database and keys first."),
+    ] = False,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API.")] = True,
 ) -> None:
-    """Load a scenario into the configured database, print its example requests'
-    evaluation and the demo principals' tokens, then serve the API."""
-    bootstrap.upgrade_database()
-    loaded = bootstrap.store_scenario(scenario)
-    examples = scenario / "requests"
-    if examples.is_dir():
-        _console().print(_table(check(bootstrap.documents_from([examples]), loaded)))
-    flow = bootstrap.workflow()
-    table = Table(title="Demo principals (tokens are new on every start)")
+    """Store a scenario and its example requests, print their state and the demo principals' tokens, then serve.
+
+    The port is checked first: when it is in use, nothing is changed. The database is kept from one start to the next (with --dir, --fresh starts over) and the example requests are stored when it holds none. Each start gives the demo principals new tokens and their earlier ones stop working (only digests of tokens are stored)."""
+    if fresh and directory is None:
+        raise InputError(
+            "needs --dir: the demo deletes only a database it keeps itself", field="--fresh"
+        )
+    listening = _listen(host, port) if serve_api else None
+    if directory is not None:
+        settings = bootstrap.demo_settings(directory)
+        bootstrap.hold_demo(settings.key_dir.parent)  # until this process ends
+        if fresh:
+            bootstrap.forget_demo(settings.key_dir.parent)
+    else:
+        settings = Settings.from_env()
+    bootstrap.upgrade_database(settings)
+    loaded, _ = bootstrap.scenario_unless_stored(scenario, settings)
+    flow = bootstrap.workflow(settings)
+    console = _console()
+    table = Table(title="Demo principals (new tokens on every start; earlier ones stop working)")
     for column in ("principal", "acts for", "token"):
         table.add_column(column, overflow="fold")
-    for operator_id, name in DEMO_OPERATORS.items():
-        if operator_id in loaded.operators:
-            table.add_row(name, operator_id, flow.issue_token(name, operator=operator_id))
-    for member in loaded.members.values():
-        table.add_row(
-            member.id, member.authority, flow.issue_token(member.id, authority=member.authority)
+    planners: dict[str, Principal] = {}
+    roles = [
+        *((name, {"operator": o}) for o, name in DEMO_OPERATORS.items() if o in loaded.operators),
+        *((m.id, {"authority": m.authority}) for m in loaded.members.values()),
+    ]
+    for name, role in roles:
+        try:
+            token = flow.issue_token(name, **role)
+        except ConflictError as e:  # revoked, or the name taken by another role
+            token = f"none: {e}"
+        else:
+            if "operator" in role:
+                planners[role["operator"]] = flow.principal(name)
+        table.add_row(name, next(iter(role.values())), token)
+    stored = flow.inspect_all(limit=1)
+    if not stored:
+        _store_examples(flow, scenario / "requests", planners)
+    records = flow.inspect_all(limit=100)
+    rows = [(_title(r), r.state.value, _as_evaluation(r)) for r in reversed(records)]
+    console.print(_table(rows, "Requests"))
+    if stored:
+        console.print(
+            f"Kept the demo's database ({_redact(settings.database_url)}) and its requests; "
+            "--fresh starts over."
         )
-    _console().print(table)
-    if serve_api:
+    console.print(table)
+    if directory is not None:
+        console.print(
+            "To use the clearance command on this database:\n"
+            f"  export CLEARANCE_DATABASE_URL={settings.database_url} "
+            f"CLEARANCE_KEY_DIR={settings.key_dir}"
+        )
+    if listening is not None:
         base = f"http://{host}:{port}"
-        _console().print(
-            f"Open the page: {base}/ and sign in with a token above.\n"
+        console.print(
+            f"Open the page: {base}/ and sign in with a token above; the API's docs: {base}/docs\n"
             f"API on {base} (OpenAPI: {base}/openapi.json). Try:\n"
             f"  curl -s -H 'Authorization: Bearer <token>' {base}/v1/requests"
         )
-        _serve(flow, host, port)
+        sys.stdout.flush()
+        _serve(flow, listening, settings)
+
+
+def _store_examples(flow: Workflow, examples: Path, planners: dict[str, Principal]) -> None:
+    """Submit each example request as its operator's demo planner (in file order)."""
+    if not examples.is_dir():
+        return
+    for document in bootstrap.documents_from([examples]):
+        content = document.content
+        operator = content.get("operator") if isinstance(content, dict) else None
+        planner = planners.get(operator) if isinstance(operator, str) else None
+        if planner is None:
+            _console().print(f"not stored: {document.source}: no demo planner for {operator}")
+            continue
+        try:
+            flow.submit(planner, content)
+        except ClearanceError as e:
+            _console().print(f"not stored: {document.source}: {e}")
+
+
+def _title(r: RequestRecord) -> str:
+    """The id, then what a person recognises: purpose, operator, site and first start."""
+    d = r.document
+    what = f"{d.get('purpose')} {r.operator} from {d.get('launch_site')}"
+    return f"{r.id}\n{what}\n{_when(r.time_start)}"
+
+
+def _as_evaluation(r: RequestRecord) -> Evaluation:
+    """A stored request as the table shows an evaluation: its chain as it stands now."""
+    return Evaluation(r.outcome, tuple(r.approvals), tuple(r.violations))
 
 
 @request_app.command("submit")
@@ -282,7 +434,7 @@ def request_submit(
 
 
 @request_app.command("show")
-def request_show(request_id: str, as_json: JsonOption = False) -> None:
+def request_show(request_id: RequestIdArg, as_json: JsonOption = False) -> None:
     """One request: its state, chain of approvals and timeline."""
     flow = bootstrap.workflow()
     record, events = flow.inspect(request_id)
@@ -295,7 +447,7 @@ def request_list(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     as_json: JsonOption = False,
 ) -> None:
-    """Requests, newest first."""
+    """Every stored request, whoever's (the database operator's view), newest first."""
     flow = bootstrap.workflow()
     records = flow.inspect_all(state, limit)
     if as_json:
@@ -306,7 +458,7 @@ def request_list(
         table.add_column(column)
     for r in records:
         table.add_row(
-            r.id, r.state.value, r.operator, r.created_at.isoformat(), r.time_start.isoformat(),
+            r.id, r.state.value, r.operator, _when(r.created_at), _when(r.time_start),
             ", ".join(r.awaiting()),
         )  # fmt: skip
     _console().print(table)
@@ -314,25 +466,66 @@ def request_list(
 
 @request_app.command("decide")
 def request_decide(
-    request_id: str,
+    request_id: RequestIdArg,
     as_: AsOption,
     authority: Annotated[str, typer.Option(help="Decide for this authority.")],
     approve: Annotated[bool, typer.Option("--approve", help="Approve the step.")] = False,
     deny: Annotated[bool, typer.Option("--deny", help="Deny the request.")] = False,
     comment: Annotated[str, typer.Option(help="Why.")] = "",
+    conditions: Annotated[
+        str | None, typer.Option("--conditions", help="Conditions attached to the decision.")
+    ] = None,
+    not_before: Annotated[
+        str | None,
+        typer.Option(
+            "--not-before", help="With --conditions: fly from this time (RFC 3339), not earlier."
+        ),
+    ] = None,
+    not_after: Annotated[
+        str | None,
+        typer.Option(
+            "--not-after", help="With --conditions: fly until this time (RFC 3339), not later."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Approve or deny one authority's step."""
+    """Approve or deny one authority's step, with conditions if need be.
+
+    --conditions, --not-before and --not-after give what the API's decision calls conditions (text, time_start, time_end); the window must lie within the request's."""
     if approve == deny:
         raise InputError("give exactly one of --approve and --deny", field="--approve/--deny")
+    attached: dict[str, str] | None = None
+    if conditions is not None:
+        attached = {"text": conditions}
+        if not_before is not None:
+            attached["time_start"] = not_before
+        if not_after is not None:
+            attached["time_end"] = not_after
+    elif not_before is not None or not_after is not None:
+        raise InputError("--not-before and --not-after need --conditions", field="--conditions")
     flow = bootstrap.workflow()
     decision = Decision.APPROVE if approve else Decision.DENY
-    record = flow.decide(flow.principal(as_), request_id, authority, decision, comment)
+    who = flow.principal(as_)
+    try:
+        record = flow.decide(who, request_id, authority, decision, comment, attached)
+    except InputError as e:
+        if e.field in CONDITION_OPTIONS:
+            raise InputError(e.rule, field=CONDITION_OPTIONS[e.field]) from None
+        raise
     _print_record(record, [], as_json, flow.scenario)
 
 
+# The fields of the API's decision conditions, as the options that give them.
+CONDITION_OPTIONS = {
+    "conditions": "--not-before/--not-after",
+    "conditions.text": "--conditions",
+    "conditions.time_start": "--not-before",
+    "conditions.time_end": "--not-after",
+}
+
+
 @request_app.command("withdraw")
-def request_withdraw(request_id: str, as_: AsOption, as_json: JsonOption = False) -> None:
+def request_withdraw(request_id: RequestIdArg, as_: AsOption, as_json: JsonOption = False) -> None:
     """Withdraw a pending or cleared request."""
     flow = bootstrap.workflow()
     _print_record(flow.withdraw(flow.principal(as_), request_id), [], as_json, flow.scenario)
@@ -359,15 +552,26 @@ def _print_record(
     for a in record.approvals:
         table.add_row(
             str(a.stage), a.authority, f"[{STATUS_STYLE[a.status]}]{a.status.value}[/]",
-            a.by or "", a.at.isoformat() if a.at else "", "\n".join(a.reasons[:2]),
+            a.by or "", _when(a.at), "\n".join(a.reasons[:2]),
         )  # fmt: skip
     console.print(table)
+    for a in record.approvals:
+        if a.conditions is not None:
+            c = a.conditions
+            window = f" ({_when(c.time_start) or 'start'} to {_when(c.time_end) or 'end'})"
+            shown = window if c.time_start or c.time_end else ""
+            console.print(f"conditions of {a.authority}: {c.text}{shown}")
     for v in record.violations:
         console.print(f"[magenta]{v.code}[/]: {v.message}")
     if record.awaiting():
         console.print(f"awaiting: {', '.join(record.awaiting())}")
     for e in events:
-        console.print(f"{e.at.isoformat()}  v{e.version} {e.kind} {e.by or ''}")
+        console.print(f"{_when(e.at)}  v{e.version} {e.kind} {e.by or ''}")
+
+
+def _when(at: datetime | None) -> str:
+    """A time as the API prints it (RFC 3339, UTC, with a Z), or nothing."""
+    return instant(at) if at is not None else ""
 
 
 def _console() -> Console:

@@ -33,8 +33,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 @audit_app.command("checkpoint")
 def audit_checkpoint(as_json: JsonOption = False) -> None:
-    """Integrate the entries committed since the last checkpoint and print the latest
-    signed checkpoint (a C2SP signed note)."""
+    """Integrate waiting entries and print the latest signed checkpoint.
+
+    The checkpoint is a C2SP signed note over the entries committed so far."""
     checkpoint = bootstrap.audit_log().integrate()
     if as_json:
         typer.echo(json.dumps(checkpoint_view(checkpoint), indent=2))
@@ -56,8 +57,9 @@ def audit_proof(
 
 @audit_app.command("verify")
 def audit_verify(as_json: JsonOption = False) -> None:
-    """Recompute every leaf and the tree from the database; check every signed
-    checkpoint and every decision signature. Exit 1 naming the first bad entry."""
+    """Check the whole log in the database; exit 1 naming the first bad entry.
+
+    Recomputes every leaf and the tree, checks every signed checkpoint and every decision signature."""
     verified = bootstrap.audit_log().verify()
     if as_json:
         typer.echo(
@@ -85,8 +87,9 @@ def audit_verify(as_json: JsonOption = False) -> None:
 
 @audit_app.command("export")
 def audit_export(directory: Annotated[Path, typer.Argument(help="Where to write.")]) -> None:
-    """Write the log (entries.jsonl), its latest signed checkpoint and the public keys
-    (keys.json) to DIR, for `clearance audit verify-export` anywhere."""
+    """Write the log, its latest checkpoint and the public keys to DIR.
+
+    DIR gets entries.jsonl, the signed checkpoint and keys.json, for `clearance audit verify-export` anywhere."""
     log = bootstrap.audit_log()
     checkpoint = log.integrate()
     count = write_export(directory, log.pages(), checkpoint, log.public_keys())
@@ -103,8 +106,9 @@ def audit_verify_export(
         ),
     ] = None,
 ) -> None:
-    """Check an exported log offline, without the database: every entry, the tree, the
-    signed checkpoint, every decision signature. Exit 1 naming the first bad entry."""
+    """Check an exported log offline; exit 1 naming the first bad entry.
+
+    Needs no database: checks every entry, the tree, the signed checkpoint and every decision signature."""
     try:
         export = read_export(directory)
         name, key = _log_key(export.keys, vkey)
@@ -136,8 +140,9 @@ def _log_key(keys: dict[str, object], given: str | None) -> tuple[str, bytes]:
 
 @authority_app.command("keygen")
 def authority_keygen(authority: Annotated[str, typer.Argument(help="Authority id.")]) -> None:
-    """Create the authority's Ed25519 key pair (kept if it exists; the private key stays
-    in CLEARANCE_KEY_DIR, mode 0600) and record its public key in the audit log."""
+    """Create an authority's Ed25519 key pair and log its public key.
+
+    An existing pair is kept. The private key stays in CLEARANCE_KEY_DIR (mode 0600)."""
     public, created = bootstrap.authority_keygen(authority)
     state = "created" if created else "exists"
     typer.echo(f"{authority}: key {state}; public key {base64.b64encode(public).decode()}")

@@ -452,6 +452,19 @@ def test_audit_verify_names_the_first_bad_entry(
     assert expected in (verified.problem or ""), verified.problem
 
 
+def test_a_denial_by_policy_is_no_decision_to_find_in_the_log(setup: Setup) -> None:
+    """03 (armed from Niamey) is denied by US.DoD's forbid policy, not by a person: there
+    is no signed decision to look for, and the intact log verifies."""
+    s = setup
+    story(s)
+    record = s.flow.submit(PLANNER, document("03")).record
+    assert any(a.status.value == "denied" and a.by is None for a in record.approvals)
+    s.log.integrate()
+    verified = s.log.verify()
+    assert verified.ok, verified.problem
+    assert verified.decisions == 2
+
+
 def test_a_replaced_checkpoint_signature_or_root_is_caught(setup: Setup) -> None:
     s = setup
     story(s)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from clearance.adapters.sql import make_engine
+from clearance.adapters.sql import make_engine, upgrade
+from clearance.domain import merkle
+from clearance.domain.audit import entry_data
 
 CLI = str(Path(sys.executable).parent / "clearance")
 
@@ -35,5 +38,52 @@ def test_concurrent_upgrades_of_a_fresh_database_all_succeed(db_url: str) -> Non
             assert len(versions.all()) == 1
             tables = set(sa.inspect(connection).get_table_names())
         assert {"requests", "approvals", "audit_entries", "audit_head"} <= tables
+    finally:
+        engine.dispose()
+
+
+def test_0003_dates_existing_principals_from_the_audit_log(db_url: str) -> None:
+    """Principals made before revision 0003 get the time of their principal.added entry
+    (none without one) and are not revoked."""
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0002")
+        added = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        data = entry_data(
+            "principal.added", {"name": "old", "operator": "US.AFRICOM", "authority": None}
+        )
+        with engine.begin() as c:
+            for name, digest in (("old", "h1"), ("older", "h2")):
+                c.execute(
+                    sa.text(
+                        "INSERT INTO principals (name, operator, token_hash) VALUES (:n, 'US.AFRICOM', :h)"
+                    ),
+                    {"n": name, "h": digest},
+                )
+            c.execute(
+                sa.text(
+                    "INSERT INTO audit_entries (kind, data, leaf_hash, created_at) "
+                    "VALUES ('principal.added', :d, :l, :t)"
+                ),
+                {
+                    "d": data,
+                    "l": merkle.leaf_hash(data),
+                    "t": added if engine.dialect.name != "sqlite" else added.replace(tzinfo=None),
+                },
+            )
+        upgrade(engine)
+        with engine.connect() as c:
+            rows = c.execute(
+                sa.text("SELECT name, created_at, revoked_at FROM principals ORDER BY name")
+            ).all()
+        assert [r.name for r in rows] == ["old", "older"]
+        old_created = rows[0].created_at
+        if isinstance(old_created, str):  # SQLite hands back text through sa.text
+            old_created = datetime.fromisoformat(old_created)
+        if old_created.tzinfo is None:  # SQLite stores UTC without an offset
+            old_created = old_created.replace(tzinfo=UTC)
+        assert old_created == added
+        assert rows[1].created_at is None
+        assert all(r.revoked_at is None for r in rows)
     finally:
         engine.dispose()

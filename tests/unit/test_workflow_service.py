@@ -302,6 +302,32 @@ def test_tokens_identify_principals_and_are_stored_hashed(
         flow.add_principal("ghost", authority="X.None")
 
 
+def test_a_revoked_principal_is_refused_everywhere_and_its_name_stays_taken(
+    flow: Workflow, store: MemoryStore
+) -> None:
+    token = flow.add_principal("planner", operator="A.Ops")
+    other = flow.add_principal("commander", authority="A.Command")
+    revoked = flow.revoke_principal("planner")
+    assert revoked.revoked_at == flow.clock.now()
+    with pytest.raises(UnauthorizedError):
+        flow.authenticate(token)
+    assert flow.authenticate(other).name == "commander"
+    with pytest.raises(ForbiddenError, match="revoked"):
+        flow.principal("planner")
+    with pytest.raises(ConflictError, match="already revoked"):
+        flow.revoke_principal("planner")
+    with pytest.raises(NotFoundError):
+        flow.revoke_principal("nobody")
+    with pytest.raises(ConflictError):
+        flow.add_principal("planner", operator="A.Ops")
+    with pytest.raises(ConflictError, match="revoked"):
+        flow.issue_token("planner", operator="A.Ops")
+    listed = {p.principal.name: p for p in flow.principals()}
+    assert listed["planner"].revoked_at is not None
+    assert listed["commander"].revoked_at is None
+    assert [e.kind for e in store.audit][-1] == "principal.revoked"
+
+
 def test_every_change_appends_one_event_and_bumps_the_version(flow: Workflow) -> None:
     rid = submit_armed(flow)
     flow.decide(CMD, rid, "A.Command", APPROVE)

@@ -4,17 +4,22 @@
 # Leaflet-Geoman, which draws circles and polygons on the map (its bundled build, its
 # LICENSE and the licences of the packages bundled into it). The page loads them from its
 # own origin; nothing is fetched from another host at run time, and running the page
-# needs no Node. The browser tests' accessibility checker, axe-core, goes to
+# needs no Node. Swagger UI (swagger-ui-dist: its bundle, CSS, LICENSE, NOTICE and the
+# licence notes of what the bundle holds) goes to src/clearance/web/vendor/swagger-ui for
+# the API docs at /docs. The browser tests' accessibility checker, axe-core, goes to
 # tests/e2e/vendor/axe-core (axe.min.js and its licence); the page never loads it.
+# No install scripts run (swagger-ui-dist's dependency @scarf/scarf would report the
+# install to its vendor; only files are copied from these packages).
 set -eu
+export SCARF_ANALYTICS=false
 here=$(cd "$(dirname "$0")" && pwd)
 vendor="$here/../../src/clearance/web/vendor"
 dest="$vendor/leaflet"
 cd "$here"
 if [ -f package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm ci --no-audit --no-fund --ignore-scripts
 else
-  npm install --no-audit --no-fund
+  npm install --no-audit --no-fund --ignore-scripts
   # Keep versions and integrity hashes only: no registry URLs in the repository.
   node -e '
     const fs = require("fs");
@@ -39,12 +44,21 @@ cp "$geoman/dist/leaflet-geoman.min.js" "$geoman/dist/leaflet-geoman.css" "$gdes
 cp "$geoman/LICENSE" "$gdest/LICENSE"
 # the build bundles its dependencies: keep each one's licence beside it
 for pkg in $(cd node_modules && ls -d */ @*/*/ | sed 's:/$::' \
-    | grep -v -e '^@[^/]*$' -e '^leaflet$' -e '^axe-core$' -e '^@geoman-io/' -e '^@types/'); do
+    | grep -v -e '^@[^/]*$' -e '^leaflet$' -e '^axe-core$' -e '^@geoman-io/' -e '^@types/' \
+        -e '^swagger-ui-dist$' -e '^@scarf/'); do
   licence=$(ls "node_modules/$pkg" | grep -i -m1 '^licen[cs]e' || true)
   if [ -z "$licence" ]; then echo "no licence file in $pkg" >&2; exit 1; fi
   cp "node_modules/$pkg/$licence" "$gdest/licenses/$(echo "$pkg" | tr / _).LICENSE"
 done
 echo "Leaflet-Geoman $(node -p "require('./$geoman/package.json').version") -> $gdest"
+
+swagger=node_modules/swagger-ui-dist
+sdest="$vendor/swagger-ui"
+rm -rf "$sdest"
+mkdir -p "$sdest"
+cp "$swagger/swagger-ui-bundle.js" "$swagger/swagger-ui.css" "$swagger/LICENSE" "$swagger/NOTICE" \
+  "$swagger/swagger-ui-bundle.js.LICENSE.txt" "$sdest/"
+echo "Swagger UI $(node -p "require('./$swagger/package.json').version") -> $sdest"
 
 axe=node_modules/axe-core
 adest="$here/../../tests/e2e/vendor/axe-core"

@@ -134,6 +134,8 @@ principals = sa.Table(
     sa.Column("operator", sa.String(200), nullable=True),
     sa.Column("authority", sa.String(200), nullable=True),
     sa.Column("token_hash", sa.String(128), nullable=False, unique=True, index=True),
+    sa.Column("created_at", UtcDateTime(), nullable=True),  # None: made before revision 0003
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),  # set: its token is refused
 )
 
 idempotency_keys = sa.Table(

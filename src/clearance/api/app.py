@@ -77,6 +77,10 @@ def create_app(
         version=clearance.__version__,
         description="Clears drone operations through several independent authorities.",
         openapi_url="/openapi.json",
+        # FastAPI's own docs load from a CDN and run inline script, which the
+        # Content-Security-Policy forbids: /docs is served below from vendored files.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.workflow = workflow
     for module in (
@@ -101,6 +105,11 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(WEB / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> FileResponse:
+        """Swagger UI over /openapi.json (web/vendor/swagger-ui, web/docs.js)."""
+        return FileResponse(WEB / "docs.html")
 
     problems.install(app, max_body_bytes=max_body_bytes)
     openapi.install(app, workflow.scenario)

@@ -17,6 +17,8 @@ an object whose ``kind`` says what happened; its leaf hash is RFC 9162's
     ``grant``, ``by``, ``at``.
 ``principal.added``
     ``name``, ``operator``, ``authority`` (never a token).
+``principal.revoked``
+    ``name``, ``at``: from then on its token is refused.
 ``key``
     ``role`` (``log`` or ``authority``), ``name`` (the log's origin, or the authority
     id), ``public_key`` (base64 of the raw 32-byte Ed25519 key). A decision is checked

@@ -21,6 +21,12 @@ from clearance.domain.errors import InputError
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
 
 
+def instant(at: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` (microseconds when there are any): how every time is
+    written out, by the API, the CLI, messages and the audit log."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class Fields:
     """A mapping being read, with its path and the error type to raise."""
 

@@ -6,6 +6,7 @@ never raise for a well-formed request: infeasibility is an answer, not an error.
 
 from __future__ import annotations
 
+from clearance.domain.documents import instant
 from clearance.domain.model import Payload, Request, SiteStatus, Violation
 from clearance.domain.scenario import Scenario
 
@@ -54,7 +55,7 @@ def _site_operational(request: Request, scenario: Scenario) -> list[Violation]:
             Violation(
                 "site_not_operational",
                 f"launch site {site.id} is {state} at volume {i}'s start "
-                f"({v.time_start.isoformat()}){when}",
+                f"({instant(v.time_start)}){when}",
             )
         )
     return out

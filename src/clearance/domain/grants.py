@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from clearance.domain.documents import instant
 from clearance.domain.model import Grant, Request
 from clearance.domain.scenario import Scenario
 
@@ -47,9 +48,9 @@ def _gaps(grant: Grant, request: Request, volumes: Sequence[int], scenario: Scen
     start = min(v.time_start for v in chosen)
     end = max(v.time_end for v in chosen)
     if start < grant.valid_from:
-        gaps.append(f"it is valid only from {grant.valid_from.isoformat()}")
+        gaps.append(f"it is valid only from {instant(grant.valid_from)}")
     if grant.valid_until is not None and end > grant.valid_until:
-        gaps.append(f"it is valid only until {grant.valid_until.isoformat()}")
+        gaps.append(f"it is valid only until {instant(grant.valid_until)}")
     area = scenario.area_geometry(grant.area)
     outside = [i for i in volumes if not area.covers(request.volumes[i].footprint)]
     if outside:

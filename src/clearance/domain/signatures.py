@@ -22,12 +22,13 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from clearance.domain.documents import instant
 from clearance.domain.merkle import canonical_json
 from clearance.domain.model import Approval, ApprovalStatus, Conditions
 
@@ -60,11 +61,6 @@ STATEMENT_FIELDS = (
 
 class DecisionSignatureError(ValueError):
     """A decision signature is missing, malformed or does not verify."""
-
-
-def instant(at: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` (microseconds when there are any)."""
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def document_digest(document: Any) -> str:

@@ -35,7 +35,7 @@ import numpy as np
 import shapely
 from pyproj import Geod
 
-from clearance.domain.documents import Fields
+from clearance.domain.documents import Fields, instant
 from clearance.domain.errors import InputError
 
 WGS84 = Geod(ellps="WGS84")
@@ -172,7 +172,7 @@ def parse_volume(f: Fields) -> Volume4D:
     start = _time(f, "time_start")
     end = _time(f, "time_end")
     if end <= start:
-        raise f.fail(f"must be after time_start ({start.isoformat()})", "time_end")
+        raise f.fail(f"must be after time_start ({instant(start)})", "time_end")
     return Volume4D(outline, lower, upper, start, end)
 
 

@@ -30,7 +30,7 @@ from clearance.domain.model import (
     Violation,
     outcome_of,
 )
-from clearance.domain.signatures import decision_statement, document_digest
+from clearance.domain.signatures import decision_statement, document_digest, instant
 
 
 class RequestState(StrEnum):
@@ -252,7 +252,7 @@ class RequestRecord:
         """A request still pending at its first time_start expires."""
         if due_to_expire(self.state, self.time_start, now):
             self.state = RequestState.EXPIRED
-            self._event("expired", now, None, {"time_start": self.time_start.isoformat()})
+            self._event("expired", now, None, {"time_start": instant(self.time_start)})
             return True
         return False
 
@@ -308,7 +308,7 @@ class RequestRecord:
             new = fresh.get(a.authority)
             automatic = a.status in (ApprovalStatus.AUTO_APPROVED, ApprovalStatus.COVERED_BY_GRANT)
             if new is not None and automatic and (new.status, new.grant) != (a.status, a.grant):
-                reason = f"grant {grant} was revoked on {now.isoformat()}"
+                reason = f"grant {grant} was revoked on {instant(now)}"
                 approvals.append(replace(new, reasons=(reason, *new.reasons)))
                 changed.append(a.authority)
             else:

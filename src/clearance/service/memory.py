@@ -22,6 +22,7 @@ from clearance.service.ports import (
     AuditRepository,
     GrantRepository,
     IdempotencyRepository,
+    PrincipalRecord,
     PrincipalRepository,
     RequestRepository,
     ScenarioRepository,
@@ -36,7 +37,7 @@ from clearance.service.ports import (
 class MemoryStore:
     requests: dict[str, RequestRecord] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
-    principals: dict[str, tuple[Principal, str]] = field(default_factory=dict)
+    principals: dict[str, tuple[PrincipalRecord, str]] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     revoked: dict[str, datetime] = field(default_factory=dict)
     scenario: dict[str, bytes] | None = None
@@ -131,27 +132,45 @@ class MemoryPrincipals(PrincipalRepository):
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
 
-    def add(self, principal: Principal, token_hash: str) -> None:
+    def add(self, principal: Principal, token_hash: str, at: datetime | None = None) -> None:
         if principal.name in self.store.principals:
             raise ConflictError(f"principal {principal.name!r} exists")
-        self.store.principals[principal.name] = (principal, token_hash)
+        self.store.principals[principal.name] = (PrincipalRecord(principal, at, None), token_hash)
         _append(self.store, "principal.added", _principal_fields(principal))
 
     def set_token(self, name: str, token_hash: str) -> None:
-        if name not in self.store.principals:
-            raise NotFoundError(f"no principal named {name!r}")
-        principal, _ = self.store.principals[name]
-        self.store.principals[name] = (principal, token_hash)
+        found = self.store.principals.get(name)
+        if found is None or found[0].revoked_at is not None:
+            raise NotFoundError(f"no principal named {name!r} (or it was revoked)")
+        self.store.principals[name] = (found[0], token_hash)
 
     def get(self, name: str) -> Principal | None:
         found = self.store.principals.get(name)
-        return found[0] if found else None
+        return found[0].principal if found and found[0].revoked_at is None else None
 
     def by_token(self, token_hash: str) -> Principal | None:
-        for principal, digest in self.store.principals.values():
-            if digest == token_hash:
-                return principal
+        for record, digest in self.store.principals.values():
+            if digest == token_hash and record.revoked_at is None:
+                return record.principal
         return None
+
+    def record(self, name: str) -> PrincipalRecord | None:
+        found = self.store.principals.get(name)
+        return found[0] if found else None
+
+    def records(self) -> list[PrincipalRecord]:
+        return [self.store.principals[name][0] for name in sorted(self.store.principals)]
+
+    def revoke(self, name: str, at: datetime) -> None:
+        found = self.store.principals.get(name)
+        if found is None:
+            raise NotFoundError(f"no principal named {name!r}")
+        if found[0].revoked_at is not None:
+            raise ConflictError(
+                f"principal {name!r} was already revoked at {instant(found[0].revoked_at)}"
+            )
+        self.store.principals[name] = (replace(found[0], revoked_at=at), found[1])
+        _append(self.store, "principal.revoked", {"name": name, "at": instant(at)})
 
 
 class MemoryIdempotency(IdempotencyRepository):

@@ -75,19 +75,44 @@ class RequestRepository(abc.ABC):
         """The request's timeline, oldest first."""
 
 
+@dataclass(frozen=True, slots=True)
+class PrincipalRecord:
+    """A principal as stored: when it was created (None before revision 0003) and, once
+    revoked, when."""
+
+    principal: Principal
+    created_at: datetime | None
+    revoked_at: datetime | None
+
+
 class PrincipalRepository(abc.ABC):
     @abc.abstractmethod
-    def add(self, principal: Principal, token_hash: str) -> None:
-        """Raises ``ConflictError`` when the name is taken."""
+    def add(self, principal: Principal, token_hash: str, at: datetime | None = None) -> None:
+        """Raises ``ConflictError`` when the name is taken (a revoked name stays taken)."""
 
     @abc.abstractmethod
     def set_token(self, name: str, token_hash: str) -> None: ...
 
     @abc.abstractmethod
-    def get(self, name: str) -> Principal | None: ...
+    def get(self, name: str) -> Principal | None:
+        """The principal named ``name`` unless it was revoked."""
 
     @abc.abstractmethod
-    def by_token(self, token_hash: str) -> Principal | None: ...
+    def by_token(self, token_hash: str) -> Principal | None:
+        """The principal whose token this is, unless it was revoked."""
+
+    @abc.abstractmethod
+    def record(self, name: str) -> PrincipalRecord | None:
+        """The principal named ``name``, revoked or not."""
+
+    @abc.abstractmethod
+    def records(self) -> list[PrincipalRecord]:
+        """Every principal, revoked or not, by name."""
+
+    @abc.abstractmethod
+    def revoke(self, name: str, at: datetime) -> None:
+        """Refuse the principal's token from the commit on, and log it; raises
+        ``NotFoundError`` for an unknown name, ``ConflictError`` when already revoked."""
 
 
 class IdempotencyRepository(abc.ABC):

@@ -12,6 +12,7 @@ from clearance.domain.scenario import Scenario
 from clearance.domain.titles import request_title
 from clearance.domain.workflow import Event, RequestRecord
 from clearance.service.conflicts import SeenConflict
+from clearance.service.ports import PrincipalRecord
 from clearance.service.workflow import Preview, QueueItem
 
 
@@ -106,6 +107,17 @@ def event_view(e: Event) -> dict[str, Any]:
         "at": instant(e.at),
         "by": e.by,
         "detail": e.detail,
+    }
+
+
+def principal_view(p: PrincipalRecord) -> dict[str, Any]:
+    """A principal as ``clearance principal list --json`` shows it (never a token)."""
+    return {
+        "name": p.principal.name,
+        "operator": p.principal.operator,
+        "authority": p.principal.authority,
+        "created_at": _maybe_instant(p.created_at),
+        "revoked_at": _maybe_instant(p.revoked_at),
     }
 
 

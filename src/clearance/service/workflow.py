@@ -25,7 +25,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from clearance.domain.documents import Fields
+from clearance.domain.documents import Fields, instant
 from clearance.domain.errors import (
     ConflictError,
     ForbiddenError,
@@ -44,7 +44,7 @@ from clearance.domain.workflow import Decision, Event, RequestRecord, RequestSta
 from clearance.service.airspace import Airspace
 from clearance.service.audit import decision_signer
 from clearance.service.conflicts import SeenConflict, seen_conflicts
-from clearance.service.ports import Clock, Signer, UnitOfWork
+from clearance.service.ports import Clock, PrincipalRecord, Signer, UnitOfWork
 
 OVERVIEW_LIMIT = 5_000
 
@@ -82,7 +82,6 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-TOKEN_CACHE_SECONDS = 10.0
 REQUEST_ID = re.compile(r"req-[0-9a-f]{1,64}")
 
 
@@ -110,7 +109,6 @@ class Workflow:
         self.clock = clock
         self.signer = signer  # authorities' keys; None: decisions go unsigned (tests)
         self.airspace = Airspace(scenario)
-        self._tokens: dict[str, tuple[Principal, float]] = {}
 
     # -- principals ----------------------------------------------------------------
     def add_principal(
@@ -120,25 +118,27 @@ class Workflow:
         principal = self._principal(name, operator, authority)
         token = new_token()
         with self.uow() as uow:
-            uow.principals.add(principal, token_digest(token))
+            uow.principals.add(principal, token_digest(token), self.clock.now())
             uow.commit()
         return token
 
     def issue_token(
         self, name: str, *, operator: str | None = None, authority: str | None = None
     ) -> str:
-        """A fresh token for ``name``, creating the principal if needed (for demos)."""
+        """A fresh token for ``name``, creating the principal if needed (for demos); the
+        principal's earlier token stops working."""
         principal = self._principal(name, operator, authority)
         token = new_token()
         with self.uow() as uow:
-            existing = uow.principals.get(name)
+            existing = uow.principals.record(name)
             if existing is None:
-                uow.principals.add(principal, token_digest(token))
-            elif existing != principal:
+                uow.principals.add(principal, token_digest(token), self.clock.now())
+            elif existing.revoked_at is not None:
+                raise ConflictError(_revoked(existing))
+            elif existing.principal != principal:
                 raise ConflictError(f"principal {name!r} exists with another role")
             else:
                 uow.principals.set_token(name, token_digest(token))
-                self._tokens.clear()  # the old token must stop working here at once
             uow.commit()
         return token
 
@@ -156,30 +156,41 @@ class Workflow:
         return Principal(name, operator, authority)
 
     def authenticate(self, token: str | None) -> Principal:
-        """The principal a token names. Known tokens are remembered for
-        ``TOKEN_CACHE_SECONDS`` (a database round trip was a fifth of a submission), so a
-        token replaced in another process keeps working here for at most that long."""
+        """The principal a token names, read from the database on every call (one indexed
+        query), so a token replaced or revoked by any process is refused at once."""
         if not token:
             raise UnauthorizedError("send Authorization: Bearer <token>")
-        digest = token_digest(token)
-        cached = self._tokens.get(digest)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
         with self.uow() as uow:
-            principal = uow.principals.by_token(digest)
+            principal = uow.principals.by_token(token_digest(token))
         if principal is None:
-            raise UnauthorizedError("unknown token")
-        if len(self._tokens) > 10_000:
-            self._tokens.clear()
-        self._tokens[digest] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+            raise UnauthorizedError("unknown or revoked token")
         return principal
 
     def principal(self, name: str) -> Principal:
+        """The principal named ``name``, to act as it (the local CLI's ``--as``)."""
         with self.uow() as uow:
-            found = uow.principals.get(name)
+            found = uow.principals.record(name)
         if found is None:
             raise NotFoundError(f"no principal named {name!r}")
-        return found
+        if found.revoked_at is not None:
+            raise ForbiddenError(_revoked(found))
+        return found.principal
+
+    def principals(self) -> list[PrincipalRecord]:
+        """Every principal, revoked or not, by name (the database operator's view)."""
+        with self.uow() as uow:
+            return uow.principals.records()
+
+    def revoke_principal(self, name: str) -> PrincipalRecord:
+        """Revoke a principal: its token is refused by every process from the commit on
+        (``authenticate`` reads the database each time), and the audit log records it.
+        The name stays taken, so the log and the requests keep naming one person."""
+        with self.uow() as uow:
+            uow.principals.revoke(name, self.clock.now())
+            uow.commit()
+            revoked = uow.principals.record(name)
+        assert revoked is not None  # just revoked in this unit of work
+        return revoked
 
     # -- submit and amend ----------------------------------------------------------
     def submit(
@@ -287,7 +298,7 @@ class Workflow:
         now = self.clock.now()
         if all(v.time_end <= now for v in request.volumes):
             raise RequestError(
-                f"every volume has already ended (now is {now.isoformat()})", field="volumes"
+                f"every volume has already ended (now is {instant(now)})", field="volumes"
             )
 
     # -- decide, withdraw ----------------------------------------------------------
@@ -310,9 +321,7 @@ class Workflow:
                 uow.requests.save(record, loaded)
                 uow.commit()
                 self.airspace.settle(record)
-                raise ConflictError(
-                    f"request {request_id} expired at {record.time_start.isoformat()}"
-                )
+                raise ConflictError(f"request {request_id} expired at {instant(record.time_start)}")
             if decision is Decision.APPROVE and record.submitted_by == who.name:
                 raise ForbiddenError(
                     f"{who.name} submitted request {request_id} and may not approve it "
@@ -487,6 +496,11 @@ def _may_see(who: Principal, record: RequestRecord) -> bool:
     return who.authority is not None and any(a.authority == who.authority for a in record.approvals)
 
 
+def _revoked(record: PrincipalRecord) -> str:
+    at = instant(record.revoked_at) if record.revoked_at else "an unknown time"
+    return f"principal {record.principal.name!r} was revoked at {at}"
+
+
 def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -518,8 +532,8 @@ def _conditions(raw: object, record: RequestRecord) -> Conditions:
         raise f.fail("time_end must be after time_start", "time_end")
     if lo < record.time_start or hi > record.time_end:
         raise f.fail(
-            f"the window must lie within the request's ({record.time_start.isoformat()} to "
-            f"{record.time_end.isoformat()})"
+            f"the window must lie within the request's ({instant(record.time_start)} to "
+            f"{instant(record.time_end)})"
         )
     volume = None
     if f.has("volume"):
