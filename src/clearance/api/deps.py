@@ -7,7 +7,6 @@ object; ``DocumentDep`` a request document, as JSON or YAML; ``ExpectedVersionDe
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from clearance.adapters.files import parse_yaml
+from clearance.adapters.files import DuplicateKeyError, parse_json, parse_yaml
 from clearance.api.problems import ApiError
 from clearance.domain.errors import InputError
 from clearance.domain.model import Principal
@@ -105,7 +104,7 @@ def parse_yaml_object(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise _malformed("the body is not valid UTF-8") from None
     try:
-        value = parse_yaml(text, "")
+        value = parse_yaml(text, "", max_depth=MAX_DEPTH)
     except InputError as e:
         raise _malformed(f"the body is not valid YAML: {e.rule}") from None
     if not isinstance(value, dict):
@@ -118,11 +117,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise _malformed("the body is empty; send a JSON object")
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+        value = parse_json(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
     except UnicodeDecodeError:
         raise _malformed("the body is not valid UTF-8") from None
     except RecursionError:
         raise _malformed(f"the body nests deeper than {MAX_DEPTH} levels") from None
+    except DuplicateKeyError as e:
+        raise _malformed(f"the body is not valid: {e}") from None
     except ValueError as e:  # JSONDecodeError, and integers too long to convert
         raise _malformed(f"the body is not valid JSON: {e}") from None
     if not isinstance(value, dict):

@@ -278,7 +278,9 @@ class Workflow:
         so what is stored, digested and re-read is exactly what was evaluated."""
         if isinstance(document, dict):
             document = json.loads(json.dumps(document, default=_json_default))
-        request = parse_request(document, self.scenario)
+        request = parse_request(
+            document, self.scenario, limits=self.scenario.limits, now=self.clock.now()
+        )
         assert isinstance(document, dict)  # parse_request accepted it as a mapping
         _loggable(document, "")
         return document, request
