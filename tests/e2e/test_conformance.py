@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from clearance.domain.volumes import LatLng
 from clearance.service.monitoring import simulated_track_csv
 from clearance.service.workflow import Workflow
-from tests.e2e.conftest import Actors, document
+from tests.e2e.conftest import Actors, assert_problem, document
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -94,3 +94,26 @@ def test_telemetry_for_a_request_the_caller_cannot_see_is_404(
         headers=actors.operator("FR.Barkhane") | CSV,
     )
     assert response.status_code == 404
+
+
+def test_only_the_operator_records_telemetry_members_of_the_chain_get_403(
+    client: TestClient, actors: Actors, workflow: Workflow
+) -> None:
+    rid = cleared_isr(client, actors)
+    track = simulated_track_csv(workflow, rid, None)
+    before = client.get(f"/v1/requests/{rid}", headers=actors.operator()).json()
+    chain = {a["authority"] for a in before["approvals"]}
+    assert {"US.DoD", "NE.Defense"} <= chain
+    for authority in ("NE.Defense", "US.DoD"):
+        member = actors.member(authority)
+        assert client.get(f"/v1/requests/{rid}", headers=member).status_code == 200  # may read
+        response = client.post(f"/v1/requests/{rid}/telemetry", content=track, headers=member | CSV)
+        assert_problem(response, 403)
+        assert "only the request's operator records telemetry" in response.json()["detail"]
+    after = client.get(f"/v1/requests/{rid}", headers=actors.operator()).json()
+    assert after["version"] == before["version"]  # nothing recorded
+    assert len(after["events"]) == len(before["events"])
+    mine = client.post(
+        f"/v1/requests/{rid}/telemetry", content=track, headers=actors.operator() | CSV
+    )
+    assert mine.status_code == 200, mine.text

@@ -3,7 +3,8 @@
 A track is checked against the request's volumes (outline, altitude band, time window)
 and against territories: a point over a party whose consent no approval carries is an
 excursion naming that party. The result is recorded on the request (an event in its
-timeline, and so in the audit log) whatever it says.
+timeline, and so in the audit log) whatever it says. Only the request's operator records
+telemetry for it: the members of its chain may read the result, not record one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from clearance.domain.conformance import (
     ConformanceResult,
     check_conformance,
 )
-from clearance.domain.errors import InputError, NotFoundError
+from clearance.domain.errors import ForbiddenError, InputError, NotFoundError
 from clearance.domain.model import Principal
 from clearance.domain.requests import parse_request
 from clearance.domain.telemetry import parse_track_csv, parse_track_jsonl
@@ -33,11 +34,27 @@ def read_track(text: str, source: str, media: str) -> Track:
     raise InputError("telemetry must be CSV (time,lat,lng,alt_m) or JSON lines", source=source)
 
 
+def may_record(workflow: Workflow, request_id: str, who: Principal | None) -> None:
+    """Raise unless ``who`` may record telemetry for the request: ``NotFoundError`` when
+    they cannot see it, ``ForbiddenError`` when they are not its operator. ``None`` is
+    the database's own operator (the CLI)."""
+    if who is None:
+        workflow.inspect(request_id)
+        return
+    seen, _ = workflow.get(who, request_id)
+    if who.operator != seen.operator:
+        raise ForbiddenError(
+            f"{who.name} does not fly for operator {seen.operator}; only the request's "
+            "operator records telemetry for it"
+        )
+
+
 def check_track(
     workflow: Workflow, request_id: str, track: Track, who: Principal | None = None
 ) -> ConformanceResult:
     """Check and record; ``who`` is None for the database's own operator (the CLI)."""
-    seen, _ = workflow.get(who, request_id) if who else workflow.inspect(request_id)
+    may_record(workflow, request_id, who)
+    seen, _ = workflow.inspect(request_id)
     with workflow.uow() as uow:
         record = uow.requests.get(seen.id)
         if record is None:  # pragma: no cover - it was there a moment ago
