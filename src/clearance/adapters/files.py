@@ -18,31 +18,12 @@ import yaml.constructor
 import yaml.nodes
 import yaml.scanner
 
+from clearance.domain.documents import unique_object
 from clearance.domain.errors import InputError
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 # A scenario's GeoJSON is about ten levels deep and a request document six.
 MAX_DEPTH = 64
-
-
-class DuplicateKeyError(ValueError):
-    """One mapping names the same key twice."""
-
-    def __init__(self, key: object) -> None:
-        self.key = key
-        super().__init__(f"the key {key!r} appears twice in one mapping; each key may appear once")
-
-
-def unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``object_pairs_hook`` for ``json.loads``: a dict, refusing a repeated key."""
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise DuplicateKeyError(key)
-            seen.add(key)
-    return obj
 
 
 def parse_json(text: str | bytes, **options: Any) -> Any:

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 import clearance
 from clearance.api import problems
+from clearance.api.deps import heavy_limiter
 from clearance.api.routers import (
     audit,
     authorities,
@@ -79,6 +80,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.workflow = workflow
+    app.state.heavy = heavy_limiter()  # see api.deps: heavy work off the event loop
     for module in (
         health,
         me,

@@ -10,6 +10,7 @@ telemetry for it: the members of its chain may read the result, not record one.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from clearance.domain.conformance import (
     ConformanceResult,
@@ -18,20 +19,32 @@ from clearance.domain.conformance import (
 from clearance.domain.errors import ForbiddenError, InputError, NotFoundError
 from clearance.domain.model import Principal
 from clearance.domain.requests import parse_request
-from clearance.domain.telemetry import parse_track_csv, parse_track_jsonl
+from clearance.domain.telemetry import TrackReader
 from clearance.domain.tracks import Track, sampled_path, simulate_track, track_to_csv
 from clearance.domain.volumes import LatLng
 from clearance.domain.workflow import RequestState
 from clearance.service.workflow import Workflow
 
+PIECE_BYTES = 1 << 20
+
 
 def read_track(text: str, source: str, media: str) -> Track:
     """``media``: ``csv`` or ``jsonl`` (from a file suffix or a Content-Type)."""
-    if media == "csv":
-        return parse_track_csv(text, source)
-    if media == "jsonl":
-        return parse_track_jsonl(text, source)
-    raise InputError("telemetry must be CSV (time,lat,lng,alt_m) or JSON lines", source=source)
+    reader = TrackReader(source, media)
+    reader.feed_text(text)
+    return reader.close()
+
+
+def read_track_file(path: Path, media: str) -> Track:
+    """A telemetry file, read and parsed a megabyte at a time (bounded memory)."""
+    reader = TrackReader(str(path), media)
+    try:
+        with path.open("rb") as stream:
+            while piece := stream.read(PIECE_BYTES):
+                reader.feed(piece)
+    except OSError as e:
+        raise InputError(f"cannot be read ({e.strerror or e})", source=str(path)) from None
+    return reader.close()
 
 
 def may_record(workflow: Workflow, request_id: str, who: Principal | None) -> None:

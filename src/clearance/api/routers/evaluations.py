@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from clearance.api.deps import DocumentDep, PrincipalDep, WorkflowDep
+from clearance.api.deps import DocumentDep, HeavyDep, PrincipalDep, WorkflowDep
 from clearance.api.problems import problem_responses
 from clearance.api.routers.requests import DOCUMENT_BODY
 from clearance.service.views import preview_view
@@ -18,5 +18,10 @@ router = APIRouter(prefix="/v1/evaluations", tags=["requests"])
 @router.post(
     "", openapi_extra=DOCUMENT_BODY, responses=problem_responses(400, 401, 403, 413, 415, 422)
 )
-def evaluate(who: PrincipalDep, workflow: WorkflowDep, document: DocumentDep) -> JSONResponse:
-    return JSONResponse(preview_view(workflow.preview(who, document)))
+async def evaluate(
+    who: PrincipalDep, workflow: WorkflowDep, document: DocumentDep, heavy: HeavyDep
+) -> JSONResponse:
+    def work() -> JSONResponse:
+        return JSONResponse(preview_view(workflow.preview(who, document)))
+
+    return await heavy(work)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from clearance.api.deps import (
     DocumentDep,
     ExpectedVersionDep,
+    HeavyDep,
     JsonObjectDep,
     PrincipalDep,
     WorkflowDep,
@@ -80,17 +81,21 @@ def _resource(
 
 
 @router.post("", status_code=201, openapi_extra=DOCUMENT_BODY, responses=ERRORS)
-def submit(
+async def submit(
     who: PrincipalDep,
     workflow: WorkflowDep,
     document: DocumentDep,
+    heavy: HeavyDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    submitted = workflow.submit(who, document, idempotency_key)
-    headers = {"Location": f"/v1/requests/{submitted.record.id}"}
-    if not submitted.created:
-        headers["Idempotent-Replayed"] = "true"
-    return _resource(submitted.record, status=201, headers=headers)
+    def work() -> JSONResponse:
+        submitted = workflow.submit(who, document, idempotency_key)
+        headers = {"Location": f"/v1/requests/{submitted.record.id}"}
+        if not submitted.created:
+            headers["Idempotent-Replayed"] = "true"
+        return _resource(submitted.record, status=201, headers=headers)
+
+    return await heavy(work)
 
 
 @router.get("", responses=ERRORS)
@@ -129,12 +134,16 @@ def withdraw(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONR
 
 
 @router.put("/{request_id}", openapi_extra=DOCUMENT_BODY, responses=ERRORS | problem_responses(428))
-def amend(
+async def amend(
     who: PrincipalDep,
     workflow: WorkflowDep,
     request_id: str,
     version: ExpectedVersionDep,
     document: DocumentDep,
+    heavy: HeavyDep,
 ) -> JSONResponse:
-    amended = workflow.amend(who, request_id, document, version)
-    return _resource(amended.record, {"kept": amended.kept, "reset": amended.reset})
+    def work() -> JSONResponse:
+        amended = workflow.amend(who, request_id, document, version)
+        return _resource(amended.record, {"kept": amended.kept, "reset": amended.reset})
+
+    return await heavy(work)
