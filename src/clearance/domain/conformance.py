@@ -144,29 +144,45 @@ def check_conformance(
         raise ValueError("a conformance check needs at least one telemetry point")
     us = track.micros
     lng, lat, alt = track.lng, track.lat, track.alt_m
-    conforming = np.zeros(n, bool)
-    in_outline = np.zeros(n, bool)
-    in_window = np.zeros(n, bool)  # inside an outline during that volume's window
-    vertical = np.full(n, np.inf)
-    rings = [outline_ring(v, _PIECE_M) for v in volumes]
-    for v, ring in zip(volumes, rings, strict=True):
-        outline = shapely.Polygon(ring)
+    kind = np.empty(n, np.int8)
+    vertical = np.zeros(n)  # calloc'd: only the pages of altitude excursions are touched
+    outlines = []
+    for v in volumes:
+        outline = shapely.Polygon(outline_ring(v, _PIECE_M))
         shapely.prepare(outline)
-        h = shapely.intersects_xy(outline, lng, lat)
-        ht = h & (us >= micros(v.time_start)) & (us <= micros(v.time_end))
-        lo, hi = v.altitude_lower_m, v.altitude_upper_m
-        conforming |= ht & (alt >= lo) & (alt <= hi)
-        in_outline |= h
-        in_window |= ht
-        vertical = np.where(ht, np.minimum(vertical, np.maximum(lo - alt, alt - hi)), vertical)
+        outlines.append(outline)
+    # A slice of points at a time: the temporaries stay a few megabytes whatever the
+    # track's length (for 10^6 points whole, they were 40 MB).
+    for at in range(0, n, _CHUNK):
+        part = slice(at, at + _CHUNK)
+        t, x, y, z = us[part], lng[part], lat[part], alt[part]
+        conforming = np.zeros(len(t), bool)
+        in_outline = np.zeros(len(t), bool)
+        in_window = np.zeros(len(t), bool)  # inside an outline during that volume's window
+        nearest = np.full(len(t), np.inf)  # metres to the band of a volume it is in
+        for v, outline in zip(volumes, outlines, strict=True):
+            h = shapely.intersects_xy(outline, x, y)
+            ht = h & (t >= micros(v.time_start)) & (t <= micros(v.time_end))
+            lo, hi = v.altitude_lower_m, v.altitude_upper_m
+            conforming |= ht & (z >= lo) & (z <= hi)
+            in_outline |= h
+            in_window |= ht
+            off = np.maximum(lo - z, z - hi)
+            np.minimum(nearest, off, out=off)
+            np.copyto(nearest, off, where=ht)
+        here = np.where(
+            in_outline, np.where(in_window, np.int8(_ALTITUDE), np.int8(_TIME)), np.int8(_OUTSIDE)
+        )
+        here[conforming] = 0
+        kind[part] = here
+        high = np.flatnonzero(here == _ALTITUDE)
+        if high.size:
+            vertical[at + high] = nearest[high]
 
-    kind = np.where(in_outline, np.where(in_window, _ALTITUDE, _TIME), _OUTSIDE)
-    kind = np.where(conforming, 0, kind).astype(np.int8)
     horizontal, slack = np.zeros(n), np.zeros(n)
     far = np.flatnonzero(kind == _OUTSIDE)
     if far.size:
         horizontal[far], slack[far] = _rough_distances(volumes, lng[far], lat[far])
-    vertical = np.where(kind == _ALTITUDE, vertical, 0.0)
     parties = list(territories or {})
     party = np.full(n, -1, np.int16)
     if territories:
@@ -297,9 +313,12 @@ def _summarise(
     n = len(us)
     bad = kind > 0
     flight_s = float(us[-1] - us[0]) / 1e6
-    if flight_s > 0:
-        weight = np.diff(us, append=us[-1]) / 1e6
-        percent = 100.0 * float(np.sum(weight[~bad])) / flight_s
+    if flight_s > 0:  # each point stands for the time until the next (in slices: memory)
+        good_us = 0
+        for at in range(0, n - 1, _CHUNK):
+            step = np.diff(us[at : at + _CHUNK + 1])
+            good_us += int(np.sum(step, where=~bad[at : at + len(step)]))
+        percent = 100.0 * good_us / 1e6 / flight_s
     else:
         percent = 100.0 * float(np.mean(~bad))
     edges = np.diff(bad.astype(np.int8), prepend=0, append=0).astype(np.int8)

@@ -2,9 +2,10 @@
 
 Telemetry is read as a stream: a ``TrackReader`` is fed the bytes as they arrive and
 parses each piece's complete lines at once into numpy arrays (a piece of 1 MB is about
-16,000 points), keeping only those arrays (32 bytes a point) and the unfinished last
-line. A 10^6-point upload so never holds its text, nor a Python object per field, in
-memory at once (read whole, it peaked at 960 MB). Parsing is strict: each error names the
+16,000 points), copied into four columns reserved for ``MAX_POINTS`` points (reserved,
+not touched: only the pages written take memory), so the track costs 32 bytes a point
+and is never copied whole. A 10^6-point upload so never holds its text, nor a Python
+object per field, in memory at once (read whole, it peaked at 960 MB). Parsing is strict: each error names the
 source, the line and the rule. ``parse_track_csv`` and ``parse_track_jsonl`` read a
 whole text.
 """
@@ -80,15 +81,15 @@ class TrackReader:
         self._line = 1  # the line number of the pending text's first line
         self._order: list[int] | None = None  # CSV: where each of COLUMNS is
         self._names: list[str] = []
-        self._parts: list[tuple[npt.NDArray[np.int64], Floats, Floats, Floats]] = []
+        self._columns: tuple[npt.NDArray[np.int64], Floats, Floats, Floats] | None = None
         self._points = 0
         self._last: tuple[int, str] | None = None  # the previous point's time: us, text
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | bytearray) -> None:
         try:
             text = self._decoder.decode(data)
-        except UnicodeDecodeError:
-            raise self._not_utf8(data) from None
+        except UnicodeDecodeError as e:
+            raise self._not_utf8(e) from None
         self.feed_text(text)
 
     def feed_text(self, text: str) -> None:
@@ -111,26 +112,27 @@ class TrackReader:
     def close(self) -> Track:
         try:
             rest = self._decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise self._not_utf8(b"") from None
+        except UnicodeDecodeError as e:
+            raise self._not_utf8(e) from None
         text = self._pending + rest
         self._pending = ""
         if text:
             self._parse(text)
         if self.media == "csv" and self._order is None:
             raise _fail(self.source, 1, f"is empty; expected the header {','.join(COLUMNS)}")
-        if not self._parts:
+        if self._columns is None:
             raise _fail(
                 self.source, self._line if self.media == "csv" else 1,
                 "the track has no points; expected at least one",
             )  # fmt: skip
-        columns = [np.concatenate(c) for c in zip(*self._parts, strict=True)]
-        self._parts = []
-        us, lat, lng, alt = columns
-        return Track(self.source, us.astype("datetime64[us]"), lat, lng, alt)
+        n = self._points
+        us, lat, lng, alt = self._columns
+        self._columns = None
+        return Track(self.source, us[:n].view("datetime64[us]"), lat[:n], lng[:n], alt[:n])
 
-    def _not_utf8(self, data: bytes) -> InputError:
-        line = self._line + self._pending.count("\n")
+    def _not_utf8(self, e: UnicodeDecodeError) -> InputError:
+        before = e.object[: e.start].count(b"\n")  # the piece's lines before the bad byte
+        line = self._line + self._pending.count("\n") + before
         return _fail(self.source, line, "is not UTF-8 text")
 
     def _parse(self, text: str) -> None:
@@ -153,18 +155,28 @@ class TrackReader:
         if parsed is None:
             return
         lines, times, columns = parsed
-        self._points += len(lines)
-        if self._points > MAX_POINTS:
+        at, n = self._points, len(lines)
+        if at + n > MAX_POINTS:
             raise _fail(
                 self.source,
-                lines[len(lines) - (self._points - MAX_POINTS)],
+                lines[MAX_POINTS - at],
                 f"a track holds at most {MAX_POINTS:,} points; split it",
             )
-        us, lat, lng, alt = _arrays(self.source, lines, times, *columns)
+        piece = _arrays(self.source, lines, times, *columns)
+        us = piece[0]
         if self._last is not None and us[0] <= self._last[0]:
             _not_after(self.source, lines[0], times[0], self._last[1], us[0] == self._last[0])
         self._last = (int(us[-1]), times[-1])
-        self._parts.append((us, lat, lng, alt))
+        if self._columns is None:
+            self._columns = (
+                np.empty(MAX_POINTS, np.int64),
+                np.empty(MAX_POINTS, np.float64),
+                np.empty(MAX_POINTS, np.float64),
+                np.empty(MAX_POINTS, np.float64),
+            )
+        for column, values in zip(self._columns, piece, strict=True):
+            column[at : at + n] = values
+        self._points = at + n
 
     def _header(self, line: str) -> list[int]:
         try:
