@@ -3,7 +3,8 @@
 Starts `clearance serve` on a fresh SQLite database with the Niger scenario and a cleared
 request (example 01), then
 
-1. uploads one track of ``--points`` points (CSV, ~60 bytes a line) and reads the server
+1. uploads one track of ``--points`` points (CSV, ~60 bytes a line; inside the volume,
+   or with ``--drift`` drifting out of it into Mali) and reads the server
    process's peak resident memory (``VmHWM`` in ``/proc/PID/status``, reset just before
    the upload through ``clear_refs``), with its memory before the upload;
 2. runs ``--uploads`` such uploads and ``--evaluations`` evaluations of a request of 100
@@ -43,13 +44,16 @@ START_US = 1_511_244_000_000_000  # 2017-11-21T06:00:00Z, the start of 01's wind
 WINDOW_US = 8 * 3600 * 1_000_000
 
 
-def track_csv(points: int, seed: int = 0) -> bytes:
-    """``points`` points evenly spread over 01's window, within 20 km of its centre."""
+def track_csv(points: int, seed: int = 0, *, drift: bool = False) -> bytes:
+    """``points`` points evenly spread over 01's window, within 20 km of its centre; with
+    ``drift``, drifting away from it into Mali (most points outside: the costlier check)."""
     rng = np.random.default_rng(seed)
     us = START_US + np.linspace(0, WINDOW_US, points, endpoint=False).astype(np.int64)
     times = np.datetime_as_string(us.astype("datetime64[us]"), unit="us", timezone="UTC")
-    lat = 14.32 + rng.uniform(-0.15, 0.15, points)
-    lng = 2.09 + rng.uniform(-0.15, 0.15, points)
+    away = np.linspace(0.0, 1.0, points) if drift else np.zeros(points)
+    spread = 0.001 if drift else 0.15  # a drifting aircraft flies a line (100 m of noise)
+    lat = 14.32 + rng.uniform(-spread, spread, points) + 2.0 * away
+    lng = 2.09 + rng.uniform(-spread, spread, points) - 3.0 * away
     alt = rng.uniform(400, 4000, points)
     rows = "\n".join(
         f"{t},{a:.7f},{b:.7f},{c:.2f}"
@@ -170,10 +174,11 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--uploads", type=int, default=4)
     parser.add_argument("--evaluations", type=int, default=4)
+    parser.add_argument("--drift", action="store_true", help="tracks drifting into Mali")
     parser.add_argument("--small", action="store_true", help="10^4 points: seconds, for CI")
     args = parser.parse_args()
     points = 10_000 if args.small else args.points
-    body = track_csv(points)
+    body = track_csv(points, drift=args.drift)
     with tempfile.TemporaryDirectory(prefix="clearance-bench-") as tmp:
         server, rids, token = start_server(Path(tmp), max(1, args.uploads))
         try:
@@ -194,6 +199,7 @@ def main() -> None:
             {
                 "bench": "heavy_load",
                 "points": points,
+                "drift": args.drift,
                 "body_mb": round(len(body) / 1e6, 1),
                 "rss_before_mb": round(before_kb / 1024, 1),
                 "peak_rss_mb": round(peak_kb / 1024, 1),
