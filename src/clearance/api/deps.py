@@ -42,7 +42,7 @@ ETAG = re.compile(r'(?:W/)?"(\d{1,18})"|(\d{1,18})')
 
 # Python holds one core at a time (the GIL); a few threads keep the database's waits
 # overlapped without starving the event loop.
-HEAVY_THREADS = 4
+HEAVY_THREADS = 2
 T = TypeVar("T")
 
 bearer = HTTPBearer(auto_error=False, description="A principal's token.")
