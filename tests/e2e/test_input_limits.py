@@ -48,7 +48,7 @@ def agadez(**volume_changes: Any) -> dict[str, Any]:
         (
             {"time_start": "9999-12-31T00:00:00Z", "time_end": "9999-12-31T10:00:00Z"},
             "volumes[0].time_start",
-            "at most 1000 days ahead (limits.max_days_ahead)",
+            "at most 3650 days ahead (limits.max_days_ahead)",
         ),
     ],
 )

@@ -111,14 +111,14 @@ def write_scenario(tmp_path: Path, limits: str) -> Path:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(p.read_bytes())
     main = target / "scenario.yaml"
-    text = main.read_text(encoding="utf-8").replace("limits:\n  max_days_ahead: 1000\n", limits)
+    text = main.read_text(encoding="utf-8").replace("limits:\n  max_days_ahead: 3650\n", limits)
     main.write_text(text, encoding="utf-8")
     return target
 
 
-def test_the_niger_replay_files_up_to_1000_days_ahead_and_keeps_the_other_defaults() -> None:
+def test_the_niger_replay_files_up_to_ten_years_ahead_and_keeps_the_other_defaults() -> None:
     limits = load_scenario(NIGER).limits
-    assert limits == Limits(max_days_ahead=1000)
+    assert limits == Limits(max_days_ahead=3650)
 
 
 def test_a_scenario_sets_its_limits(tmp_path: Path) -> None:
