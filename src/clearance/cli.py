@@ -28,7 +28,7 @@ from clearance.domain.scenario import Scenario
 from clearance.domain.volumes import LatLng
 from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.service.check import check
-from clearance.service.monitoring import check_track, read_track, simulated_track_csv
+from clearance.service.monitoring import check_track, read_track_file, simulated_track_csv
 from clearance.service.views import (
     evaluation_view,
     event_view,
@@ -262,11 +262,7 @@ def conformance_check(
 ) -> None:
     """Check a flown track; the result is recorded on the request (exit 0 either way)."""
     media = "jsonl" if track.suffix.lower() in (".jsonl", ".ndjson") else "csv"
-    try:
-        text = track.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot be read ({e})", source=str(track)) from None
-    result = check_track(bootstrap.workflow(), request_id, read_track(text, str(track), media))
+    result = check_track(bootstrap.workflow(), request_id, read_track_file(track, media))
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from fastapi.testclient import TestClient
 
+from clearance.api import problems
+from clearance.domain import telemetry
 from clearance.domain.volumes import LatLng
 from clearance.service.monitoring import simulated_track_csv
 from clearance.service.workflow import Workflow
-from tests.e2e.conftest import Actors, document
+from tests.e2e.conftest import Actors, assert_problem, document
 
 CSV = {"Content-Type": "text/csv"}
 
@@ -94,3 +99,59 @@ def test_telemetry_for_a_request_the_caller_cannot_see_is_404(
         headers=actors.operator("FR.Barkhane") | CSV,
     )
     assert response.status_code == 404
+
+
+def test_only_the_operator_records_telemetry_members_of_the_chain_get_403(
+    client: TestClient, actors: Actors, workflow: Workflow
+) -> None:
+    rid = cleared_isr(client, actors)
+    track = simulated_track_csv(workflow, rid, None)
+    before = client.get(f"/v1/requests/{rid}", headers=actors.operator()).json()
+    chain = {a["authority"] for a in before["approvals"]}
+    assert {"US.DoD", "NE.Defense"} <= chain
+    for authority in ("NE.Defense", "US.DoD"):
+        member = actors.member(authority)
+        assert client.get(f"/v1/requests/{rid}", headers=member).status_code == 200  # may read
+        response = client.post(f"/v1/requests/{rid}/telemetry", content=track, headers=member | CSV)
+        assert_problem(response, 403)
+        assert "only the request's operator records telemetry" in response.json()["detail"]
+    after = client.get(f"/v1/requests/{rid}", headers=actors.operator()).json()
+    assert after["version"] == before["version"]  # nothing recorded
+    assert len(after["events"]) == len(before["events"])
+    mine = client.post(
+        f"/v1/requests/{rid}/telemetry", content=track, headers=actors.operator() | CSV
+    )
+    assert mine.status_code == 200, mine.text
+
+
+def test_telemetry_over_its_size_limit_is_413_while_it_streams(
+    client: TestClient, actors: Actors, workflow: Workflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(problems, "TELEMETRY_MAX_BYTES", 100_000)
+    rid = cleared_isr(client, actors)
+    track = simulated_track_csv(workflow, rid, None).encode()
+    assert len(track) > 100_000
+
+    def pieces() -> Iterator[bytes]:  # no Content-Length: refused as it arrives
+        for at in range(0, len(track), 10_000):
+            yield track[at : at + 10_000]
+
+    response = client.post(
+        f"/v1/requests/{rid}/telemetry", content=pieces(), headers=actors.operator() | CSV
+    )
+    assert_problem(response, 413)
+    events = client.get(f"/v1/requests/{rid}", headers=actors.operator()).json()["events"]
+    assert not any(e["kind"] == "conformance" for e in events)
+
+
+def test_telemetry_over_the_point_limit_is_422_naming_the_line(
+    client: TestClient, actors: Actors, workflow: Workflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(telemetry, "MAX_POINTS", 1000)
+    rid = cleared_isr(client, actors)
+    track = simulated_track_csv(workflow, rid, None)
+    response = client.post(
+        f"/v1/requests/{rid}/telemetry", content=track, headers=actors.operator() | CSV
+    )
+    body = assert_problem(response, 422, field="line 1002")
+    assert "at most 1,000 points" in body["detail"]

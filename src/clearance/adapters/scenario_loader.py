@@ -23,6 +23,7 @@ from clearance.adapters.files import read_document
 from clearance.domain.deconfliction import Priorities
 from clearance.domain.documents import Fields
 from clearance.domain.errors import ScenarioError
+from clearance.domain.limits import Limits
 from clearance.domain.model import (
     Aircraft,
     Area,
@@ -45,7 +46,7 @@ from clearance.domain.volumes import LatLng
 
 SECTIONS = (
     "name", "clock", "purposes", "parties", "authorities", "members", "operators",
-    "aircraft", "sites", "grants", "territories", "areas", "deconfliction",
+    "aircraft", "sites", "grants", "territories", "areas", "deconfliction", "limits",
 )  # fmt: skip
 
 
@@ -105,7 +106,36 @@ def load_scenario(directory: Path) -> Scenario:
         members=members,
         clock=clock,
         priorities=priorities,
+        limits=_limits(f),
     )
+
+
+def _limits(f: Fields) -> Limits:
+    """``limits:``: every key optional (``domain.limits`` gives the defaults)."""
+    if not f.has("limits"):
+        return Limits()
+    section = f.obj("limits")
+    section.only(*Limits.names())
+    given: dict[str, Any] = {}
+    for key in Limits.names():
+        if not section.has(key):
+            continue
+        value = section.number(key)
+        if key == "max_volumes":
+            if value != int(value) or value < 1:
+                raise section.fail(f"must be a whole number of at least 1; got {value:g}", key)
+            value = int(value)
+        elif not key.endswith("altitude_m") and value <= 0:
+            raise section.fail(f"must be greater than 0; got {value:g}", key)
+        given[key] = value
+    limits = Limits(**given)
+    if limits.min_altitude_m >= limits.max_altitude_m:
+        raise section.fail(
+            f"must be below max_altitude_m ({limits.min_altitude_m:g} >= "
+            f"{limits.max_altitude_m:g})",
+            "min_altitude_m",
+        )
+    return limits
 
 
 def _priorities(f: Fields, purposes: dict[str, str]) -> Priorities:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 import clearance
 from clearance.api import openapi, problems
+from clearance.api.deps import heavy_limiter
 from clearance.api.routers import (
     audit,
     authorities,
@@ -33,6 +35,7 @@ from clearance.service.workflow import Workflow
 MAX_BODY_BYTES = 1024 * 1024
 SWEEP_SECONDS = 30.0
 INTEGRATE_SECONDS = 1.0
+SWITCH_SECONDS = 0.001
 log = logging.getLogger("clearance.api")
 WEB = Path(__file__).resolve().parents[1] / "web"  # the page: / and its assets under /web
 
@@ -54,6 +57,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # A thread waiting for the GIL asks for it after this long (5 ms by default):
+        # the event loop waits for it at every await, so heavy threads would add their
+        # interval to every request's latency, several times over.
+        sys.setswitchinterval(SWITCH_SECONDS)
         threads = []
         if sweep_seconds:
             threads.append(_Sweeper(workflow.expire_due, sweep_seconds, "expiry-sweep"))
@@ -83,6 +90,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.workflow = workflow
+    app.state.heavy = heavy_limiter()  # see api.deps: heavy work off the event loop
     for module in (
         health,
         me,

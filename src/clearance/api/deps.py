@@ -2,21 +2,31 @@
 
 ``WorkflowDep`` is the app's ``Workflow``; ``PrincipalDep`` the caller, authenticated
 from ``Authorization: Bearer``; ``JsonObjectDep`` the body, read as one strict JSON
-object; ``DocumentDep`` a request document, as JSON or YAML; ``ExpectedVersionDep`` the version named by ``If-Match``.
+object; ``DocumentDep`` a request document, as JSON or YAML; ``ExpectedVersionDep`` the
+version named by ``If-Match``; ``HeavyDep`` runs heavy work off the event loop.
+
+Heavy work (parsing a body, evaluating, submitting, checking telemetry) runs in worker
+threads, at most ``HEAVY_THREADS`` at once (the app's ``heavy`` limiter), so the event
+loop stays free to answer everyone else (``/healthz`` within milliseconds while large
+uploads and evaluations run), and a burst of heavy requests queues instead of making
+dozens of threads fight for the GIL.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 import re
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
+import anyio.to_thread
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from clearance.adapters.files import parse_yaml
+from clearance.adapters.files import parse_json, parse_yaml
 from clearance.api.problems import ApiError
+from clearance.domain.documents import DuplicateKeyError
 from clearance.domain.errors import InputError
 from clearance.domain.model import Principal
 from clearance.service.workflow import Workflow
@@ -31,6 +41,11 @@ YAML_MEDIA = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 ETAG = re.compile(r'(?:W/)?"(\d{1,18})"|(\d{1,18})')
 # The same, as the OpenAPI states it (ECMA regex; the header arrives stripped).
 ETAG_PATTERN = r'^(?:(?:W/)?"[0-9]{1,18}"|[0-9]{1,18})$'
+
+# Python holds one core at a time (the GIL); a few threads keep the database's waits
+# overlapped without starving the event loop.
+HEAVY_THREADS = 2
+T = TypeVar("T")
 
 bearer = HTTPBearer(auto_error=False, description="A principal's token.")
 
@@ -74,25 +89,46 @@ def _unsupported(media: str, expected: str) -> ApiError:
     )
 
 
-async def json_object(request: Request) -> dict[str, Any]:
+class Heavy:
+    """Runs a function in a worker thread under the app's ``heavy`` limiter."""
+
+    def __init__(self, limiter: anyio.CapacityLimiter) -> None:
+        self.limiter = limiter
+
+    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=self.limiter)
+
+
+def heavy_limiter() -> anyio.CapacityLimiter:
+    return anyio.CapacityLimiter(HEAVY_THREADS)
+
+
+def get_heavy(request: Request) -> Heavy:
+    return Heavy(request.app.state.heavy)
+
+
+HeavyDep = Annotated[Heavy, Depends(get_heavy)]
+
+
+async def json_object(request: Request, heavy: HeavyDep) -> dict[str, Any]:
     """The body as a JSON object: UTF-8, no NaN or infinities, at most MAX_DEPTH deep."""
     media = _media(request)
     if not _is_json(media):
         raise _unsupported(media, "application/json")
-    return parse_json_object(await request.body())
+    return await heavy(parse_json_object, await request.body())
 
 
 JsonObjectDep = Annotated[dict[str, Any], Depends(json_object)]
 
 
-async def document(request: Request) -> dict[str, Any]:
+async def document(request: Request, heavy: HeavyDep) -> dict[str, Any]:
     """A request document: a JSON object, or the same written as YAML (application/yaml),
     the form the example files use."""
     media = _media(request)
     if _is_json(media):
-        return parse_json_object(await request.body())
+        return await heavy(parse_json_object, await request.body())
     if media in YAML_MEDIA:
-        return parse_yaml_object(await request.body())
+        return await heavy(parse_yaml_object, await request.body())
     raise _unsupported(media, "application/json or application/yaml")
 
 
@@ -107,7 +143,7 @@ def parse_yaml_object(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise _malformed("the body is not valid UTF-8") from None
     try:
-        value = parse_yaml(text, "")
+        value = parse_yaml(text, "", max_depth=MAX_DEPTH)
     except InputError as e:
         raise _malformed(f"the body is not valid YAML: {e.rule}") from None
     if not isinstance(value, dict):
@@ -120,11 +156,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise _malformed("the body is empty; send a JSON object")
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+        value = parse_json(raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
     except UnicodeDecodeError:
         raise _malformed("the body is not valid UTF-8") from None
     except RecursionError:
         raise _malformed(f"the body nests deeper than {MAX_DEPTH} levels") from None
+    except DuplicateKeyError as e:
+        raise _malformed(f"the body is not valid: {e}") from None
     except ValueError as e:  # JSONDecodeError, and integers too long to convert
         raise _malformed(f"the body is not valid JSON: {e}") from None
     if not isinstance(value, dict):

@@ -68,6 +68,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _A = 6_378_137.0  # WGS84 semi-major axis
 _E2 = 6.69437999014e-3  # WGS84 first eccentricity squared
 _CHUNK = 1 << 15
+Rough = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,36 +145,56 @@ def check_conformance(
         raise ValueError("a conformance check needs at least one telemetry point")
     us = track.micros
     lng, lat, alt = track.lng, track.lat, track.alt_m
-    conforming = np.zeros(n, bool)
-    in_outline = np.zeros(n, bool)
-    in_window = np.zeros(n, bool)  # inside an outline during that volume's window
-    vertical = np.full(n, np.inf)
-    rings = [outline_ring(v, _PIECE_M) for v in volumes]
-    for v, ring in zip(volumes, rings, strict=True):
-        outline = shapely.Polygon(ring)
+    kind = np.empty(n, np.int8)
+    vertical = np.zeros(n)  # calloc'd: only the pages of altitude excursions are touched
+    outlines = []
+    for v in volumes:
+        outline = shapely.Polygon(outline_ring(v, _PIECE_M))
         shapely.prepare(outline)
-        h = shapely.intersects_xy(outline, lng, lat)
-        ht = h & (us >= micros(v.time_start)) & (us <= micros(v.time_end))
-        lo, hi = v.altitude_lower_m, v.altitude_upper_m
-        conforming |= ht & (alt >= lo) & (alt <= hi)
-        in_outline |= h
-        in_window |= ht
-        vertical = np.where(ht, np.minimum(vertical, np.maximum(lo - alt, alt - hi)), vertical)
+        outlines.append(outline)
+    # A slice of points at a time: the temporaries stay a few megabytes whatever the
+    # track's length (for 10^6 points whole, they were 40 MB).
+    for at in range(0, n, _CHUNK):
+        part = slice(at, at + _CHUNK)
+        t, x, y, z = us[part], lng[part], lat[part], alt[part]
+        conforming = np.zeros(len(t), bool)
+        in_outline = np.zeros(len(t), bool)
+        in_window = np.zeros(len(t), bool)  # inside an outline during that volume's window
+        nearest = np.full(len(t), np.inf)  # metres to the band of a volume it is in
+        for v, outline in zip(volumes, outlines, strict=True):
+            h = shapely.intersects_xy(outline, x, y)
+            ht = h & (t >= micros(v.time_start)) & (t <= micros(v.time_end))
+            lo, hi = v.altitude_lower_m, v.altitude_upper_m
+            conforming |= ht & (z >= lo) & (z <= hi)
+            in_outline |= h
+            in_window |= ht
+            off = np.maximum(lo - z, z - hi)
+            np.minimum(nearest, off, out=off)
+            np.copyto(nearest, off, where=ht)
+        here = np.where(
+            in_outline, np.where(in_window, np.int8(_ALTITUDE), np.int8(_TIME)), np.int8(_OUTSIDE)
+        )
+        here[conforming] = 0
+        kind[part] = here
+        high = np.flatnonzero(here == _ALTITUDE)
+        if high.size:
+            vertical[at + high] = nearest[high]
 
-    kind = np.where(in_outline, np.where(in_window, _ALTITUDE, _TIME), _OUTSIDE)
-    kind = np.where(conforming, 0, kind).astype(np.int8)
-    horizontal, slack = np.zeros(n), np.zeros(n)
-    far = np.flatnonzero(kind == _OUTSIDE)
-    if far.size:
-        horizontal[far], slack[far] = _rough_distances(volumes, lng[far], lat[far])
-    vertical = np.where(kind == _ALTITUDE, vertical, 0.0)
+    # Rough distances pick candidates only (each within its slack, >= 1 m): float32 is
+    # exact enough (3 cm at 400 km) and halves their memory.
+    horizontal: Rough = np.zeros(n, np.float32)
+    slack: Rough = np.zeros(n, np.float32)
     parties = list(territories or {})
     party = np.full(n, -1, np.int16)
-    if territories:
-        bad = np.flatnonzero(kind > 0)
+    for at in range(0, n, _CHUNK):  # in slices, as above
+        far = at + np.flatnonzero(kind[at : at + _CHUNK] == _OUTSIDE)
+        if far.size:
+            horizontal[far], slack[far] = _rough_distances(volumes, lng[far], lat[far])
+        bad = at + np.flatnonzero(kind[at : at + _CHUNK] > 0)
         for k, name in enumerate(parties):
             if name in covered_parties or not bad.size:
                 continue
+            assert territories is not None
             hit = _over(territories[name], lng[bad], lat[bad])
             party[bad[hit]] = k
             bad = bad[~hit]
@@ -289,7 +310,7 @@ def _plane(lng0: float, lat0: float, lng: Floats, lat: Floats) -> Floats:
 def _summarise(
     us: npt.NDArray[np.int64],
     kind: npt.NDArray[np.int8],
-    horizontal: tuple[Floats, Floats, Callable[[npt.NDArray[np.intp]], Floats]],
+    horizontal: tuple[Rough, Rough, Callable[[npt.NDArray[np.intp]], Floats]],
     vertical: Floats,
     party: npt.NDArray[np.int16],
     parties: list[str],
@@ -297,9 +318,12 @@ def _summarise(
     n = len(us)
     bad = kind > 0
     flight_s = float(us[-1] - us[0]) / 1e6
-    if flight_s > 0:
-        weight = np.diff(us, append=us[-1]) / 1e6
-        percent = 100.0 * float(np.sum(weight[~bad])) / flight_s
+    if flight_s > 0:  # each point stands for the time until the next (in slices: memory)
+        good_us = 0
+        for at in range(0, n - 1, _CHUNK):
+            step = np.diff(us[at : at + _CHUNK + 1])
+            good_us += int(np.sum(step, where=~bad[at : at + len(step)]))
+        percent = 100.0 * good_us / 1e6 / flight_s
     else:
         percent = 100.0 * float(np.mean(~bad))
     edges = np.diff(bad.astype(np.int8), prepend=0, append=0).astype(np.int8)
@@ -341,23 +365,39 @@ def _summarise(
 
 
 def _farthest(
-    horizontal: tuple[Floats, Floats, Callable[[npt.NDArray[np.intp]], Floats]],
+    horizontal: tuple[Rough, Rough, Callable[[npt.NDArray[np.intp]], Floats]],
     edges: npt.NDArray[np.int8],
     bad: npt.NDArray[np.bool_],
     run_kind: npt.NDArray[np.int8],
 ) -> Floats:
     """Each horizontal run's largest exact distance: measured exactly at every point
-    whose rough distance, plus its slack, reaches the run's largest rough distance."""
+    whose rough distance, plus its slack, reaches the run's largest rough distance.
+    (Rough distances are 0 but outside every outline, so a run's largest is a plain
+    maximum.) Points are picked a slice at a time, to keep the temporaries small."""
     rough, slack, exact = horizontal
-    label = np.cumsum(edges[:-1] == 1) - 1  # each point's run, where ``bad``
     sideways = run_kind >= _OUTSIDE
     starts = np.flatnonzero(edges == 1)
-    top = np.maximum.reduceat(np.where(bad, rough, 0.0), starts)
-    maybe = bad & sideways[label] & (rough + slack >= top[label]) & (rough > 0)
-    points = np.flatnonzero(maybe)
+    top = np.maximum.reduceat(rough, starts)
+    picked: list[npt.NDArray[np.intp]] = []
+    runs: list[npt.NDArray[np.intp]] = []
+    before = 0  # runs started before the slice
+    for at in range(0, len(bad), _CHUNK):
+        began = edges[at : at + _CHUNK] == 1
+        label = before + np.cumsum(began) - 1  # each point's run, where ``bad``
+        before += int(np.count_nonzero(began))
+        here = np.flatnonzero(bad[at : at + _CHUNK] & (rough[at : at + _CHUNK] > 0))
+        if not here.size:
+            continue
+        run = label[here]
+        points = at + here
+        keep = sideways[run] & (rough[points] + slack[points] >= top[run])
+        picked.append(points[keep])
+        runs.append(run[keep])
     out = np.zeros(len(starts))
-    if points.size:
-        np.maximum.at(out, label[points], exact(points))
+    if picked:
+        points = np.concatenate(picked)
+        if points.size:
+            np.maximum.at(out, np.concatenate(runs), exact(points))
     return out[sideways]
 
 

@@ -161,6 +161,26 @@ class Fields:
             raise self.fail("is out of the supported range of dates", key) from None
 
 
+class DuplicateKeyError(ValueError):
+    """One mapping names the same key twice."""
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+        super().__init__(f"the key {key!r} appears twice in one mapping; each key may appear once")
+
+
+def unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for ``json.loads``: a dict, refusing a repeated key."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKeyError(key)
+            seen.add(key)
+    return obj
+
+
 def _kind(value: object) -> str:
     if value is None:
         return "null"

@@ -2,15 +2,18 @@
 
 Every rule here is about the document alone or its ids: an unknown id, an out-of-range
 coordinate or a bad volume raises ``RequestError`` naming the field. Whether the
-operation can fly is feasibility's job, not this module's.
+operation can fly is feasibility's job, not this module's. A document being filed is
+also held to the scenario's ``limits`` (``domain.limits``); a stored one is not re-judged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from clearance.domain.documents import Fields
 from clearance.domain.errors import RequestError
+from clearance.domain.limits import Limits
 from clearance.domain.model import Payload, Request
 from clearance.domain.scenario import Scenario
 from clearance.domain.volumes import Volume4D, parse_volume
@@ -18,7 +21,16 @@ from clearance.domain.volumes import Volume4D, parse_volume
 FIELDS = ("operator", "aircraft", "payload", "purpose", "launch_site", "justification", "volumes")
 
 
-def parse_request(document: object, scenario: Scenario, source: str = "") -> Request:
+def parse_request(
+    document: object,
+    scenario: Scenario,
+    source: str = "",
+    *,
+    limits: Limits | None = None,
+    now: datetime | None = None,
+) -> Request:
+    """The request ``document`` describes; with ``limits``, held to them (and, with
+    ``now`` too, to how far ahead it may be filed)."""
     f = Fields(document, error=RequestError, source=source)
     f.only(*FIELDS, "id", "title")
     for free_text in ("id", "title"):  # the operator's own labels, kept but not used
@@ -30,9 +42,18 @@ def parse_request(document: object, scenario: Scenario, source: str = "") -> Req
     purpose = f.text("purpose", choices=scenario.purposes)
     site = _known(f, "launch_site", scenario.sites)
     justification = f.text("justification")
-    volumes = tuple(parse_volume(v) for v in f.objects("volumes"))
+    items = f.objects("volumes")
+    if limits is not None:  # before reading them: thousands of volumes cost a second
+        limits.check_count(f, "volumes", len(items))
+    volumes = tuple(parse_volume(v) for v in items)
     if not volumes:
         raise f.fail("must list at least one volume", "volumes")
+    if limits is not None:
+        for item, volume in zip(items, volumes, strict=True):
+            limits.check_volume(item, volume)
+        limits.check_span(f, "volumes", volumes)
+        if now is not None:
+            limits.check_ahead(f, "volumes", volumes, now)
     return Request(operator, aircraft, payload, purpose, site, justification, volumes)
 
 

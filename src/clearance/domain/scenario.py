@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 
 from clearance.domain.deconfliction import Priorities
+from clearance.domain.limits import Limits
 from clearance.domain.model import (
     Aircraft,
     Area,
@@ -47,6 +48,7 @@ class Scenario:
     members: dict[str, Member] = field(default_factory=dict)
     clock: datetime | None = None
     priorities: Priorities = field(default_factory=Priorities)
+    limits: Limits = field(default_factory=Limits)  # what a filed request may ask for
 
     def __post_init__(self) -> None:
         self._revoked_in_files = {g.id for g in self.grants.values() if g.revoked}

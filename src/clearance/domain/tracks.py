@@ -39,8 +39,8 @@ class Track:
 
     @property
     def micros(self) -> npt.NDArray[np.int64]:
-        """Times as integer microseconds since the Unix epoch."""
-        return self.times.astype("datetime64[us]").astype(np.int64)
+        """Times as integer microseconds since the Unix epoch (a view: no copy)."""
+        return self.times.astype("datetime64[us]", copy=False).view(np.int64)
 
 
 PATH_POINTS = 500

@@ -27,9 +27,12 @@ class Checked:
 
 
 def check(documents: Sequence[Document], scenario: Scenario) -> list[Checked]:
-    """Validate every document first (the first bad one raises ``RequestError`` and
-    nothing is evaluated), then evaluate them all in one batch."""
-    requests = [parse_request(d.content, scenario, d.source) for d in documents]
+    """Validate every document first, within the scenario's limits (the first bad one
+    raises ``RequestError`` and nothing is evaluated), then evaluate them all in one
+    batch. How far ahead a request may be filed is a submission's rule, not checked here."""
+    requests = [
+        parse_request(d.content, scenario, d.source, limits=scenario.limits) for d in documents
+    ]
     evaluations = evaluate_many(requests, scenario)
     return [
         Checked(d.source, r, e) for d, r, e in zip(documents, requests, evaluations, strict=True)

@@ -15,8 +15,7 @@ from typing import Any
 
 from clearance.domain.deconfliction import ConflictRef, conflict_ref
 from clearance.domain.model import Violation
-from clearance.domain.requests import parse_request
-from clearance.domain.scenario import Scenario
+from clearance.domain.requests import stored_airspace
 from clearance.domain.workflow import RequestRecord
 
 
@@ -36,7 +35,6 @@ def seen_conflicts(
     violations: Sequence[Violation],
     get: Callable[[str], RequestRecord | None],
     may_see: Callable[[RequestRecord], bool],
-    scenario: Scenario,
 ) -> list[SeenConflict]:
     """``get`` reads a request by id (no visibility check); ``may_see`` is the viewer's."""
     seen: list[SeenConflict] = []
@@ -45,7 +43,7 @@ def seen_conflicts(
         other = get(ref.request) if ref is not None else None
         if ref is None or other is None:
             continue
-        volumes = parse_request(other.document, scenario).volumes
+        _, volumes = stored_airspace(other.document)  # as stored, whatever today's scenario
         if not 0 <= ref.other_volume < len(volumes):
             continue
         v = volumes[ref.other_volume]

@@ -3,41 +3,71 @@
 A track is checked against the request's volumes (outline, altitude band, time window)
 and against territories: a point over a party whose consent no approval carries is an
 excursion naming that party. The result is recorded on the request (an event in its
-timeline, and so in the audit log) whatever it says.
+timeline, and so in the audit log) whatever it says. Only the request's operator records
+telemetry for it: the members of its chain may read the result, not record one.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from clearance.domain.conformance import (
     ConformanceResult,
     check_conformance,
 )
-from clearance.domain.errors import InputError, NotFoundError
+from clearance.domain.errors import ForbiddenError, InputError, NotFoundError
 from clearance.domain.model import Principal
 from clearance.domain.requests import stored_airspace
-from clearance.domain.telemetry import parse_track_csv, parse_track_jsonl
+from clearance.domain.telemetry import TrackReader
 from clearance.domain.tracks import Track, sampled_path, simulate_track, track_to_csv
 from clearance.domain.volumes import LatLng
 from clearance.domain.workflow import RequestState
 from clearance.service.workflow import Workflow
 
+PIECE_BYTES = 1 << 20
+
 
 def read_track(text: str, source: str, media: str) -> Track:
     """``media``: ``csv`` or ``jsonl`` (from a file suffix or a Content-Type)."""
-    if media == "csv":
-        return parse_track_csv(text, source)
-    if media == "jsonl":
-        return parse_track_jsonl(text, source)
-    raise InputError("telemetry must be CSV (time,lat,lng,alt_m) or JSON lines", source=source)
+    reader = TrackReader(source, media)
+    reader.feed_text(text)
+    return reader.close()
+
+
+def read_track_file(path: Path, media: str) -> Track:
+    """A telemetry file, read and parsed a megabyte at a time (bounded memory)."""
+    reader = TrackReader(str(path), media)
+    try:
+        with path.open("rb") as stream:
+            while piece := stream.read(PIECE_BYTES):
+                reader.feed(piece)
+    except OSError as e:
+        raise InputError(f"cannot be read ({e.strerror or e})", source=str(path)) from None
+    return reader.close()
+
+
+def may_record(workflow: Workflow, request_id: str, who: Principal | None) -> None:
+    """Raise unless ``who`` may record telemetry for the request: ``NotFoundError`` when
+    they cannot see it, ``ForbiddenError`` when they are not its operator. ``None`` is
+    the database's own operator (the CLI)."""
+    if who is None:
+        workflow.inspect(request_id)
+        return
+    seen, _ = workflow.get(who, request_id)
+    if who.operator != seen.operator:
+        raise ForbiddenError(
+            f"{who.name} does not fly for operator {seen.operator}; only the request's "
+            "operator records telemetry for it"
+        )
 
 
 def check_track(
     workflow: Workflow, request_id: str, track: Track, who: Principal | None = None
 ) -> ConformanceResult:
     """Check and record; ``who`` is None for the database's own operator (the CLI)."""
-    seen, _ = workflow.get(who, request_id) if who else workflow.inspect(request_id)
+    may_record(workflow, request_id, who)
+    seen, _ = workflow.inspect(request_id)
     with workflow.uow() as uow:
         record = uow.requests.get(seen.id)
         if record is None:  # pragma: no cover - it was there a moment ago

@@ -289,7 +289,9 @@ class Workflow:
         so what is stored, digested and re-read is exactly what was evaluated."""
         if isinstance(document, dict):
             document = json.loads(json.dumps(document, default=_json_default))
-        request = parse_request(document, self.scenario)
+        request = parse_request(
+            document, self.scenario, limits=self.scenario.limits, now=self.clock.now()
+        )
         assert isinstance(document, dict)  # parse_request accepted it as a mapping
         _loggable(document, "")
         return document, request
@@ -408,9 +410,7 @@ class Workflow:
         if not any(v.code == "conflict" for v in violations):
             return []
         with self.uow() as uow:
-            return seen_conflicts(
-                violations, uow.requests.get, partial(_may_see, who), self.scenario
-            )
+            return seen_conflicts(violations, uow.requests.get, partial(_may_see, who))
 
     def _as_of_now(
         self, record: RequestRecord, events: list[Event] | None = None

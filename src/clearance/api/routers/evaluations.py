@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from clearance.api import schemas
-from clearance.api.deps import DocumentDep, PrincipalDep, WorkflowDep
+from clearance.api.deps import DocumentDep, HeavyDep, PrincipalDep, WorkflowDep
 from clearance.api.problems import ok, problem_responses
 from clearance.api.routers.requests import DOCUMENT_BODY
 from clearance.service.views import preview_view
@@ -21,7 +21,12 @@ router = APIRouter(prefix="/v1/evaluations", tags=["requests"])
     openapi_extra=DOCUMENT_BODY,
     responses=ok(schemas.Preview) | problem_responses(400, 401, 403, 413, 415, 422),
 )
-def evaluate(who: PrincipalDep, workflow: WorkflowDep, document: DocumentDep) -> JSONResponse:
-    preview = workflow.preview(who, document)
-    conflicts = workflow.conflicts(who, preview.evaluation.violations)
-    return JSONResponse(preview_view(preview, conflicts))
+async def evaluate(
+    who: PrincipalDep, workflow: WorkflowDep, document: DocumentDep, heavy: HeavyDep
+) -> JSONResponse:
+    def work() -> JSONResponse:
+        preview = workflow.preview(who, document)
+        conflicts = workflow.conflicts(who, preview.evaluation.violations)
+        return JSONResponse(preview_view(preview, conflicts))
+
+    return await heavy(work)

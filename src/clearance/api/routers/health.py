@@ -1,4 +1,6 @@
-"""``/healthz``: the process answers (no authentication, no storage)."""
+"""``/healthz``: the process answers (no authentication, no storage).
+
+Served on the event loop itself (``async``), never queued behind work in the threads."""
 
 from __future__ import annotations
 
@@ -11,5 +13,5 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=None, responses=ok(schemas.Health))
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     return {"status": "ok"}

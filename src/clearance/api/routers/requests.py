@@ -15,6 +15,7 @@ from clearance.api.deps import (
     YAML_MEDIA,
     DocumentDep,
     ExpectedVersionDep,
+    HeavyDep,
     JsonObjectDep,
     PrincipalDep,
     WorkflowDep,
@@ -114,18 +115,22 @@ def _resource(
     )
     | problem_responses(400, 401, 403, 409, 413, 415, 422),
 )
-def submit(
+async def submit(
     who: PrincipalDep,
     workflow: WorkflowDep,
     document: DocumentDep,
+    heavy: HeavyDep,
     # declared by IDEMPOTENCY_KEY: the domain checks it and names it
     idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> JSONResponse:
-    submitted = workflow.submit(who, document, idempotency_key)
-    headers = {"Location": f"/v1/requests/{submitted.record.id}"}
-    if not submitted.created:
-        headers["Idempotent-Replayed"] = "true"
-    return _resource(submitted.record, workflow.scenario, status=201, headers=headers)
+    def work() -> JSONResponse:
+        submitted = workflow.submit(who, document, idempotency_key)
+        headers = {"Location": f"/v1/requests/{submitted.record.id}"}
+        if not submitted.created:
+            headers["Idempotent-Replayed"] = "true"
+        return _resource(submitted.record, workflow.scenario, status=201, headers=headers)
+
+    return await heavy(work)
 
 
 @router.get("", responses=ok(schemas.RequestList) | problem_responses(401, 422))
@@ -187,14 +192,18 @@ def withdraw(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONR
     openapi_extra=DOCUMENT_BODY | {"parameters": [IF_MATCH]},
     responses=ok(schemas.Amended, headers=ETAG_HEADER) | problem_responses(*BODY_ERRORS, 428),
 )
-def amend(
+async def amend(
     who: PrincipalDep,
     workflow: WorkflowDep,
     request_id: str,
     version: ExpectedVersionDep,
     document: DocumentDep,
+    heavy: HeavyDep,
 ) -> JSONResponse:
-    amended = workflow.amend(who, request_id, document, version)
-    return _resource(
-        amended.record, workflow.scenario, {"kept": amended.kept, "reset": amended.reset}
-    )
+    def work() -> JSONResponse:
+        amended = workflow.amend(who, request_id, document, version)
+        return _resource(
+            amended.record, workflow.scenario, {"kept": amended.kept, "reset": amended.reset}
+        )
+
+    return await heavy(work)
