@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,3 +98,18 @@ class Server:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@contextlib.contextmanager
+def serving(
+    database_url: str, workdir: Path, principals: dict[str, tuple[str, str]]
+) -> Iterator[tuple[Server, dict[str, str]]]:
+    """A started server on the Niger scenario with these principals, and their tokens;
+    stopped on exit."""
+    server = Server(database_url, workdir / "server.log")
+    tokens = server.prepare(principals)
+    server.start()
+    try:
+        yield server, tokens
+    finally:
+        server.stop()

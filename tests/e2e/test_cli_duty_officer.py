@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.serverproc import CLEARANCE, NIGER, Server
+from tests.serverproc import CLEARANCE, NIGER, Server, serving
 
 PRINCIPALS = {
     "planner": ("--operator", "US.AFRICOM"),
@@ -31,13 +31,8 @@ OFFSET = re.compile(r"T\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d")
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[tuple[Server, dict[str, str]]]:
-    s = Server(db_url, tmp_path / "server.log")
-    tokens = s.prepare(PRINCIPALS)
-    s.start()
-    try:
-        yield s, tokens
-    finally:
-        s.stop()
+    with serving(db_url, tmp_path, PRINCIPALS) as started:
+        yield started
 
 
 def run(s: Server, *args: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.serverproc import NIGER, Server
+from tests.serverproc import NIGER, Server, serving
 
 PRINCIPALS = {
     "planner": ("--operator", "US.AFRICOM"),
@@ -32,13 +32,8 @@ def document(prefix: str) -> dict[str, Any]:
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[tuple[Server, dict[str, str]]]:
-    s = Server(db_url, tmp_path / "server.log")
-    tokens = s.prepare(PRINCIPALS)
-    s.start()
-    try:
-        yield s, tokens
-    finally:
-        s.stop()
+    with serving(db_url, tmp_path, PRINCIPALS) as started:
+        yield started
 
 
 def bearer(token: str) -> dict[str, str]:
