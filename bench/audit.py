@@ -38,7 +38,7 @@ from typing import Any
 import benchkit  # bench/ is on sys.path when a bench runs as a script
 
 from clearance.adapters.audit_store import CACHE_KIB, TILE_BYTES, TileStore
-from clearance.domain.merkle import (
+from clearance.domain.ledger.merkle import (
     canonical_json,
     consistency_proof_for,
     inclusion_proof_for,

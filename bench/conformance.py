@@ -27,10 +27,10 @@ from pathlib import Path
 import benchkit  # bench/ is on sys.path when a bench runs as a script
 import shapely
 
-from clearance.domain.conformance import check_conformance
-from clearance.domain.telemetry import parse_track_csv
-from clearance.domain.tracks import Track, simulate_track, track_to_csv
-from clearance.domain.volumes import Circle, LatLng, Polygon, Volume4D
+from clearance.domain.airspace.conformance import check_conformance
+from clearance.domain.airspace.telemetry import parse_track_csv
+from clearance.domain.airspace.tracks import Track, simulate_track, track_to_csv
+from clearance.domain.airspace.volumes import Circle, LatLng, Polygon, Volume4D
 
 NIGER = Path(__file__).parents[1] / "examples" / "niger"
 T0 = datetime(2017, 11, 27, 6, tzinfo=UTC)

@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta
 import benchkit  # bench/ is on sys.path when a bench runs as a script
 import numpy as np
 
-from clearance.domain.geotemporal import volumes_conflict
-from clearance.domain.index import VolumeFacts, VolumeIndex, volume_facts
-from clearance.domain.volumes import Circle, LatLng, Polygon, Volume4D
+from clearance.domain.airspace.geotemporal import volumes_conflict
+from clearance.domain.airspace.index import VolumeFacts, VolumeIndex, volume_facts
+from clearance.domain.airspace.volumes import Circle, LatLng, Polygon, Volume4D
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 METRES_PER_DEGREE = 111_320.0

@@ -28,9 +28,9 @@ import benchkit  # bench/ is on sys.path when a bench runs as a script
 import yaml
 
 from clearance.adapters.scenario_loader import load_scenario
-from clearance.domain.evaluation import evaluate, evaluate_many
-from clearance.domain.requests import parse_request
-from clearance.domain.scenario import Scenario
+from clearance.domain.clearance.evaluation import evaluate, evaluate_many
+from clearance.domain.clearance.requests import parse_request
+from clearance.domain.clearance.scenario import Scenario
 
 NIGER = Path(__file__).parents[1] / "examples" / "niger"
 

@@ -22,11 +22,11 @@ from rich.table import Table
 
 from clearance import bootstrap, cli_audit
 from clearance.config import Settings
+from clearance.domain.airspace.volumes import LatLng
+from clearance.domain.clearance.model import ApprovalStatus, Evaluation, Outcome, Principal
+from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.clearance.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.domain.errors import ClearanceError, ConflictError, InputError
-from clearance.domain.model import ApprovalStatus, Evaluation, Outcome, Principal
-from clearance.domain.scenario import Scenario
-from clearance.domain.volumes import LatLng
-from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.service.check import check
 from clearance.service.monitoring import check_track, read_track_file, simulated_track_csv
 from clearance.service.views import (

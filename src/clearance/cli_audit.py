@@ -17,9 +17,9 @@ import typer
 
 from clearance import bootstrap
 from clearance.adapters.audit_files import read_export, write_export
-from clearance.domain.audit import AuditError, verify_log
-from clearance.domain.checkpoint import NoteError, parse_vkey
 from clearance.domain.errors import InputError
+from clearance.domain.ledger.audit import AuditError, verify_log
+from clearance.domain.ledger.checkpoint import NoteError, parse_vkey
 from clearance.service.audit import checkpoint_view, entry_view
 
 audit_app = typer.Typer(

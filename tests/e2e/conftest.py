@@ -24,7 +24,7 @@ from clearance.adapters.keys import KeyStore
 from clearance.adapters.scenario_loader import load_scenario
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.api import create_app
-from clearance.domain.scenario import Scenario
+from clearance.domain.clearance.scenario import Scenario
 from clearance.service.audit import AuditLog
 from clearance.service.ports import PinnedClock, Signer
 from clearance.service.workflow import Workflow

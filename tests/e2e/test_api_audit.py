@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from clearance.domain.checkpoint import Checkpoint, open_checkpoint, parse_vkey
-from clearance.domain.merkle import leaf_hash, verify_consistency, verify_inclusion
-from clearance.domain.signatures import statement_from_event, verify_statement
+from clearance.domain.ledger.checkpoint import Checkpoint, open_checkpoint, parse_vkey
+from clearance.domain.ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
+from clearance.domain.ledger.signatures import statement_from_event, verify_statement
 from tests.e2e.conftest import LOG_ORIGIN, Actors, assert_problem, document
 
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 import yaml
 from fastapi.testclient import TestClient
 
-from clearance.domain.checkpoint import open_checkpoint, parse_vkey
-from clearance.domain.merkle import leaf_hash, verify_inclusion
+from clearance.domain.ledger.checkpoint import open_checkpoint, parse_vkey
+from clearance.domain.ledger.merkle import leaf_hash, verify_inclusion
 from clearance.service.workflow import Workflow
 from tests.e2e.conftest import LOG_ORIGIN, NOW, Actors, assert_problem, document, set_now
 

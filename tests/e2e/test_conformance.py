@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clearance.api import problems
-from clearance.domain import telemetry
-from clearance.domain.volumes import LatLng
+from clearance.domain.airspace import telemetry
+from clearance.domain.airspace.volumes import LatLng
 from clearance.service.monitoring import simulated_track_csv
 from clearance.service.workflow import Workflow
 from tests.e2e.conftest import Actors, assert_problem, document

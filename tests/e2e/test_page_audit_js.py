@@ -11,8 +11,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Page
 
-from clearance.domain.checkpoint import format_checkpoint, sign_note
-from clearance.domain.merkle import (
+from clearance.domain.ledger.checkpoint import format_checkpoint, sign_note
+from clearance.domain.ledger.merkle import (
     ProofError,
     inclusion_proof_for,
     leaf_hash,

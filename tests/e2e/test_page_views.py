@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, Route, expect
 
-from clearance.domain.volumes import LatLng
+from clearance.domain.airspace.volumes import LatLng
 from clearance.service.monitoring import simulated_track_csv
 from tests.e2e.conftest import NOW, document, set_now
 from tests.e2e.pagekit import (

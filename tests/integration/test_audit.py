@@ -24,11 +24,11 @@ from clearance.adapters import sql_tables as t
 from clearance.adapters.audit_files import read_export, write_export
 from clearance.adapters.keys import KeyStore
 from clearance.adapters.sql import SqlUnitOfWork, make_engine, uow_factory, upgrade
-from clearance.domain import merkle
-from clearance.domain.audit import AuditError, verify_log
-from clearance.domain.checkpoint import format_checkpoint, open_checkpoint, sign_note
-from clearance.domain.model import Principal
-from clearance.domain.workflow import Decision
+from clearance.domain.clearance.model import Principal
+from clearance.domain.clearance.workflow import Decision
+from clearance.domain.ledger import merkle
+from clearance.domain.ledger.audit import AuditError, verify_log
+from clearance.domain.ledger.checkpoint import format_checkpoint, open_checkpoint, sign_note
 from clearance.service.audit import AuditLog, raw_public, record_keys
 from clearance.service.ports import PinnedClock
 from clearance.service.workflow import Workflow

@@ -12,8 +12,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from clearance.adapters.sql import make_engine, upgrade
-from clearance.domain import merkle
-from clearance.domain.audit import entry_data
+from clearance.domain.ledger import merkle
+from clearance.domain.ledger.audit import entry_data
 
 CLI = str(Path(sys.executable).parent / "clearance")
 

@@ -9,8 +9,8 @@ import pytest
 
 from clearance.adapters.scenario_loader import load_scenario
 from clearance.bootstrap import documents_from
-from clearance.domain.model import ApprovalStatus, Evaluation, Outcome
-from clearance.domain.scenario import Scenario
+from clearance.domain.clearance.model import ApprovalStatus, Evaluation, Outcome
+from clearance.domain.clearance.scenario import Scenario
 from clearance.service.check import check
 
 NIGER = Path(__file__).parents[2] / "examples" / "niger"

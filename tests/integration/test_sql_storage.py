@@ -22,12 +22,12 @@ from sqlalchemy.engine import Engine
 from clearance.adapters.scenario_loader import load_scenario
 from clearance.adapters.sql import SqlUnitOfWork, make_engine, uow_factory, upgrade
 from clearance.adapters.sql_tables import metadata
+from clearance.domain.clearance.evaluation import evaluate
+from clearance.domain.clearance.model import ApprovalStatus, Conditions, Principal
+from clearance.domain.clearance.requests import parse_request
+from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.clearance.workflow import Decision, RequestRecord, RequestState
 from clearance.domain.errors import ConflictError, NotFoundError
-from clearance.domain.evaluation import evaluate
-from clearance.domain.model import ApprovalStatus, Conditions, Principal
-from clearance.domain.requests import parse_request
-from clearance.domain.scenario import Scenario
-from clearance.domain.workflow import Decision, RequestRecord, RequestState
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock, UnitOfWork
 from clearance.service.workflow import Workflow

@@ -12,9 +12,9 @@ import yaml
 
 from clearance.adapters.scenario_loader import load_scenario
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
+from clearance.domain.clearance.model import ApprovalStatus
+from clearance.domain.clearance.workflow import Decision, RequestState
 from clearance.domain.errors import ConflictError
-from clearance.domain.model import ApprovalStatus
-from clearance.domain.workflow import Decision, RequestState
 from clearance.service.ports import PinnedClock
 from clearance.service.workflow import Workflow
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import shapely
 
-from clearance.domain.model import (
+from clearance.domain.airspace.volumes import LatLng
+from clearance.domain.clearance.model import (
     Aircraft,
     Area,
     Authority,
@@ -28,9 +29,8 @@ from clearance.domain.model import (
     StatusChange,
     Territory,
 )
-from clearance.domain.policy import PolicyEngine, PolicyText
-from clearance.domain.scenario import Scenario
-from clearance.domain.volumes import LatLng
+from clearance.domain.clearance.policy import PolicyEngine, PolicyText
+from clearance.domain.clearance.scenario import Scenario
 
 T0 = datetime(2000, 1, 1, tzinfo=UTC)
 OPEN_2030 = datetime(2030, 1, 1, tzinfo=UTC)

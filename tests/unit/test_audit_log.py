@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 
 from clearance.adapters.keys import KeyStore
-from clearance.domain import merkle
-from clearance.domain.audit import AuditError, verify_log
-from clearance.domain.model import Principal
-from clearance.domain.signatures import (
+from clearance.domain.clearance.model import Principal
+from clearance.domain.clearance.workflow import Decision
+from clearance.domain.ledger import merkle
+from clearance.domain.ledger.audit import AuditError, verify_log
+from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
     decision_statement,
     document_digest,
     verify_statement,
 )
-from clearance.domain.workflow import Decision
 from clearance.service.audit import AuditLog
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from clearance.domain.checkpoint import (
+from clearance.domain.ledger.checkpoint import (
     Checkpoint,
     NoteError,
     SignatureError,
@@ -24,7 +24,7 @@ from clearance.domain.checkpoint import (
     verify_note,
     vkey,
 )
-from clearance.domain.merkle import EMPTY_ROOT, ProofError, leaf_hash, root_hash
+from clearance.domain.ledger.merkle import EMPTY_ROOT, ProofError, leaf_hash, root_hash
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "merkle"  # vendored; see its README
 ORIGIN = "clearance.example/audit"

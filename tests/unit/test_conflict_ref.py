@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from clearance.domain.deconfliction import ConflictRef, Priorities, conflict_ref, deconflict
-from clearance.domain.index import VolumeIndex
-from clearance.domain.model import Payload, Request, Violation
-from clearance.domain.volumes import Circle, LatLng, Volume4D
+from clearance.domain.airspace.deconfliction import (
+    ConflictRef,
+    Priorities,
+    conflict_ref,
+    deconflict,
+)
+from clearance.domain.airspace.index import VolumeIndex
+from clearance.domain.airspace.volumes import Circle, LatLng, Volume4D
+from clearance.domain.clearance.model import Payload, Request, Violation
 
 OTHER = "req-0123456789abcdef"
 

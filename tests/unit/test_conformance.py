@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import shapely
 
-from clearance.domain.conformance import (
+from clearance.domain.airspace.conformance import (
     ConformanceResult,
     check_conformance,
 )
+from clearance.domain.airspace.telemetry import parse_track_csv, parse_track_jsonl
+from clearance.domain.airspace.tracks import Track, simulate_track, track_to_csv
+from clearance.domain.airspace.volumes import WGS84, Circle, LatLng, Polygon, Volume4D
 from clearance.domain.errors import InputError
-from clearance.domain.telemetry import parse_track_csv, parse_track_jsonl
-from clearance.domain.tracks import Track, simulate_track, track_to_csv
-from clearance.domain.volumes import WGS84, Circle, LatLng, Polygon, Volume4D
 
 ROOT = Path(__file__).parents[2]
 T0 = datetime(2017, 11, 27, 6, tzinfo=UTC)

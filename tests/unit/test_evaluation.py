@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from clearance.domain.evaluation import evaluate, evaluate_many
-from clearance.domain.model import (
+from clearance.domain.clearance.evaluation import evaluate, evaluate_many
+from clearance.domain.clearance.model import (
     Approval,
     ApprovalStatus,
     Grant,
@@ -15,8 +15,8 @@ from clearance.domain.model import (
     Violation,
     outcome_of,
 )
-from clearance.domain.requests import parse_request
-from clearance.domain.scenario import Scenario
+from clearance.domain.clearance.requests import parse_request
+from clearance.domain.clearance.scenario import Scenario
 from tests.unit.fakes import T0, circle, make_scenario, polygon, request_doc
 
 

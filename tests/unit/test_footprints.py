@@ -12,9 +12,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearance.domain.evaluation import evaluate
-from clearance.domain.requests import parse_request
-from clearance.domain.volumes import (
+from clearance.domain.airspace.volumes import (
     CIRCLE_EXCESS,
     CIRCLE_MARGIN_M,
     WGS84,
@@ -24,6 +22,8 @@ from clearance.domain.volumes import (
     circle_segments,
     outline_polygon,
 )
+from clearance.domain.clearance.evaluation import evaluate
+from clearance.domain.clearance.requests import parse_request
 from tests.unit.fakes import circle, make_scenario, request_doc
 
 PROPERTY = settings(max_examples=150, deadline=None)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from clearance.domain.geotemporal import (
+from clearance.domain.airspace.geotemporal import (
     TOLERANCE_M,
     altitudes_overlap,
     boxes_meet,
@@ -23,7 +23,7 @@ from clearance.domain.geotemporal import (
     shape_of,
     volumes_conflict,
 )
-from clearance.domain.volumes import WGS84, Circle, LatLng, Polygon, Volume4D
+from clearance.domain.airspace.volumes import WGS84, Circle, LatLng, Polygon, Volume4D
 
 T0 = datetime(2024, 3, 1, 6, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from clearance.domain.geotemporal import volumes_conflict
-from clearance.domain.index import RECENT_LIMIT, Key, VolumeIndex
-from clearance.domain.volumes import WGS84, Circle, LatLng, Polygon, Volume4D
+from clearance.domain.airspace.geotemporal import volumes_conflict
+from clearance.domain.airspace.index import RECENT_LIMIT, Key, VolumeIndex
+from clearance.domain.airspace.volumes import WGS84, Circle, LatLng, Polygon, Volume4D
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from clearance.adapters.scenario_loader import load_scenario
+from clearance.domain.clearance.limits import Limits
+from clearance.domain.clearance.requests import parse_request
 from clearance.domain.errors import RequestError, ScenarioError
-from clearance.domain.limits import Limits
-from clearance.domain.requests import parse_request
 from tests.unit.fakes import circle, make_scenario, polygon, request_doc
 
 NOW = datetime(2020, 5, 1, tzinfo=UTC)

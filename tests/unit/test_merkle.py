@@ -1,7 +1,7 @@
 """The audit log's Merkle tree against RFC 9162, third-party vectors and itself.
 
 The reference below is written straight from RFC 9162 section 2.1 (MTH, PATH, PROOF,
-SUBPROOF) and shares no code with ``clearance.domain.merkle``.
+SUBPROOF) and shares no code with ``clearance.domain.ledger.merkle``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from clearance.domain.merkle import (
+from clearance.domain.ledger.merkle import (
     EMPTY_ROOT,
     Frontier,
     ProofError,

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from clearance.domain.clearance.model import Principal
+from clearance.domain.clearance.overview import ChainTimes, nearest_rank, overview
+from clearance.domain.clearance.workflow import Decision
 from clearance.domain.errors import ForbiddenError
-from clearance.domain.model import Principal
-from clearance.domain.overview import ChainTimes, nearest_rank, overview
-from clearance.domain.workflow import Decision
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock
 from clearance.service.workflow import Workflow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from clearance.domain.clearance.policy import PolicyEngine, PolicyText
 from clearance.domain.errors import ScenarioError
-from clearance.domain.policy import PolicyEngine, PolicyText
 
 ENTITIES = [
     {"uid": {"type": "Party", "id": "A"}, "attrs": {}, "parents": []},

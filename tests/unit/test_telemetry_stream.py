@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clearance.domain import telemetry
+from clearance.domain.airspace import telemetry
+from clearance.domain.airspace.telemetry import TrackReader, parse_track_csv
+from clearance.domain.airspace.tracks import Track
 from clearance.domain.errors import InputError
-from clearance.domain.telemetry import TrackReader, parse_track_csv
-from clearance.domain.tracks import Track
 
 
 def csv_text(points: int, *, quoted: bool = False, crlf: bool = False) -> str:

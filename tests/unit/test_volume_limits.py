@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from clearance.domain.airspace.volumes import parse_volume
 from clearance.domain.documents import Fields
 from clearance.domain.errors import RequestError
-from clearance.domain.volumes import parse_volume
 from tests.unit.fakes import circle, polygon
 
 

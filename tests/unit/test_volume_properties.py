@@ -19,12 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clearance.adapters.scenario_loader import load_scenario
+from clearance.domain.airspace.volumes import Circle, Polygon
+from clearance.domain.clearance.evaluation import evaluate, evaluate_many
+from clearance.domain.clearance.model import Evaluation, Outcome
+from clearance.domain.clearance.requests import parse_request
+from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.errors import RequestError
-from clearance.domain.evaluation import evaluate, evaluate_many
-from clearance.domain.model import Evaluation, Outcome
-from clearance.domain.requests import parse_request
-from clearance.domain.scenario import Scenario
-from clearance.domain.volumes import Circle, Polygon
 
 ROOT = Path(__file__).resolve().parents[2]
 METRES_PER_DEGREE = 111_320.0

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from clearance.domain.clearance.model import ApprovalStatus, Principal
+from clearance.domain.clearance.workflow import Decision, RequestState
 from clearance.domain.errors import (
     ConflictError,
     ForbiddenError,
@@ -15,8 +17,6 @@ from clearance.domain.errors import (
     RequestError,
     UnauthorizedError,
 )
-from clearance.domain.model import ApprovalStatus, Principal
-from clearance.domain.workflow import Decision, RequestState
 from clearance.service.memory import MemoryRequests, MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock
 from clearance.service.workflow import Workflow
@@ -384,7 +384,7 @@ def test_amending_does_not_conflict_with_itself(flow: Workflow) -> None:
 def test_a_higher_priority_overrides_when_the_scenario_allows_and_flags_the_lower(
     store: MemoryStore,
 ) -> None:
-    from clearance.domain.deconfliction import Priorities
+    from clearance.domain.airspace.deconfliction import Priorities
 
     scenario = make_scenario()
     scenario.priorities = Priorities({"overwatch": 2, "isr": 1}, override=True)

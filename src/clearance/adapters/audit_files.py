@@ -8,7 +8,7 @@ Files::
     checkpoint      the signed checkpoint (C2SP signed note) covering exactly those entries
     keys.json       the log's public key and the authorities' (as ``GET /v1/keys``)
 
-Reading is strict: a malformed line raises :class:`~clearance.domain.audit.AuditError`
+Reading is strict: a malformed line raises :class:`~clearance.domain.ledger.audit.AuditError`
 naming it.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from clearance.domain.audit import AuditError
+from clearance.domain.ledger.audit import AuditError
 from clearance.service.ports import StoredCheckpoint, StoredEntry
 
 ENTRIES = "entries.jsonl"

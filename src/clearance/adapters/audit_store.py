@@ -10,9 +10,9 @@ zero). The first 256 slots are exactly the C2SP tlog-tiles tile at level ``L`` (
 partial tile is its first ``w`` slots), so tiles can be served as c2sp.org/tlog-tiles;
 the extra sublevels mean any complete subtree is one slice of one row, never a
 recomputation. Next to the tiles, the tree head keeps the size, the root and the right
-edge (:class:`~clearance.domain.merkle.Frontier` subtrees, concatenated).
+edge (:class:`~clearance.domain.ledger.merkle.Frontier` subtrees, concatenated).
 
-A proof lists the subtrees it needs (:func:`~clearance.domain.merkle.inclusion_proof_ranges`)
+A proof lists the subtrees it needs (:func:`~clearance.domain.ledger.merkle.inclusion_proof_ranges`)
 and reads them in one query: about one tile row per 8 tree levels (3 at 10^6 entries;
 the leaf hash comes from its level-0 tile), plus, when a sibling is the right-hand
 remainder of the tree, the head's right edge (a remainder is always a suffix of it).
@@ -41,7 +41,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from clearance.domain.merkle import (
+from clearance.domain.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     Frontier,
@@ -100,7 +100,7 @@ def split_hashes(blob: bytes) -> list[bytes]:
 
 
 class TileWriter:
-    """Appends leaf hashes to a :class:`~clearance.domain.merkle.Frontier` and records
+    """Appends leaf hashes to a :class:`~clearance.domain.ledger.merkle.Frontier` and records
     every complete subtree they finish as ``(tile id, byte offset, hash)``; apply them to
     tile rows with :meth:`apply` once the rows are loaded (:attr:`tile_ids`)."""
 
@@ -158,7 +158,7 @@ def range_hashes(
     ranges: Sequence[tuple[int, int]], size: int, fetch_tiles: FetchTiles, fetch_edge: FetchEdge
 ) -> list[bytes]:
     """MTH of each range (a complete subtree, or a right-hand remainder ``[start, size)``;
-    see ``clearance.domain.merkle``) in the tree of ``size`` entries, from tiles
+    see ``clearance.domain.ledger.merkle``) in the tree of ``size`` entries, from tiles
     (``fetch_tiles(ids) -> {id: hashes}``, one call) and, for a remainder, the stored right
     edge when the stored size is ``size`` (``fetch_edge(size)``; None otherwise, and the
     remainder's subtrees are then read from tiles)."""
@@ -354,7 +354,7 @@ class TileStore:
         self, ranges: Sequence[tuple[int, int]], size: int, extra: Sequence[tuple[int, int]] = ()
     ) -> list[bytes]:
         """MTH of each range (a complete subtree or a right-hand remainder ``[start, size)``,
-        see ``clearance.domain.merkle``), then of each ``extra`` (level, index) node, all in
+        see ``clearance.domain.ledger.merkle``), then of each ``extra`` (level, index) node, all in
         one query: the tiles holding the complete subtrees, plus the tree row's right edge
         when a remainder is asked for and ``size`` is the stored size."""
         spots, remainders = locate(ranges)
@@ -387,7 +387,7 @@ class TileStore:
         return fold(self._hashes([(i << lv, (i + 1) << lv) for lv, i in parts], size))
 
     def hash_at(self, start: int, end: int) -> bytes:
-        """``hash_at`` for :func:`clearance.domain.merkle.inclusion_proof` and friends."""
+        """``hash_at`` for :func:`clearance.domain.ledger.merkle.inclusion_proof` and friends."""
         return self._hashes([(start, end)], end)[0]
 
     def inclusion(self, index: int, size: int) -> tuple[bytes, list[bytes]]:
@@ -396,7 +396,7 @@ class TileStore:
         are in tile ``(L, index >> (8L + 8))``, the leaf hash too; a sibling cut short by
         the tree's end may sit in the next tile), plus the tree row's right edge if a
         sibling is the right-hand remainder. The hot path of the read side, so
-        :func:`~clearance.domain.merkle.inclusion_proof_ranges` is mapped to tiles inline.
+        :func:`~clearance.domain.ledger.merkle.inclusion_proof_ranges` is mapped to tiles inline.
         """
         if size > self.size_stored():
             raise ValueError(f"size {size} is beyond the log's stored size")

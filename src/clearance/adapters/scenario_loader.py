@@ -20,11 +20,10 @@ import shapely
 import shapely.geometry
 
 from clearance.adapters.files import read_document
-from clearance.domain.deconfliction import Priorities
-from clearance.domain.documents import Fields
-from clearance.domain.errors import ScenarioError
-from clearance.domain.limits import Limits
-from clearance.domain.model import (
+from clearance.domain.airspace.deconfliction import Priorities
+from clearance.domain.airspace.volumes import LatLng
+from clearance.domain.clearance.limits import Limits
+from clearance.domain.clearance.model import (
     Aircraft,
     Area,
     Authority,
@@ -40,9 +39,10 @@ from clearance.domain.model import (
     StatusChange,
     Territory,
 )
-from clearance.domain.policy import PolicyEngine, PolicyText
-from clearance.domain.scenario import Scenario
-from clearance.domain.volumes import LatLng
+from clearance.domain.clearance.policy import PolicyEngine, PolicyText
+from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.documents import Fields
+from clearance.domain.errors import ScenarioError
 
 SECTIONS = (
     "name", "clock", "purposes", "parties", "authorities", "members", "operators",

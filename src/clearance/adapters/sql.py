@@ -42,12 +42,12 @@ from sqlalchemy.pool import StaticPool
 
 from clearance.adapters import sql_tables as t
 from clearance.adapters.sql_audit import SqlAudit
-from clearance.domain import audit
+from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
+from clearance.domain.clearance.overview import ChainTimes, StepTimes
+from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 from clearance.domain.errors import ConflictError, NotFoundError
-from clearance.domain.model import Approval, ApprovalStatus, Principal
-from clearance.domain.overview import ChainTimes, StepTimes
-from clearance.domain.signatures import instant
-from clearance.domain.workflow import Event, RequestRecord, RequestState
+from clearance.domain.ledger import audit
+from clearance.domain.ledger.signatures import instant
 from clearance.service.ports import (
     GrantRepository,
     IdempotencyRepository,

@@ -39,15 +39,15 @@ from clearance.adapters.audit_store import (
     range_hashes,
     split_hashes,
 )
-from clearance.domain import audit
-from clearance.domain.merkle import (
+from clearance.domain.clearance.model import Approval, ApprovalStatus
+from clearance.domain.ledger import audit
+from clearance.domain.ledger.merkle import (
     EMPTY_ROOT,
     Frontier,
     consistency_proof_ranges,
     inclusion_proof_ranges,
     leaf_hash,
 )
-from clearance.domain.model import Approval, ApprovalStatus
 from clearance.service.ports import (
     AuditRepository,
     StoredCheckpoint,

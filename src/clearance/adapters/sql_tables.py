@@ -16,8 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from clearance.domain.model import Approval, ApprovalStatus, Conditions, Outcome, Violation
-from clearance.domain.workflow import Event, RequestRecord, RequestState
+from clearance.domain.clearance.model import (
+    Approval,
+    ApprovalStatus,
+    Conditions,
+    Outcome,
+    Violation,
+)
+from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

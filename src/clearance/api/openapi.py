@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
 
 from clearance.api.schemas import INPUTS
-from clearance.domain.scenario import Scenario
+from clearance.domain.clearance.scenario import Scenario
 
 REF = "#/components/schemas/{model}"
 PROBLEM_JSON = "application/problem+json"

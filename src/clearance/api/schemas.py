@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from clearance.domain.model import ApprovalStatus, Outcome, Payload
-from clearance.domain.volumes import MAX_RADIUS_M
-from clearance.domain.workflow import RequestState
+from clearance.domain.airspace.volumes import MAX_RADIUS_M
+from clearance.domain.clearance.model import ApprovalStatus, Outcome, Payload
+from clearance.domain.clearance.workflow import RequestState
 
 # What Fields.text accepts: a string with a non-space character and no NUL.
 TEXT = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import threading
 
-from clearance.domain.deconfliction import Deconfliction, deconflict
-from clearance.domain.index import VolumeIndex
-from clearance.domain.model import Request
-from clearance.domain.requests import stored_airspace
-from clearance.domain.scenario import Scenario
-from clearance.domain.workflow import RequestRecord, RequestState
+from clearance.domain.airspace.deconfliction import Deconfliction, deconflict
+from clearance.domain.airspace.index import VolumeIndex
+from clearance.domain.clearance.model import Request
+from clearance.domain.clearance.requests import stored_airspace
+from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.clearance.workflow import RequestRecord, RequestState
 from clearance.service.ports import UnitOfWork
 
 ACTIVE = (RequestState.PENDING, RequestState.CLEARED)

@@ -28,8 +28,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from clearance.domain import audit
-from clearance.domain.checkpoint import (
+from clearance.domain.clearance.model import Approval
+from clearance.domain.errors import InputError, NotFoundError
+from clearance.domain.ledger import audit
+from clearance.domain.ledger.checkpoint import (
     NoteError,
     format_checkpoint,
     key_id,
@@ -38,10 +40,8 @@ from clearance.domain.checkpoint import (
     sign_note,
     vkey,
 )
-from clearance.domain.errors import InputError, NotFoundError
-from clearance.domain.merkle import Frontier, ProofError, leaf_hash
-from clearance.domain.model import Approval
-from clearance.domain.signatures import (
+from clearance.domain.ledger.merkle import Frontier, ProofError, leaf_hash
+from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
     decision_statement,
     document_digest,

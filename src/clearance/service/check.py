@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clearance.domain.evaluation import evaluate_many
-from clearance.domain.model import Evaluation, Request
-from clearance.domain.requests import parse_request
-from clearance.domain.scenario import Scenario
+from clearance.domain.clearance.evaluation import evaluate_many
+from clearance.domain.clearance.model import Evaluation, Request
+from clearance.domain.clearance.requests import parse_request
+from clearance.domain.clearance.scenario import Scenario
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from clearance.domain.deconfliction import ConflictRef, conflict_ref
-from clearance.domain.model import Violation
-from clearance.domain.requests import stored_airspace
-from clearance.domain.workflow import RequestRecord
+from clearance.domain.airspace.deconfliction import ConflictRef, conflict_ref
+from clearance.domain.clearance.model import Violation
+from clearance.domain.clearance.requests import stored_airspace
+from clearance.domain.clearance.workflow import RequestRecord
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from clearance.domain import audit, merkle
+from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
+from clearance.domain.clearance.overview import ChainTimes
+from clearance.domain.clearance.workflow import (
+    Event,
+    RequestRecord,
+    RequestState,
+    decided_by_person,
+)
 from clearance.domain.errors import ConflictError, NotFoundError
-from clearance.domain.model import Approval, ApprovalStatus, Principal
-from clearance.domain.overview import ChainTimes
-from clearance.domain.signatures import instant
-from clearance.domain.workflow import Event, RequestRecord, RequestState, decided_by_person
+from clearance.domain.ledger import audit, merkle
+from clearance.domain.ledger.signatures import instant
 from clearance.service.ports import (
     AuditRepository,
     GrantRepository,

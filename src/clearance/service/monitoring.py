@@ -12,17 +12,17 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from clearance.domain.conformance import (
+from clearance.domain.airspace.conformance import (
     ConformanceResult,
     check_conformance,
 )
+from clearance.domain.airspace.telemetry import TrackReader
+from clearance.domain.airspace.tracks import Track, sampled_path, simulate_track, track_to_csv
+from clearance.domain.airspace.volumes import LatLng
+from clearance.domain.clearance.model import Principal
+from clearance.domain.clearance.requests import stored_airspace
+from clearance.domain.clearance.workflow import RequestState
 from clearance.domain.errors import ForbiddenError, InputError, NotFoundError
-from clearance.domain.model import Principal
-from clearance.domain.requests import stored_airspace
-from clearance.domain.telemetry import TrackReader
-from clearance.domain.tracks import Track, sampled_path, simulate_track, track_to_csv
-from clearance.domain.volumes import LatLng
-from clearance.domain.workflow import RequestState
 from clearance.service.workflow import Workflow
 
 PIECE_BYTES = 1 << 20

@@ -25,9 +25,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from clearance.domain.model import Approval, Principal
-from clearance.domain.overview import ChainTimes
-from clearance.domain.workflow import Event, RequestRecord, RequestState
+from clearance.domain.clearance.model import Approval, Principal
+from clearance.domain.clearance.overview import ChainTimes
+from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 
 
 class RequestRepository(abc.ABC):

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from clearance.domain.model import Approval, Conditions, Evaluation, Violation
-from clearance.domain.overview import Overview
-from clearance.domain.scenario import Scenario
-from clearance.domain.titles import request_title
-from clearance.domain.workflow import Event, RequestRecord
+from clearance.domain.clearance.model import Approval, Conditions, Evaluation, Violation
+from clearance.domain.clearance.overview import Overview
+from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.clearance.titles import request_title
+from clearance.domain.clearance.workflow import Event, RequestRecord
 from clearance.service.conflicts import SeenConflict
 from clearance.service.ports import PrincipalRecord
 from clearance.service.workflow import Preview, QueueItem

@@ -25,6 +25,13 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+from clearance.domain.airspace.volumes import parse_volume
+from clearance.domain.clearance.evaluation import evaluate, with_violations
+from clearance.domain.clearance.model import Conditions, Evaluation, Principal, Request, Violation
+from clearance.domain.clearance.overview import Overview, overview
+from clearance.domain.clearance.requests import parse_request
+from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.clearance.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.domain.documents import Fields, instant
 from clearance.domain.errors import (
     ConflictError,
@@ -33,14 +40,7 @@ from clearance.domain.errors import (
     RequestError,
     UnauthorizedError,
 )
-from clearance.domain.evaluation import evaluate, with_violations
-from clearance.domain.merkle import canonical_json
-from clearance.domain.model import Conditions, Evaluation, Principal, Request, Violation
-from clearance.domain.overview import Overview, overview
-from clearance.domain.requests import parse_request
-from clearance.domain.scenario import Scenario
-from clearance.domain.volumes import parse_volume
-from clearance.domain.workflow import Decision, Event, RequestRecord, RequestState
+from clearance.domain.ledger.merkle import canonical_json
 from clearance.service.airspace import Airspace
 from clearance.service.audit import decision_signer
 from clearance.service.conflicts import SeenConflict, seen_conflicts

@@ -21,8 +21,8 @@ from clearance.api.deps import (
     WorkflowDep,
 )
 from clearance.api.problems import ok, problem_responses
-from clearance.domain.scenario import Scenario
-from clearance.domain.workflow import Decision, RequestRecord, RequestState
+from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.clearance.workflow import Decision, RequestRecord, RequestState
 from clearance.service.views import conflict_view, event_view, record_view
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])

@@ -15,8 +15,8 @@ from shapely.geometry import mapping
 from clearance.api import schemas
 from clearance.api.deps import PrincipalDep, WorkflowDep
 from clearance.api.problems import ok, problem_responses
-from clearance.domain.model import Payload
-from clearance.domain.scenario import Scenario
+from clearance.domain.clearance.model import Payload
+from clearance.domain.clearance.scenario import Scenario
 
 router = APIRouter(prefix="/v1/scenario", tags=["scenario"])
 

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from clearance.api import schemas
 from clearance.api.deps import HeavyDep, PrincipalDep, WorkflowDep
 from clearance.api.problems import ApiError, ok, problem_responses
-from clearance.domain.telemetry import TrackReader
+from clearance.domain.airspace.telemetry import TrackReader
 from clearance.service.monitoring import check_track, may_record
 
 router = APIRouter(prefix="/v1/requests", tags=["telemetry"])

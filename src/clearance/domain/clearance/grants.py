@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from clearance.domain.clearance.model import Grant, Request
+from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.documents import instant
-from clearance.domain.model import Grant, Request
-from clearance.domain.scenario import Scenario
 
 
 @dataclass(frozen=True, slots=True)

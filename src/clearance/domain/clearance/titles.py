@@ -14,7 +14,7 @@ from typing import Any
 
 import shapely
 
-from clearance.domain.scenario import Scenario
+from clearance.domain.clearance.scenario import Scenario
 
 
 def request_title(document: Mapping[str, Any], time_start: datetime, scenario: Scenario) -> str:

@@ -53,9 +53,9 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from clearance.domain.geotemporal import micros, outline_ring
-from clearance.domain.tracks import Floats, Track
-from clearance.domain.volumes import WGS84, Circle, Volume4D
+from clearance.domain.airspace.geotemporal import micros, outline_ring
+from clearance.domain.airspace.tracks import Floats, Track
+from clearance.domain.airspace.volumes import WGS84, Circle, Volume4D
 
 MIN_PERCENT = 95.0
 MAX_EXCURSION_S = 10.0

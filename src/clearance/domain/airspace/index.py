@@ -37,14 +37,14 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from clearance.domain.geotemporal import (
+from clearance.domain.airspace.geotemporal import (
     circle_boxes,
     micros,
     polygon_boxes,
     shape_of,
     volumes_conflict,
 )
-from clearance.domain.volumes import Circle, Volume4D
+from clearance.domain.airspace.volumes import Circle, Volume4D
 
 Key = tuple[str, int]
 """(request id, index of the volume within the request)."""

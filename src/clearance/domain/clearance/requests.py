@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from clearance.domain.airspace.volumes import Volume4D, parse_volume
+from clearance.domain.clearance.limits import Limits
+from clearance.domain.clearance.model import Payload, Request
+from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.documents import Fields
 from clearance.domain.errors import RequestError
-from clearance.domain.limits import Limits
-from clearance.domain.model import Payload, Request
-from clearance.domain.scenario import Scenario
-from clearance.domain.volumes import Volume4D, parse_volume
 
 FIELDS = ("operator", "aircraft", "payload", "purpose", "launch_site", "justification", "volumes")
 

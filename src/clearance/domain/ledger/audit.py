@@ -10,7 +10,7 @@ an object whose ``kind`` says what happened; its leaf hash is RFC 9162's
     event's), and the ``state`` and ``document_digest`` the change left the request in.
     A signed decision's detail also holds ``conditions``, ``document_digest`` and
     ``signature``: with the entry's other fields, the statement the authority signed
-    (:mod:`clearance.domain.signatures`).
+    (:mod:`clearance.domain.ledger.signatures`).
 ``scenario.loaded``
     ``at``, ``files`` (relative path -> SHA-256 hex of the content).
 ``grant.revoked``
@@ -45,9 +45,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from clearance.domain.checkpoint import open_checkpoint
-from clearance.domain.merkle import Frontier, ProofError, canonical_json, leaf_hash
-from clearance.domain.signatures import (
+from clearance.domain.clearance.workflow import RequestRecord
+from clearance.domain.ledger.checkpoint import open_checkpoint
+from clearance.domain.ledger.merkle import Frontier, ProofError, canonical_json, leaf_hash
+from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
     canonical_stored,
     document_digest,
@@ -55,7 +56,6 @@ from clearance.domain.signatures import (
     statement_from_event,
     verify_statement,
 )
-from clearance.domain.workflow import RequestRecord
 
 __all__ = [
     "DECIDED",

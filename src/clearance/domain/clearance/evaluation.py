@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clearance.domain.feasibility import check_feasibility
-from clearance.domain.grants import Coverage, coverage
-from clearance.domain.model import (
+from clearance.domain.clearance.feasibility import check_feasibility
+from clearance.domain.clearance.grants import Coverage, coverage
+from clearance.domain.clearance.model import (
     Approval,
     ApprovalStatus,
     Evaluation,
@@ -20,9 +20,9 @@ from clearance.domain.model import (
     Violation,
     outcome_of,
 )
-from clearance.domain.policy import Question
-from clearance.domain.routing import Step, route
-from clearance.domain.scenario import Scenario
+from clearance.domain.clearance.policy import Question
+from clearance.domain.clearance.routing import Step, route
+from clearance.domain.clearance.scenario import Scenario
 
 
 @dataclass(frozen=True, slots=True)

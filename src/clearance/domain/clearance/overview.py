@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from clearance.domain.model import ApprovalStatus
-from clearance.domain.workflow import (
+from clearance.domain.clearance.model import ApprovalStatus
+from clearance.domain.clearance.workflow import (
     RequestRecord,
     RequestState,
     awaiting,

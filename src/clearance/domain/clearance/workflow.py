@@ -18,9 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from clearance.domain.errors import ConflictError
-from clearance.domain.merkle import canonical_json
-from clearance.domain.model import (
+from clearance.domain.clearance.model import (
     Approval,
     ApprovalStatus,
     Conditions,
@@ -30,7 +28,9 @@ from clearance.domain.model import (
     Violation,
     outcome_of,
 )
-from clearance.domain.signatures import decision_statement, document_digest, instant
+from clearance.domain.errors import ConflictError
+from clearance.domain.ledger.merkle import canonical_json
+from clearance.domain.ledger.signatures import decision_statement, document_digest, instant
 
 
 class RequestState(StrEnum):

@@ -28,9 +28,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from clearance.domain.clearance.model import Approval, ApprovalStatus, Conditions
 from clearance.domain.documents import instant
-from clearance.domain.merkle import canonical_json
-from clearance.domain.model import Approval, ApprovalStatus, Conditions
+from clearance.domain.ledger.merkle import canonical_json
 
 __all__ = [
     "STATEMENT_FIELDS",
@@ -126,7 +126,7 @@ def decision_statement(
 
 def statement_from_event(entry: dict[str, Any]) -> dict[str, Any]:
     """The signed statement rebuilt from a ``request.decided`` audit entry (see
-    :mod:`clearance.domain.audit`); raises ``KeyError`` when a field is missing."""
+    :mod:`clearance.domain.ledger.audit`); raises ``KeyError`` when a field is missing."""
     detail = entry["detail"]
     return {
         "request_id": entry["request_id"],

@@ -24,10 +24,12 @@ from typing import Any
 
 import cedarpy
 
+from clearance.domain.clearance.model import ApprovalStatus
 from clearance.domain.errors import ScenarioError
-from clearance.domain.model import ApprovalStatus
 
-SCHEMA_TEXT = files("clearance.domain").joinpath("clearance.cedarschema").read_text("utf-8")
+SCHEMA_TEXT = (
+    files("clearance.domain.clearance").joinpath("clearance.cedarschema").read_text("utf-8")
+)
 ACTIONS = ("approve", "refer")
 
 

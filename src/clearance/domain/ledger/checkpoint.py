@@ -34,7 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from clearance.domain.merkle import HASH_SIZE, ProofError
+from clearance.domain.ledger.merkle import HASH_SIZE, ProofError
 
 __all__ = [
     "ED25519",

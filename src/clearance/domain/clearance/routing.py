@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clearance.domain.model import Request
-from clearance.domain.scenario import Scenario
+from clearance.domain.clearance.model import Request
+from clearance.domain.clearance.scenario import Scenario
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from clearance.domain.index import VolumeIndex
-from clearance.domain.model import Request, Violation
+from clearance.domain.airspace.index import VolumeIndex
+from clearance.domain.clearance.model import Request, Violation
 
 
 @dataclass(frozen=True, slots=True)

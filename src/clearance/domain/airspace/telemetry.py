@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from clearance.domain.airspace.tracks import Floats, Track
 from clearance.domain.documents import DuplicateKeyError, unique_object
 from clearance.domain.errors import InputError
-from clearance.domain.tracks import Floats, Track
 
 COLUMNS = ("time", "lat", "lng", "alt_m")
 MEDIA = ("csv", "jsonl")

@@ -16,9 +16,9 @@ from datetime import datetime
 import numpy as np
 import shapely
 
-from clearance.domain.deconfliction import Priorities
-from clearance.domain.limits import Limits
-from clearance.domain.model import (
+from clearance.domain.airspace.deconfliction import Priorities
+from clearance.domain.clearance.limits import Limits
+from clearance.domain.clearance.model import (
     Aircraft,
     Area,
     Authority,
@@ -29,7 +29,7 @@ from clearance.domain.model import (
     Site,
     Territory,
 )
-from clearance.domain.policy import PolicyEngine
+from clearance.domain.clearance.policy import PolicyEngine
 
 
 @dataclass

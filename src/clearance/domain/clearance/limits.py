@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
+from clearance.domain.airspace.volumes import WGS84, Circle, Volume4D
 from clearance.domain.documents import Fields
-from clearance.domain.volumes import WGS84, Circle, Volume4D
 
 
 @dataclass(frozen=True, slots=True)

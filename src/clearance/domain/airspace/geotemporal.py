@@ -59,7 +59,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from clearance.domain.volumes import WGS84, Circle, Volume4D
+from clearance.domain.airspace.volumes import WGS84, Circle, Volume4D
 
 TOLERANCE_M = 0.01
 """Outlines closer than this (metres) touch, and so conflict."""

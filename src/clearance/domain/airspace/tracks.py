@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from clearance.domain.geotemporal import micros, outline_ring
-from clearance.domain.volumes import WGS84, Circle, LatLng, Volume4D
+from clearance.domain.airspace.geotemporal import micros, outline_ring
+from clearance.domain.airspace.volumes import WGS84, Circle, LatLng, Volume4D
 
 Floats = npt.NDArray[np.float64]
 Times = npt.NDArray[np.datetime64]

@@ -6,9 +6,9 @@ never raise for a well-formed request: infeasibility is an answer, not an error.
 
 from __future__ import annotations
 
+from clearance.domain.clearance.model import Payload, Request, SiteStatus, Violation
+from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.documents import instant
-from clearance.domain.model import Payload, Request, SiteStatus, Violation
-from clearance.domain.scenario import Scenario
 
 
 def check_feasibility(request: Request, scenario: Scenario) -> list[Violation]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import shapely
 
-from clearance.domain.volumes import LatLng, Volume4D
+from clearance.domain.airspace.volumes import LatLng, Volume4D
 
 
 class Payload(StrEnum):
