@@ -15,10 +15,12 @@ from clearance.adapters.scenario_loader import load_scenario, load_scenario_file
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.config import Settings
 from clearance.domain.clearance.scenario import Scenario
-from clearance.domain.errors import InputError, NotFoundError, RequestError
+from clearance.domain.errors import InputError, RequestError, ScenarioError
+from clearance.domain.ledger.audit import scenario_version
 from clearance.service.audit import AuditLog, check_origin, record_keys
 from clearance.service.check import Document
 from clearance.service.ports import Clock, PinnedClock
+from clearance.service.scenarios import ScenarioVersions
 from clearance.service.workflow import Workflow
 
 
@@ -41,10 +43,13 @@ def upgrade_database(settings: Settings | None = None) -> str:
 
 
 def store_scenario(directory: Path, settings: Settings | None = None) -> Scenario:
-    """Validate a scenario directory and store it whole in the database."""
+    """Validate a scenario directory and store it whole in the database as a version (a
+    new one unless the same files were stored before), made current."""
     settings = settings or Settings.from_env()
-    scenario = load_scenario(directory)  # validates everything before anything is stored
     files = scenario_files(directory)
+    scenario = load_scenario(directory)  # validates everything before anything is stored
+    if scenario.version != scenario_version(files):
+        raise ScenarioError("changed while it was being read; load it again", source=str(directory))
     keys = KeyStore(settings.key_dir)
     public = _public_keys(keys, settings, list(scenario.authorities))
     engine = make_engine(settings.database_url)
@@ -59,16 +64,16 @@ def store_scenario(directory: Path, settings: Settings | None = None) -> Scenari
 
 
 def scenario_unless_stored(directory: Path, settings: Settings) -> tuple[Scenario, bool]:
-    """The scenario in ``directory``, stored unless the database holds exactly its files
-    already (a restarted demo logs no new load). Returns it and whether it was stored."""
-    files = scenario_files(directory)
+    """The scenario in ``directory``, stored unless it is the current version already (a
+    restarted demo logs no new load). Returns it and whether it was stored."""
+    version = scenario_version(scenario_files(directory))
     engine = make_engine(settings.database_url)
     try:
         with uow_factory(engine)() as uow:
-            stored = uow.scenarios.load()
+            current = uow.scenarios.current()
     finally:
         engine.dispose()
-    if stored == files:
+    if current == version:
         return load_scenario(directory), False
     return store_scenario(directory, settings), True
 
@@ -165,13 +170,11 @@ def workflow(settings: Settings | None = None) -> Workflow:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
     new_uow = uow_factory(engine)
+    versions = ScenarioVersions(load_scenario_files)
     with new_uow() as uow:
-        files = uow.scenarios.load()
-    if not files:
-        raise NotFoundError("no scenario in the database: run `clearance scenario load DIR` first")
-    scenario = load_scenario_files(files)
+        scenario = versions.current(uow)  # NotFoundError before any load
     signer = KeyStore(settings.key_dir)
-    return Workflow(new_uow, scenario, clock_for(scenario, settings), signer)
+    return Workflow(new_uow, versions, clock_for(scenario, settings), signer)
 
 
 def clock_for(scenario: Scenario, settings: Settings) -> Clock:

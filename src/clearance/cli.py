@@ -153,12 +153,15 @@ def db_upgrade() -> None:
 
 @scenario_app.command("load")
 def scenario_load(directory: Annotated[Path, typer.Argument(help="Scenario directory.")]) -> None:
-    """Validate a scenario directory and store it in the database."""
+    """Validate a scenario directory and store it in the database as a version (named by
+    the SHA-256 of its files), made current: new requests are evaluated against it, stored
+    ones keep the version they were evaluated against."""
     bootstrap.upgrade_database()
     scenario = bootstrap.store_scenario(directory)
     typer.echo(
         f"loaded scenario {scenario.name}: {len(scenario.authorities)} authorities, "
-        f"{len(scenario.grants)} grants, {len(scenario.territories)} territories"
+        f"{len(scenario.grants)} grants, {len(scenario.territories)} territories; "
+        f"version {scenario.version} is current"
     )
 
 
@@ -426,7 +429,7 @@ def request_submit(
     flow = bootstrap.workflow()
     (document,) = bootstrap.documents_from([file])
     record = flow.submit(flow.principal(as_), document.content).record
-    _print_record(record, [], as_json, flow.scenario)
+    _print_record(record, [], as_json, flow.scenario_of(record))
 
 
 @request_app.command("show")
@@ -434,7 +437,7 @@ def request_show(request_id: RequestIdArg, as_json: JsonOption = False) -> None:
     """One request: its state, chain of approvals and timeline."""
     flow = bootstrap.workflow()
     record, events = flow.inspect(request_id)
-    _print_record(record, events, as_json, flow.scenario)
+    _print_record(record, events, as_json, flow.scenario_of(record))
 
 
 @request_app.command("list")
@@ -447,7 +450,7 @@ def request_list(
     flow = bootstrap.workflow()
     records = flow.inspect_all(state, limit)
     if as_json:
-        typer.echo(json.dumps([summary_view(r, flow.scenario) for r in records], indent=2))
+        typer.echo(json.dumps([summary_view(r, flow.scenario_of(r)) for r in records], indent=2))
         return
     table = Table(title="Requests")
     for column in ("id", "state", "operator", "submitted", "first start", "awaiting"):
@@ -508,7 +511,7 @@ def request_decide(
         if e.field in CONDITION_OPTIONS:
             raise InputError(e.rule, field=CONDITION_OPTIONS[e.field]) from None
         raise
-    _print_record(record, [], as_json, flow.scenario)
+    _print_record(record, [], as_json, flow.scenario_of(record))
 
 
 # The fields of the API's decision conditions, as the options that give them.
@@ -524,7 +527,8 @@ CONDITION_OPTIONS = {
 def request_withdraw(request_id: RequestIdArg, as_: AsOption, as_json: JsonOption = False) -> None:
     """Withdraw a pending or cleared request."""
     flow = bootstrap.workflow()
-    _print_record(flow.withdraw(flow.principal(as_), request_id), [], as_json, flow.scenario)
+    withdrawn = flow.withdraw(flow.principal(as_), request_id)
+    _print_record(withdrawn, [], as_json, flow.scenario_of(withdrawn))
 
 
 def _print_record(

@@ -140,10 +140,10 @@ def test_the_request_view_maps_territories_sites_and_volumes_from_its_own_origin
     page.get_by_role("button", name="Submit request").click()
     expect(page.locator("#request-state")).to_have_text("pending")
     map_ = page.locator("#map")
-    territories = len(site.workflow.scenario.territories)
+    territories = len(site.workflow.current_scenario().territories)
     assert territories == 12
     expect(map_.locator("svg path.territory")).to_have_count(territories)
-    expect(map_.locator("svg path.site")).to_have_count(len(site.workflow.scenario.sites))
+    expect(map_.locator("svg path.site")).to_have_count(len(site.workflow.current_scenario().sites))
     expect(map_.locator("svg path.volume")).to_have_count(1)
     expect(map_.locator("svg path.volume")).to_be_visible()
     expect(map_.locator(".party-label").get_by_text("Niger", exact=True)).to_have_count(1)

@@ -67,7 +67,7 @@ class Setup:
 
     def load_scenario(self) -> None:
         """What `clearance scenario load` stores: the files and every public key."""
-        scenario = self.flow.scenario
+        scenario = self.flow.current_scenario()
         public = {("log", ORIGIN): self.log.public_key}
         public |= {("authority", a): self.keys.public_key(a) for a in scenario.authorities}
         with self.uow() as uow:

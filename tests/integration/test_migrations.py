@@ -11,9 +11,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from clearance.adapters.sql import make_engine, upgrade
+from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.domain.ledger import merkle
-from clearance.domain.ledger.audit import entry_data
+from clearance.domain.ledger.audit import entry_data, scenario_version
 
 CLI = str(Path(sys.executable).parent / "clearance")
 
@@ -85,5 +85,49 @@ def test_0003_dates_existing_principals_from_the_audit_log(db_url: str) -> None:
         assert old_created == added
         assert rows[1].created_at is None
         assert all(r.revoked_at is None for r in rows)
+    finally:
+        engine.dispose()
+
+
+def test_0004_makes_the_stored_files_the_first_version_of_every_request(db_url: str) -> None:
+    """The files stored before revision 0004 become a version named as the code names it,
+    current, and every existing request was evaluated against it."""
+    files = {
+        "scenario.yaml": b"name: old\n",
+        "policies/a.cedar": b"permit(principal, action, resource);\n",
+    }
+    loaded = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    engine = make_engine(db_url)
+    stamp = loaded if engine.dialect.name != "sqlite" else loaded.replace(tzinfo=None)
+    try:
+        upgrade(engine, "0003")
+        with engine.begin() as c:
+            for path, content in files.items():
+                c.execute(
+                    sa.text(
+                        "INSERT INTO scenario_files (path, content, loaded_at) VALUES (:p, :c, :t)"
+                    ),
+                    {"p": path, "c": content, "t": stamp},
+                )
+            c.execute(
+                sa.text(
+                    "INSERT INTO requests (id, version, operator, submitted_by, document, state, "
+                    "outcome, violations, time_start, time_end, created_at, updated_at) VALUES "
+                    "('req-1', 1, 'US.AFRICOM', 'a', '{}', 'pending', 'pending', '[]', :t, :t, "
+                    ":t, :t)"
+                ),
+                {"t": stamp},
+            )
+        upgrade(engine)
+        with uow_factory(engine)() as uow:
+            current = uow.scenarios.current()
+            assert current == scenario_version(files)
+            assert uow.scenarios.files(current) == files
+            record = uow.requests.get("req-1")
+        assert record is not None
+        assert record.scenario_version == current
+        with engine.connect() as c:
+            tables = set(sa.inspect(c).get_table_names())
+        assert "scenario_files" not in tables
     finally:
         engine.dispose()

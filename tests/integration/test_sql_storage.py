@@ -19,6 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
+from clearance.adapters import sql_tables as t
 from clearance.adapters.scenario_loader import load_scenario
 from clearance.adapters.sql import SqlUnitOfWork, make_engine, uow_factory, upgrade
 from clearance.adapters.sql_tables import metadata
@@ -28,6 +29,7 @@ from clearance.domain.clearance.requests import parse_request
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import Decision, RequestRecord, RequestState
 from clearance.domain.errors import ConflictError, NotFoundError
+from clearance.domain.ledger.audit import scenario_version
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock, UnitOfWork
 from clearance.service.workflow import Workflow
@@ -92,7 +94,7 @@ def test_migration_creates_exactly_the_tables_the_code_uses(db_url: str) -> None
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_revision() == "0003"
+            assert context.get_current_revision() == "0004"
             tables = set(sa.inspect(connection).get_table_names())
             assert tables == {*metadata.tables, "alembic_version"}
     finally:
@@ -238,7 +240,7 @@ def test_leaving_without_commit_rolls_everything_back(
         assert uow.principals.get("alice") is None
         assert uow.idempotency.find("alice", "k1") is None
         assert uow.grants.revoked() == {}
-        assert uow.scenarios.load() is None
+        assert uow.scenarios.current() is None
 
 
 def test_adding_an_existing_request_conflicts(new_uow: Callable[[], SqlUnitOfWork]) -> None:
@@ -410,22 +412,37 @@ def test_grant_revocations(new_uow: Callable[[], SqlUnitOfWork]) -> None:
     assert all(d.tzinfo is UTC for d in revoked.values())
 
 
-def test_scenario_files_round_trip_as_bytes(new_uow: Callable[[], SqlUnitOfWork]) -> None:
+def test_scenario_versions_keep_their_files_as_bytes_and_the_newest_load_is_current(
+    new_uow: Callable[[], SqlUnitOfWork],
+) -> None:
     first = {
         "scenario.yaml": (NIGER / "scenario.yaml").read_bytes(),
         "policies/x.cedar": b"permit(principal, action, resource);\n",
         "blob.bin": bytes(range(256)) + b"\x00\xff",
     }
+    second = {"scenario.yaml": b"replaced"}
     with new_uow() as uow:
-        assert uow.scenarios.load() is None
-        uow.scenarios.save(first, SUBMITTED)
+        assert uow.scenarios.current() is None
+        v1 = uow.scenarios.save(first, SUBMITTED)
+        uow.commit()
+    assert v1 == scenario_version(first)
+    with new_uow() as uow:
+        assert uow.scenarios.current() == v1
+        assert uow.scenarios.files(v1) == first
+        v2 = uow.scenarios.save(second, SUBMITTED)
         uow.commit()
     with new_uow() as uow:
-        assert uow.scenarios.load() == first
-        uow.scenarios.save({"scenario.yaml": b"replaced"}, SUBMITTED)
+        assert v2 != v1
+        assert uow.scenarios.current() == v2
+        assert uow.scenarios.files(v2) == second
+        assert uow.scenarios.files(v1) == first  # a version is never replaced
+        assert uow.scenarios.files("0" * 64) is None
+        assert uow.scenarios.save(first, SUBMITTED) == v1  # loaded again: current again
         uow.commit()
     with new_uow() as uow:
-        assert uow.scenarios.load() == {"scenario.yaml": b"replaced"}
+        assert uow.scenarios.current() == v1
+        stored = uow.execute(sa.select(sa.func.count()).select_from(t.scenario_versions))
+        assert stored.scalar_one() == 2  # the same files are one version
 
 
 # -- concurrency -------------------------------------------------------------------------

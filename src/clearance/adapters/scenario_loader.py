@@ -43,6 +43,7 @@ from clearance.domain.clearance.policy import PolicyEngine, PolicyText
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.documents import Fields
 from clearance.domain.errors import ScenarioError
+from clearance.domain.ledger.audit import scenario_version
 
 SECTIONS = (
     "name", "clock", "purposes", "parties", "authorities", "members", "operators",
@@ -92,6 +93,7 @@ def load_scenario(directory: Path) -> Scenario:
     clock = f.instant("clock") if f.has("clock") else None
     priorities = _priorities(f, purposes)
     return Scenario(
+        version=scenario_version(scenario_files(directory)),
         name=f.text("name", default=directory.name),
         parties=parties,
         authorities=authorities,

@@ -604,14 +604,33 @@ class SqlScenarios(ScenarioRepository):
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
 
-    def save(self, files: dict[str, bytes], at: datetime) -> None:
-        self.uow.execute(sa.delete(t.scenario_files), write=True)
-        if files:
-            rows = [{"path": p, "content": c, "loaded_at": at} for p, c in files.items()]
-            self.uow.execute(sa.insert(t.scenario_files), rows, write=True)
-        self.uow.audit.append("scenario.loaded", audit.scenario_fields(files, at))
+    def save(self, files: dict[str, bytes], at: datetime) -> str:
+        fields = audit.scenario_fields(files, at)
+        version: str = fields["version"]
+        if self.files(version) is None:
+            new = sa.insert(t.scenario_versions).values(version=version, first_loaded_at=at)
+            if self.uow.insert_unique(new, {}):  # else another load stored it meanwhile
+                rows = [{"version": version, "path": p, "content": c} for p, c in files.items()]
+                if rows:
+                    self.uow.execute(sa.insert(t.scenario_version_files), rows, write=True)
+        self.uow.execute(
+            sa.insert(t.scenario_loads).values(version=version, loaded_at=at), write=True
+        )
+        self.uow.audit.append("scenario.loaded", fields)
+        return version
 
-    def load(self) -> dict[str, bytes] | None:
-        s = t.scenario_files.c
-        rows = self.uow.execute(sa.select(s.path, s.content).order_by(s.path)).all()
-        return {row.path: bytes(row.content) for row in rows} or None
+    def current(self) -> str | None:
+        loads = t.scenario_loads.c
+        query = sa.select(loads.version).order_by(loads.id.desc()).limit(1)
+        found: str | None = self.uow.execute(query).scalar_one_or_none()
+        return found
+
+    def files(self, version: str) -> dict[str, bytes] | None:
+        v, f = t.scenario_versions.c, t.scenario_version_files.c
+        known = self.uow.execute(sa.select(v.version).where(v.version == version)).first()
+        if known is None:
+            return None
+        rows = self.uow.execute(
+            sa.select(f.path, f.content).where(f.version == version).order_by(f.path)
+        ).all()
+        return {row.path: bytes(row.content) for row in rows}

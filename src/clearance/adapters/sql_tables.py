@@ -86,6 +86,9 @@ requests = sa.Table(
     sa.Column("time_end", UtcDateTime(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False, index=True),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # the scenario version it was last evaluated against ("" only for a database whose
+    # requests predate stored scenarios; revision 0004 filled in the version then stored)
+    sa.Column("scenario_version", sa.String(64), nullable=False, server_default=""),
 )
 
 approvals = sa.Table(
@@ -161,11 +164,34 @@ grant_revocations = sa.Table(
     sa.Column("revoked_at", UtcDateTime(), nullable=False),
 )
 
-scenario_files = sa.Table(
-    "scenario_files",
+# Scenario versions: immutable, named by the digest of their files
+# (clearance.domain.ledger.audit.scenario_version). Each load appends to scenario_loads;
+# the current version is the newest load's.
+scenario_versions = sa.Table(
+    "scenario_versions",
     metadata,
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("first_loaded_at", UtcDateTime(), nullable=False),
+)
+
+scenario_version_files = sa.Table(
+    "scenario_version_files",
+    metadata,
+    sa.Column(
+        "version",
+        sa.String(64),
+        sa.ForeignKey("scenario_versions.version", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("path", sa.String(1000), primary_key=True),
     sa.Column("content", sa.LargeBinary, nullable=False),
+)
+
+scenario_loads = sa.Table(
+    "scenario_loads",
+    metadata,
+    sa.Column("id", EventId, primary_key=True, autoincrement=True),
+    sa.Column("version", sa.String(64), sa.ForeignKey("scenario_versions.version"), nullable=False),
     sa.Column("loaded_at", UtcDateTime(), nullable=False),
 )
 
@@ -243,6 +269,7 @@ def request_row(record: RequestRecord) -> dict[str, Any]:
         "time_end": record.time_end,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
+        "scenario_version": record.scenario_version,
     }
 
 
@@ -299,6 +326,7 @@ def to_record(row: sa.Row[Any], approvals: list[Approval]) -> RequestRecord:
         time_end=row.time_end,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        scenario_version=row.scenario_version,
     )
 
 

@@ -120,7 +120,7 @@ def create_app(
         return FileResponse(WEB / "docs.html")
 
     problems.install(app, max_body_bytes=max_body_bytes)
-    openapi.install(app, workflow.scenario)
+    openapi.install(app, workflow.current_scenario())
     app.add_middleware(SecurityHeaders)  # outermost: problems from CatchAll get them too
     return app
 

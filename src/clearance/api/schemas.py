@@ -228,6 +228,10 @@ class _Summary(BaseModel):
     time_start: str
     time_end: str
     awaiting: list[str]
+    scenario_version: str = Field(
+        description="The scenario version (SHA-256 of its files) the request was last "
+        "evaluated against; it is shown and checked against that version."
+    )
 
 
 class RequestResource(_Summary):

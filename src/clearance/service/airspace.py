@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import threading
 
-from clearance.domain.airspace.deconfliction import Deconfliction, deconflict
+from clearance.domain.airspace.deconfliction import Deconfliction, Priorities, deconflict
 from clearance.domain.airspace.index import VolumeIndex
 from clearance.domain.clearance.model import Request
 from clearance.domain.clearance.requests import stored_airspace
-from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import RequestRecord, RequestState
 from clearance.service.ports import UnitOfWork
 
@@ -22,8 +21,7 @@ ACTIVE = (RequestState.PENDING, RequestState.CLEARED)
 
 
 class Airspace:
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
+    def __init__(self) -> None:
         self.index = VolumeIndex()
         self.purposes: dict[str, str] = {}
         self.lock = threading.RLock()
@@ -37,10 +35,11 @@ class Airspace:
                 self.update(record)
         self.loaded = True
 
-    def check(self, request: Request, own_id: str | None = None) -> Deconfliction:
-        return deconflict(
-            request, self.index, self.purposes.__getitem__, self.scenario.priorities, own_id
-        )
+    def check(
+        self, request: Request, priorities: Priorities, own_id: str | None = None
+    ) -> Deconfliction:
+        """Deconflict ``request`` with the priorities of the version it is evaluated against."""
+        return deconflict(request, self.index, self.purposes.__getitem__, priorities, own_id)
 
     def update(self, record: RequestRecord, request: Request | None = None) -> None:
         """Index ``record`` as it now stands (removed unless pending or cleared)."""

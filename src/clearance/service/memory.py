@@ -45,7 +45,8 @@ class MemoryStore:
     principals: dict[str, tuple[PrincipalRecord, str]] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     revoked: dict[str, datetime] = field(default_factory=dict)
-    scenario: dict[str, bytes] | None = None
+    scenario_versions: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    scenario_loads: list[str] = field(default_factory=list)
     audit: list[StoredEntry] = field(default_factory=list)
     checkpoints: list[StoredCheckpoint] = field(default_factory=list)
 
@@ -209,12 +210,20 @@ class MemoryScenarios(ScenarioRepository):
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
 
-    def save(self, files: dict[str, bytes], at: datetime) -> None:
-        self.store.scenario = dict(files)
-        _append(self.store, "scenario.loaded", audit.scenario_fields(files, at))
+    def save(self, files: dict[str, bytes], at: datetime) -> str:
+        fields = audit.scenario_fields(files, at)
+        version: str = fields["version"]
+        self.store.scenario_versions.setdefault(version, dict(files))
+        self.store.scenario_loads.append(version)
+        _append(self.store, "scenario.loaded", fields)
+        return version
 
-    def load(self) -> dict[str, bytes] | None:
-        return self.store.scenario
+    def current(self) -> str | None:
+        return self.store.scenario_loads[-1] if self.store.scenario_loads else None
+
+    def files(self, version: str) -> dict[str, bytes] | None:
+        found = self.store.scenario_versions.get(version)
+        return dict(found) if found is not None else None
 
 
 class MemoryUnitOfWork(UnitOfWork):

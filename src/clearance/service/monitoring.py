@@ -74,7 +74,7 @@ def check_track(
             raise NotFoundError(f"no request {request_id!r}")
         loaded = record.version
         _, volumes = stored_airspace(record.document)
-        territories = {p: t.geometry for p, t in workflow.scenario.territories.items()}
+        territories = {p: t.geometry for p, t in workflow.scenario_of(record).territories.items()}
         result = check_conformance(
             track,
             volumes,
@@ -96,6 +96,6 @@ def simulated_track_csv(workflow: Workflow, request_id: str, drift_to: LatLng | 
     record, _ = workflow.inspect(request_id)
     _, volumes = stored_airspace(record.document)
     # from the launch site when today's scenario still has it
-    site = workflow.scenario.sites.get(str(record.document.get("launch_site")))
+    site = workflow.scenario_of(record).sites.get(str(record.document.get("launch_site")))
     location = site.location if site is not None else None
     return track_to_csv(simulate_track(list(volumes), location, drift_to=drift_to))

@@ -135,12 +135,21 @@ class GrantRepository(abc.ABC):
 
 
 class ScenarioRepository(abc.ABC):
-    @abc.abstractmethod
-    def save(self, files: dict[str, bytes], at: datetime) -> None:
-        """Replace the stored scenario with these files (relative path -> content)."""
+    """Scenario versions: immutable sets of files named by their digest
+    (``domain.ledger.audit.scenario_version``); the newest load names the current one."""
 
     @abc.abstractmethod
-    def load(self) -> dict[str, bytes] | None: ...
+    def save(self, files: dict[str, bytes], at: datetime) -> str:
+        """Store these files (relative path -> content) as a version unless stored
+        already, make it current, log the load; returns the version."""
+
+    @abc.abstractmethod
+    def current(self) -> str | None:
+        """The current version (None before any load): one indexed read."""
+
+    @abc.abstractmethod
+    def files(self, version: str) -> dict[str, bytes] | None:
+        """The files of ``version``, or None when no such version is stored."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,7 @@ def summary_view(r: RequestRecord, scenario: Scenario) -> dict[str, Any]:
         "version": r.version,
         "state": r.state.value,
         "outcome": r.outcome.value,
+        "scenario_version": r.scenario_version,
         "operator": r.operator,
         "submitted_by": r.submitted_by,
         "created_at": instant(r.created_at),

@@ -45,6 +45,7 @@ from clearance.service.airspace import Airspace
 from clearance.service.audit import decision_signer
 from clearance.service.conflicts import SeenConflict, seen_conflicts
 from clearance.service.ports import Clock, PrincipalRecord, Signer, UnitOfWork
+from clearance.service.scenarios import OneScenario, ScenarioVersions
 
 OVERVIEW_LIMIT = 5_000
 
@@ -95,20 +96,40 @@ def new_token() -> str:
 
 
 class Workflow:
-    """The use cases, wired to a unit-of-work factory, a scenario and a clock."""
+    """The use cases, wired to a unit-of-work factory, the scenario versions and a clock.
+
+    Given one ``Scenario`` rather than ``ScenarioVersions``, every unit of work evaluates
+    against that scenario, stored or not (unit tests, offline checks)."""
 
     def __init__(
         self,
         uow: Callable[[], UnitOfWork],
-        scenario: Scenario,
+        scenarios: ScenarioVersions | Scenario,
         clock: Clock,
         signer: Signer | None = None,
     ) -> None:
         self.uow = uow
-        self.scenario = scenario
+        self.scenarios = (
+            scenarios if isinstance(scenarios, ScenarioVersions) else OneScenario(scenarios)
+        )
         self.clock = clock
         self.signer = signer  # authorities' keys; None: decisions go unsigned (tests)
-        self.airspace = Airspace(scenario)
+        self.airspace = Airspace()
+
+    # -- scenario versions -----------------------------------------------------------
+    def current_scenario(self) -> Scenario:
+        """The version the database names current now (one indexed read)."""
+        with self.uow() as uow:
+            return self.scenarios.current(uow)
+
+    def scenario_of(self, record: RequestRecord) -> Scenario:
+        """The version ``record`` was last evaluated against: what it is read, shown,
+        deconflicted and checked for conformance against."""
+        cached = self.scenarios.cached(record.scenario_version)
+        if cached is not None:
+            return cached
+        with self.uow() as uow:
+            return self.scenarios.get(uow, record.scenario_version)
 
     # -- principals ----------------------------------------------------------------
     def add_principal(
@@ -149,9 +170,10 @@ class Workflow:
             # Both at once is allowed: an officer who plans for an operator and also sits
             # on an authority; separation of duties then stops them approving their own.
             raise RequestError("give --operator, --authority or both", field="role")
-        if operator is not None and operator not in self.scenario.operators:
+        scenario = self.current_scenario()
+        if operator is not None and operator not in scenario.operators:
             raise RequestError(f"unknown operator {operator!r}", field="operator")
-        if authority is not None and authority not in self.scenario.authorities:
+        if authority is not None and authority not in scenario.authorities:
             raise RequestError(f"unknown authority {authority!r}", field="authority")
         return Principal(name, operator, authority)
 
@@ -196,7 +218,8 @@ class Workflow:
     def submit(
         self, who: Principal, document: object, idempotency_key: str | None = None
     ) -> Submitted:
-        doc, request = self._read(document)
+        scenario = self.current_scenario()
+        doc, request = self._read(document, scenario)
         if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
             raise RequestError("must be 1 to 255 characters", field="Idempotency-Key")
         if who.operator != request.operator:
@@ -218,7 +241,7 @@ class Workflow:
             self._not_over(request)
             now = self.clock.now()
             request_id = new_request_id()
-            evaluation, flagged = self._evaluate(uow, request, request_id)
+            request, evaluation, flagged = self._evaluate(uow, doc, request, scenario, request_id)
             record = RequestRecord.open(request_id, doc, request, evaluation, who.name, now)
             uow.requests.add(record)
             if idempotency_key:
@@ -231,7 +254,8 @@ class Workflow:
     def amend(
         self, who: Principal, request_id: str, document: object, expected_version: int
     ) -> Amended:
-        doc, request = self._parse(document)
+        scenario = self.current_scenario()
+        doc, request = self._parse(document, scenario)
         with self.airspace.lock, self.uow() as uow:
             record = self._visible(uow, who, request_id)
             if who.operator != record.operator:
@@ -241,7 +265,7 @@ class Workflow:
                     f"request {request_id} is at version {record.version}, not {expected_version}"
                 )
             now = self.clock.now()
-            evaluation, flagged = self._evaluate(uow, request, request_id)
+            request, evaluation, flagged = self._evaluate(uow, doc, request, scenario, request_id)
             kept, reset = record.amend(doc, request, evaluation, who.name, now)
             uow.requests.save(record, expected_version)
             self._flag(uow, flagged, record.id, now)
@@ -252,22 +276,33 @@ class Workflow:
     def preview(self, who: Principal, document: object) -> Preview:
         """Evaluate and deconflict ``document`` as a submission would, storing nothing:
         what the page shows while an operator composes a request."""
-        doc, request = self._parse(document)
+        scenario = self.current_scenario()
+        doc, request = self._parse(document, scenario)
         if who.operator != request.operator:
             raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
         with self.airspace.lock, self.uow() as uow:
-            evaluation, flagged = self._evaluate(uow, request, None)
+            _, evaluation, flagged = self._evaluate(uow, doc, request, scenario, None)
         return Preview(doc, evaluation, flagged)
 
     def _evaluate(
-        self, uow: UnitOfWork, request: Request, request_id: str | None
-    ) -> tuple[Evaluation, dict[str, list[str]]]:
-        """Evaluate with the grants as this unit of work reads them, then deconflict
-        against every pending and cleared request."""
+        self,
+        uow: UnitOfWork,
+        doc: dict[str, Any],
+        request: Request,
+        read_with: Scenario,
+        request_id: str | None,
+    ) -> tuple[Request, Evaluation, dict[str, list[str]]]:
+        """Evaluate against the current version with the grants as this unit of work reads
+        them, then deconflict against every pending and cleared request. ``request`` was
+        read before the unit of work began; if a new version became current meanwhile,
+        the document is read again against it."""
+        scenario = self._scenario_in(uow)
+        if scenario.version != read_with.version:
+            request = self._parse(doc, scenario)[1]
         self.airspace.load(uow)
-        found = self.airspace.check(request, own_id=request_id)
-        evaluation = evaluate(request, self._scenario_in(uow))
-        return with_violations(evaluation, found.violations), found.flagged
+        found = self.airspace.check(request, scenario.priorities, own_id=request_id)
+        evaluation = evaluate(request, scenario)
+        return request, with_violations(evaluation, found.violations), found.flagged
 
     def _flag(
         self, uow: UnitOfWork, flagged: dict[str, list[str]], by_request: str, now: datetime
@@ -279,19 +314,17 @@ class Workflow:
                 other.flag(reasons, by_request, now)
                 uow.requests.save(other, loaded)
 
-    def _parse(self, document: object) -> tuple[dict[str, Any], Request]:
-        doc, request = self._read(document)
+    def _parse(self, document: object, scenario: Scenario) -> tuple[dict[str, Any], Request]:
+        doc, request = self._read(document, scenario)
         self._not_over(request)
         return doc, request
 
-    def _read(self, document: object) -> tuple[dict[str, Any], Request]:
+    def _read(self, document: object, scenario: Scenario) -> tuple[dict[str, Any], Request]:
         """Validate, and keep the document as plain JSON data (YAML may hand us datetimes),
         so what is stored, digested and re-read is exactly what was evaluated."""
         if isinstance(document, dict):
             document = json.loads(json.dumps(document, default=_json_default))
-        request = parse_request(
-            document, self.scenario, limits=self.scenario.limits, now=self.clock.now()
-        )
+        request = parse_request(document, scenario, limits=scenario.limits, now=self.clock.now())
         assert isinstance(document, dict)  # parse_request accepted it as a mapping
         _loggable(document, "")
         return document, request
@@ -368,7 +401,7 @@ class Workflow:
     def revoke_grant(self, who: Principal, grant_id: str) -> list[str]:
         """Revoke a grant (a member of its grantor only); returns the requests that went
         back to review because of it."""
-        grant = self.scenario.grants.get(grant_id)
+        grant = self.current_scenario().grants.get(grant_id)
         if grant is None:
             raise NotFoundError(f"no grant {grant_id!r}")
         if who.authority != grant.grantor:
@@ -378,10 +411,12 @@ class Workflow:
         # the scan below and the commit.
         with self.airspace.lock, self.uow() as uow:
             uow.grants.revoke(grant_id, who.name, now)
-            scenario = self._scenario_in(uow)  # reads the revocation just written
+            revoked = uow.grants.revoked()  # with the revocation just written
             affected = []
             for record in uow.requests.open_for_operator(grant.grantee):
                 loaded = record.version
+                # each request against its own version, with today's revocations
+                scenario = self.scenarios.get(uow, record.scenario_version).with_revoked(revoked)
                 request = parse_request(record.document, scenario)
                 if record.reconsider_grant(grant_id, evaluate(request, scenario), now):
                     uow.requests.save(record, loaded)
@@ -390,9 +425,9 @@ class Workflow:
         return affected
 
     def _scenario_in(self, uow: UnitOfWork) -> Scenario:
-        """The scenario with the revocations this unit of work reads (another process
-        may have revoked a grant): never the shared object changed in place."""
-        return self.scenario.with_revoked(uow.grants.revoked())
+        """The current version with the revocations this unit of work reads: both are rows,
+        so a load or a revocation by any process counts at once."""
+        return self.scenarios.current(uow).with_revoked(uow.grants.revoked())
 
     # -- reads ---------------------------------------------------------------------
     # Reads never write: a request due to expire is shown expired (with its event) at

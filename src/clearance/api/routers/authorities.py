@@ -24,5 +24,5 @@ def queue(who: PrincipalDep, workflow: WorkflowDep, authority_id: str) -> dict[s
     now = workflow.clock.now()
     return {
         "authority": authority_id,
-        "items": [queue_item_view(i, now, workflow.scenario) for i in items],
+        "items": [queue_item_view(i, now, workflow.scenario_of(i.record)) for i in items],
     }

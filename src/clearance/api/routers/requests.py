@@ -128,7 +128,9 @@ async def submit(
         headers = {"Location": f"/v1/requests/{submitted.record.id}"}
         if not submitted.created:
             headers["Idempotent-Replayed"] = "true"
-        return _resource(submitted.record, workflow.scenario, status=201, headers=headers)
+        return _resource(
+            submitted.record, workflow.scenario_of(submitted.record), status=201, headers=headers
+        )
 
     return await heavy(work)
 
@@ -141,7 +143,7 @@ def list_requests(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JSONResponse:
     records = workflow.list_requests(who, state, limit)
-    return JSONResponse({"items": [record_view(r, workflow.scenario) for r in records]})
+    return JSONResponse({"items": [record_view(r, workflow.scenario_of(r)) for r in records]})
 
 
 @router.get(
@@ -153,7 +155,7 @@ def get_request(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JS
     conflicts = workflow.conflicts(who, record.violations)
     return _resource(
         record,
-        workflow.scenario,
+        workflow.scenario_of(record),
         {
             "events": [event_view(e) for e in events],
             "conflicts": [conflict_view(c) for c in conflicts],
@@ -175,7 +177,7 @@ def decide(
     record = workflow.decide(
         who, request_id, body.authority, Decision(body.decision), body.comment, body.conditions
     )
-    return _resource(record, workflow.scenario)
+    return _resource(record, workflow.scenario_of(record))
 
 
 @router.post(
@@ -184,7 +186,8 @@ def decide(
     | problem_responses(401, 403, 404, 409),
 )
 def withdraw(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONResponse:
-    return _resource(workflow.withdraw(who, request_id), workflow.scenario)
+    withdrawn = workflow.withdraw(who, request_id)
+    return _resource(withdrawn, workflow.scenario_of(withdrawn))
 
 
 @router.put(
@@ -203,7 +206,9 @@ async def amend(
     def work() -> JSONResponse:
         amended = workflow.amend(who, request_id, document, version)
         return _resource(
-            amended.record, workflow.scenario, {"kept": amended.kept, "reset": amended.reset}
+            amended.record,
+            workflow.scenario_of(amended.record),
+            {"kept": amended.kept, "reset": amended.reset},
         )
 
     return await heavy(work)

@@ -2,8 +2,8 @@
 territories, named areas and sites, and the vocabulary of a request (aircraft, payloads,
 purposes).
 
-The scenario is only read once loaded, so the map is built on the first call and then
-served from the app's state."""
+A scenario version never changes, so each version's map is built once and then served
+from the app's state; which version is current is read on every call."""
 
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ def scenario_map(_: PrincipalDep, workflow: WorkflowDep, request: Request) -> di
     """Territories and named areas as GeoJSON FeatureCollections (properties ``party`` or
     ``id``, and ``name``), sites as points, and the aircraft (with their combat radius),
     payloads and purposes a request may name."""
-    cached: dict[str, Any] | None = getattr(request.app.state, "scenario_map", None)
-    if cached is None:
-        cached = build_map(workflow.scenario)
-        request.app.state.scenario_map = cached
-    return cached
+    scenario = workflow.current_scenario()
+    maps: dict[str, dict[str, Any]] = getattr(request.app.state, "scenario_maps", {})
+    request.app.state.scenario_maps = maps
+    if scenario.version not in maps:
+        maps[scenario.version] = build_map(scenario)
+    return maps[scenario.version]
 
 
 def build_map(scenario: Scenario) -> dict[str, Any]:

@@ -8,7 +8,7 @@ depends on batch composition.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from clearance.domain.clearance.feasibility import check_feasibility
 from clearance.domain.clearance.grants import Coverage, coverage
@@ -81,7 +81,8 @@ def evaluate_many(requests: Sequence[Request], scenario: Scenario) -> list[Evalu
             )
         approvals_t = tuple(approvals)
         violations_t = tuple(p.violations)
-        out.append(Evaluation(outcome_of(approvals_t, violations_t), approvals_t, violations_t))
+        outcome = outcome_of(approvals_t, violations_t)
+        out.append(Evaluation(outcome, approvals_t, violations_t, scenario.version))
     return out
 
 
@@ -136,6 +137,8 @@ def with_violations(evaluation: Evaluation, extra: Sequence[Violation]) -> Evalu
     if not extra:
         return evaluation
     violations = (*evaluation.violations, *extra)
-    return Evaluation(
-        outcome_of(evaluation.approvals, violations), evaluation.approvals, violations
+    return replace(
+        evaluation,
+        outcome=outcome_of(evaluation.approvals, violations),
+        violations=violations,
     )

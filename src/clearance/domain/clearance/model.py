@@ -256,6 +256,7 @@ class Evaluation:
     outcome: Outcome
     approvals: tuple[Approval, ...]
     violations: tuple[Violation, ...] = field(default=())
+    scenario_version: str = ""  # the digest of the scenario it was made against
 
 
 def outcome_of(approvals: tuple[Approval, ...], violations: tuple[Violation, ...]) -> Outcome:

@@ -129,6 +129,8 @@ class RequestRecord:
     time_end: datetime
     created_at: datetime
     updated_at: datetime
+    # the digest of the scenario version it was last evaluated against ("" before 0004)
+    scenario_version: str = ""
     events: list[Event] = field(default_factory=list)
 
     # -- creation ------------------------------------------------------------------
@@ -157,8 +159,13 @@ class RequestRecord:
             time_end=max(v.time_end for v in request.volumes),
             created_at=now,
             updated_at=now,
+            scenario_version=evaluation.scenario_version,
         )
-        record._event("submitted", now, submitted_by, {"outcome": evaluation.outcome.value})
+        detail = {
+            "outcome": evaluation.outcome.value,
+            "scenario_version": evaluation.scenario_version,
+        }
+        record._event("submitted", now, submitted_by, detail)
         return record
 
     # -- queries -------------------------------------------------------------------
@@ -291,9 +298,17 @@ class RequestRecord:
         self.time_start = request.time_start
         self.time_end = max(v.time_end for v in request.volumes)
         self.state = _state(self.approvals, self.violations)
-        self._event(
-            "amended", now, by, {"kept": kept, "reset": reset, "outcome": evaluation.outcome.value}
-        )
+        detail: dict[str, Any] = {
+            "kept": kept,
+            "reset": reset,
+            "outcome": evaluation.outcome.value,
+            "scenario_version": evaluation.scenario_version,
+        }
+        if evaluation.scenario_version != self.scenario_version:
+            # evaluated against the current version, not the one it was filed under
+            detail["previous_scenario_version"] = self.scenario_version
+        self.scenario_version = evaluation.scenario_version
+        self._event("amended", now, by, detail)
         return kept, reset
 
     def reconsider_grant(self, grant: str, evaluation: Evaluation, now: datetime) -> list[str]:

@@ -12,7 +12,10 @@ an object whose ``kind`` says what happened; its leaf hash is RFC 9162's
     ``signature``: with the entry's other fields, the statement the authority signed
     (:mod:`clearance.domain.ledger.signatures`).
 ``scenario.loaded``
-    ``at``, ``files`` (relative path -> SHA-256 hex of the content).
+    ``at``, ``version`` (:func:`scenario_version`, from revision 0004 on: the version made
+    current), ``files`` (relative path -> SHA-256 hex of the content). A request event
+    (``submitted``, ``amended``) names in its detail the ``scenario_version`` it was
+    evaluated against.
 ``grant.revoked``
     ``grant``, ``by``, ``at``.
 ``principal.added``
@@ -110,10 +113,20 @@ def request_event_fields(
     }
 
 
+def file_digests(files: Mapping[str, bytes]) -> dict[str, str]:
+    return {path: hashlib.sha256(content).hexdigest() for path, content in files.items()}
+
+
+def scenario_version(files: Mapping[str, bytes]) -> str:
+    """A scenario version's name: the SHA-256 of the canonical JSON of its files' digests
+    (relative path -> SHA-256 hex), so equal files give one version wherever loaded."""
+    return hashlib.sha256(canonical_json(file_digests(files))).hexdigest()
+
+
 def scenario_fields(files: Mapping[str, bytes], at: datetime) -> dict[str, Any]:
-    """The fields of a ``scenario.loaded`` entry: when, and the SHA-256 of every file."""
-    digests = {path: hashlib.sha256(content).hexdigest() for path, content in files.items()}
-    return {"at": instant(at), "files": digests}
+    """The fields of a ``scenario.loaded`` entry: when, the version it made current, and
+    the SHA-256 of every file."""
+    return {"at": instant(at), "version": scenario_version(files), "files": file_digests(files)}
 
 
 def key_fields(role: str, name: str, public_key: bytes) -> dict[str, Any]:
