@@ -46,7 +46,6 @@ from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
 from clearance.domain.clearance.overview import ChainTimes, StepTimes
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 from clearance.domain.errors import ConflictError, NotFoundError
-from clearance.domain.ledger import audit
 from clearance.domain.ledger.signatures import instant
 from clearance.service.ports import (
     GrantRepository,
@@ -204,12 +203,12 @@ class SqlUnitOfWork(UnitOfWork):
         self._connection: Connection | None = None
         self._writing = False
         self._holds_lock: threading.Lock | None = None
+        self.audit = SqlAudit(self)  # first: the others log their changes through it
         self.requests = SqlRequests(self)
         self.principals = SqlPrincipals(self)
         self.idempotency = SqlIdempotency(self)
         self.grants = SqlGrants(self)
         self.scenarios = SqlScenarios(self)
-        self.audit = SqlAudit(self)
 
     def __enter__(self) -> SqlUnitOfWork:
         return self
@@ -320,9 +319,10 @@ class SqlUnitOfWork(UnitOfWork):
 # -- requests ------------------------------------------------------------------------------
 class SqlRequests(RequestRepository):
     def __init__(self, uow: SqlUnitOfWork) -> None:
+        super().__init__(uow.audit)
         self.uow = uow
 
-    def add(self, record: RequestRecord) -> None:
+    def _add(self, record: RequestRecord) -> None:
         if not self.uow.insert_unique(sa.insert(t.requests), t.request_row(record)):
             raise ConflictError(f"request {record.id} exists")
         self._write_children(record, replace_approvals=False)
@@ -331,7 +331,7 @@ class SqlRequests(RequestRepository):
         found = self._load(sa.select(t.requests).where(t.requests.c.id == request_id))
         return found[0] if found else None
 
-    def save(self, record: RequestRecord, expected_version: int) -> None:
+    def _save(self, record: RequestRecord, expected_version: int) -> None:
         row = t.request_row(record)
         del row["id"], row["created_at"]
         updated = self.uow.execute(
@@ -353,10 +353,6 @@ class SqlRequests(RequestRepository):
             self.uow.execute(sa.insert(t.approvals), t.approval_rows(record), write=True)
         if record.events:
             self.uow.execute(sa.insert(t.request_events), t.event_rows(record.events), write=True)
-            # one audit-log entry per event, in the same transaction
-            entries = audit.record_entries(record)
-            self.uow.audit.append_many([(kind, fields, record.id) for kind, fields in entries])
-        record.events = []
 
     def search(
         self,
@@ -479,9 +475,10 @@ _BY_TOKEN = sa.select(t.principals.c.name, t.principals.c.operator, t.principals
 
 class SqlPrincipals(PrincipalRepository):
     def __init__(self, uow: SqlUnitOfWork) -> None:
+        super().__init__(uow.audit)
         self.uow = uow
 
-    def add(self, principal: Principal, token_hash: str, at: datetime | None = None) -> None:
+    def _add(self, principal: Principal, token_hash: str, at: datetime | None) -> None:
         row = {
             "name": principal.name,
             "operator": principal.operator,
@@ -491,8 +488,6 @@ class SqlPrincipals(PrincipalRepository):
         }
         if not self.uow.insert_unique(sa.insert(t.principals), row):
             raise ConflictError(f"principal {principal.name!r} exists")
-        fields = {k: row[k] for k in ("name", "operator", "authority")}
-        self.uow.audit.append("principal.added", fields)
 
     def set_token(self, name: str, token_hash: str) -> None:
         p = t.principals.c
@@ -542,7 +537,7 @@ class SqlPrincipals(PrincipalRepository):
             for row in rows
         ]
 
-    def revoke(self, name: str, at: datetime) -> None:
+    def _revoke(self, name: str, at: datetime) -> None:
         p = t.principals.c
         updated = self.uow.execute(
             sa.update(t.principals)
@@ -557,7 +552,6 @@ class SqlPrincipals(PrincipalRepository):
             raise ConflictError(
                 f"principal {name!r} was already revoked at {instant(found.revoked_at or at)}"
             )
-        self.uow.audit.append("principal.revoked", {"name": name, "at": instant(at)})
 
 
 class SqlIdempotency(IdempotencyRepository):
@@ -586,6 +580,7 @@ class SqlIdempotency(IdempotencyRepository):
 
 class SqlGrants(GrantRepository):
     def __init__(self, uow: SqlUnitOfWork) -> None:
+        super().__init__(uow.audit)
         self.uow = uow
 
     def revoked(self) -> dict[str, datetime]:
@@ -593,20 +588,18 @@ class SqlGrants(GrantRepository):
         rows = self.uow.execute(sa.select(g.grant_id, g.revoked_at))
         return {row.grant_id: row.revoked_at for row in rows}
 
-    def revoke(self, grant: str, by: str, at: datetime) -> None:
+    def _revoke(self, grant: str, by: str, at: datetime) -> None:
         row = {"grant_id": grant, "revoked_by": by, "revoked_at": at}
         if not self.uow.insert_unique(sa.insert(t.grant_revocations), row):
             raise ConflictError(f"grant {grant} was already revoked")
-        self.uow.audit.append("grant.revoked", {"grant": grant, "by": by, "at": instant(at)})
 
 
 class SqlScenarios(ScenarioRepository):
     def __init__(self, uow: SqlUnitOfWork) -> None:
+        super().__init__(uow.audit)
         self.uow = uow
 
-    def save(self, files: dict[str, bytes], at: datetime) -> str:
-        fields = audit.scenario_fields(files, at)
-        version: str = fields["version"]
+    def _save(self, version: str, files: dict[str, bytes], at: datetime) -> None:
         if self.files(version) is None:
             new = sa.insert(t.scenario_versions).values(version=version, first_loaded_at=at)
             if self.uow.insert_unique(new, {}):  # else another load stored it meanwhile
@@ -616,8 +609,6 @@ class SqlScenarios(ScenarioRepository):
         self.uow.execute(
             sa.insert(t.scenario_loads).values(version=version, loaded_at=at), write=True
         )
-        self.uow.audit.append("scenario.loaded", fields)
-        return version
 
     def current(self) -> str | None:
         loads = t.scenario_loads.c

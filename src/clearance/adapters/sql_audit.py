@@ -70,9 +70,6 @@ class SqlAudit(AuditRepository):
         self.uow = uow
 
     # -- appending ---------------------------------------------------------------------
-    def append(self, kind: str, fields: Mapping[str, Any], request_id: str | None = None) -> None:
-        self.append_many([(kind, fields, request_id)])
-
     def append_many(self, entries: Sequence[tuple[str, Mapping[str, Any], str | None]]) -> None:
         if not entries:
             return

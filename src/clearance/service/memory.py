@@ -7,7 +7,7 @@ and publishes it on ``commit()``, so a rolled-back unit leaves no trace, as in a
 from __future__ import annotations
 
 import copy
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -52,10 +52,11 @@ class MemoryStore:
 
 
 class MemoryRequests(RequestRepository):
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, log: AuditRepository) -> None:
+        super().__init__(log)
         self.store = store
 
-    def add(self, record: RequestRecord) -> None:
+    def _add(self, record: RequestRecord) -> None:
         if record.id in self.store.requests:
             raise ConflictError(f"request {record.id} exists")
         self._write(record)
@@ -64,18 +65,15 @@ class MemoryRequests(RequestRepository):
         found = self.store.requests.get(request_id)
         return replace(copy.deepcopy(found), events=[]) if found else None
 
-    def save(self, record: RequestRecord, expected_version: int) -> None:
+    def _save(self, record: RequestRecord, expected_version: int) -> None:
         stored = self.store.requests.get(record.id)
         if stored is None or stored.version != expected_version:
             raise ConflictError(f"request {record.id} changed meanwhile; reload and retry")
         self._write(record)
 
     def _write(self, record: RequestRecord) -> None:
-        for kind, fields in audit.record_entries(record):
-            _append(self.store, kind, fields, record.id)
         self.store.events.extend(record.events)
         self.store.requests[record.id] = replace(copy.deepcopy(record), events=[])
-        record.events = []
 
     def search(
         self,
@@ -135,14 +133,14 @@ class MemoryRequests(RequestRepository):
 
 
 class MemoryPrincipals(PrincipalRepository):
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, log: AuditRepository) -> None:
+        super().__init__(log)
         self.store = store
 
-    def add(self, principal: Principal, token_hash: str, at: datetime | None = None) -> None:
+    def _add(self, principal: Principal, token_hash: str, at: datetime | None) -> None:
         if principal.name in self.store.principals:
             raise ConflictError(f"principal {principal.name!r} exists")
         self.store.principals[principal.name] = (PrincipalRecord(principal, at, None), token_hash)
-        _append(self.store, "principal.added", _principal_fields(principal))
 
     def set_token(self, name: str, token_hash: str) -> None:
         found = self.store.principals.get(name)
@@ -167,7 +165,7 @@ class MemoryPrincipals(PrincipalRepository):
     def records(self) -> list[PrincipalRecord]:
         return [self.store.principals[name][0] for name in sorted(self.store.principals)]
 
-    def revoke(self, name: str, at: datetime) -> None:
+    def _revoke(self, name: str, at: datetime) -> None:
         found = self.store.principals.get(name)
         if found is None:
             raise NotFoundError(f"no principal named {name!r}")
@@ -176,7 +174,6 @@ class MemoryPrincipals(PrincipalRepository):
                 f"principal {name!r} was already revoked at {instant(found[0].revoked_at)}"
             )
         self.store.principals[name] = (replace(found[0], revoked_at=at), found[1])
-        _append(self.store, "principal.revoked", {"name": name, "at": instant(at)})
 
 
 class MemoryIdempotency(IdempotencyRepository):
@@ -193,30 +190,27 @@ class MemoryIdempotency(IdempotencyRepository):
 
 
 class MemoryGrants(GrantRepository):
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, log: AuditRepository) -> None:
+        super().__init__(log)
         self.store = store
 
     def revoked(self) -> dict[str, datetime]:
         return dict(self.store.revoked)
 
-    def revoke(self, grant: str, by: str, at: datetime) -> None:
+    def _revoke(self, grant: str, by: str, at: datetime) -> None:
         if grant in self.store.revoked:
             raise ConflictError(f"grant {grant} was already revoked")
         self.store.revoked[grant] = at
-        _append(self.store, "grant.revoked", {"grant": grant, "by": by, "at": instant(at)})
 
 
 class MemoryScenarios(ScenarioRepository):
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, log: AuditRepository) -> None:
+        super().__init__(log)
         self.store = store
 
-    def save(self, files: dict[str, bytes], at: datetime) -> str:
-        fields = audit.scenario_fields(files, at)
-        version: str = fields["version"]
+    def _save(self, version: str, files: dict[str, bytes], at: datetime) -> None:
         self.store.scenario_versions.setdefault(version, dict(files))
         self.store.scenario_loads.append(version)
-        _append(self.store, "scenario.loaded", fields)
-        return version
 
     def current(self) -> str | None:
         return self.store.scenario_loads[-1] if self.store.scenario_loads else None
@@ -237,12 +231,12 @@ class MemoryUnitOfWork(UnitOfWork):
 
     def _bind(self) -> None:
         self.work = copy.deepcopy(self.shared)
-        self.requests = MemoryRequests(self.work)
-        self.principals = MemoryPrincipals(self.work)
-        self.idempotency = MemoryIdempotency(self.work)
-        self.grants = MemoryGrants(self.work)
-        self.scenarios = MemoryScenarios(self.work)
         self.audit = MemoryAudit(self.work)
+        self.requests = MemoryRequests(self.work, self.audit)
+        self.principals = MemoryPrincipals(self.work, self.audit)
+        self.idempotency = MemoryIdempotency(self.work)
+        self.grants = MemoryGrants(self.work, self.audit)
+        self.scenarios = MemoryScenarios(self.work, self.audit)
 
     def commit(self) -> None:
         for name in vars(self.work):
@@ -255,21 +249,6 @@ class MemoryUnitOfWork(UnitOfWork):
 
 
 # -- the audit log ---------------------------------------------------------------------------
-def _principal_fields(principal: Principal) -> dict[str, Any]:
-    return {
-        "name": principal.name,
-        "operator": principal.operator,
-        "authority": principal.authority,
-    }
-
-
-def _append(
-    store: MemoryStore, kind: str, fields: Mapping[str, Any], request_id: str | None = None
-) -> None:
-    data = audit.entry_data(kind, fields)
-    seq = len(store.audit) + 1
-    request_id = audit.request_of(fields, request_id)
-    store.audit.append(StoredEntry(seq, None, kind, request_id, data, merkle.leaf_hash(data)))
 
 
 class MemoryAudit(AuditRepository):
@@ -278,8 +257,14 @@ class MemoryAudit(AuditRepository):
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
 
-    def append(self, kind: str, fields: Mapping[str, Any], request_id: str | None = None) -> None:
-        _append(self.store, kind, fields, request_id)
+    def append_many(self, entries: Sequence[tuple[str, Mapping[str, Any], str | None]]) -> None:
+        for kind, fields, request_id in entries:
+            data = audit.entry_data(kind, fields)
+            about = audit.request_of(fields, request_id)
+            seq = len(self.store.audit) + 1
+            self.store.audit.append(
+                StoredEntry(seq, None, kind, about, data, merkle.leaf_hash(data))
+            )
 
     def recorded_keys(self) -> dict[tuple[str, str], bytes]:
         ring = audit.KeyRing()

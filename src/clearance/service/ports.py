@@ -10,16 +10,20 @@ and a SQLAlchemy one in ``adapters.sql``. Contracts:
   ``events`` only if the stored version is still ``expected_version``; otherwise it
   raises ``ConflictError``. Records come back from ``get`` with an empty ``events`` list.
 - ``IdempotencyRepository.remember`` raises ``ConflictError`` when the key is taken.
-- ``AuditRepository.append`` adds an audit-log entry in the unit of work's transaction
-  (repositories append the entries of the changes they write themselves: request events,
-  scenario loads, grant revocations, new principals); ``integrate`` gives the committed,
-  not yet integrated entries their log indexes (see ``service.audit``).
+- Every change is logged here, once: the repositories' public methods that change state
+  (``add``, ``save``, ``revoke``...) are template methods of these base classes, which call
+  the adapter's storage method (``_add``, ``_save``, ``_revoke``...) and then append the
+  change's audit-log entries (built by ``domain.ledger.audit`` from the record's events
+  and the other changes) through ``AuditRepository`` in the same transaction. Adapters
+  and fakes store; they never build or write an entry themselves.
+- ``integrate`` gives the committed, not yet integrated entries their log indexes (see
+  ``service.audit``).
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -28,17 +32,41 @@ from typing import Any
 from clearance.domain.clearance.model import Approval, Principal
 from clearance.domain.clearance.overview import ChainTimes
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
+from clearance.domain.documents import instant
+from clearance.domain.ledger import audit
 
 
-class RequestRepository(abc.ABC):
+class Logged:
+    """A repository whose changes are logged: ``log`` is the unit of work's audit log."""
+
+    def __init__(self, log: AuditRepository) -> None:
+        self.log = log
+
+
+class RequestRepository(Logged, abc.ABC):
+    def add(self, record: RequestRecord) -> None:
+        """Store a new record and its events; raises ``ConflictError`` if the id exists."""
+        self._add(record)
+        self._logged(record)
+
+    def save(self, record: RequestRecord, expected_version: int) -> None:
+        """Store the record and its new events if still at ``expected_version``."""
+        self._save(record, expected_version)
+        self._logged(record)
+
+    def _logged(self, record: RequestRecord) -> None:
+        self.log.append_many([(k, fields, record.id) for k, fields in audit.record_entries(record)])
+        record.events = []
+
     @abc.abstractmethod
-    def add(self, record: RequestRecord) -> None: ...
+    def _add(self, record: RequestRecord) -> None:
+        """Store the record and the rows of its ``events`` (which it leaves in place)."""
+
+    @abc.abstractmethod
+    def _save(self, record: RequestRecord, expected_version: int) -> None: ...
 
     @abc.abstractmethod
     def get(self, request_id: str) -> RequestRecord | None: ...
-
-    @abc.abstractmethod
-    def save(self, record: RequestRecord, expected_version: int) -> None: ...
 
     @abc.abstractmethod
     def search(
@@ -85,10 +113,23 @@ class PrincipalRecord:
     revoked_at: datetime | None
 
 
-class PrincipalRepository(abc.ABC):
-    @abc.abstractmethod
+class PrincipalRepository(Logged, abc.ABC):
     def add(self, principal: Principal, token_hash: str, at: datetime | None = None) -> None:
         """Raises ``ConflictError`` when the name is taken (a revoked name stays taken)."""
+        self._add(principal, token_hash, at)
+        self.log.append("principal.added", audit.principal_fields(principal))
+
+    def revoke(self, name: str, at: datetime) -> None:
+        """Refuse the principal's token from the commit on, and log it; raises
+        ``NotFoundError`` for an unknown name, ``ConflictError`` when already revoked."""
+        self._revoke(name, at)
+        self.log.append("principal.revoked", {"name": name, "at": instant(at)})
+
+    @abc.abstractmethod
+    def _add(self, principal: Principal, token_hash: str, at: datetime | None) -> None: ...
+
+    @abc.abstractmethod
+    def _revoke(self, name: str, at: datetime) -> None: ...
 
     @abc.abstractmethod
     def set_token(self, name: str, token_hash: str) -> None: ...
@@ -109,11 +150,6 @@ class PrincipalRepository(abc.ABC):
     def records(self) -> list[PrincipalRecord]:
         """Every principal, revoked or not, by name."""
 
-    @abc.abstractmethod
-    def revoke(self, name: str, at: datetime) -> None:
-        """Refuse the principal's token from the commit on, and log it; raises
-        ``NotFoundError`` for an unknown name, ``ConflictError`` when already revoked."""
-
 
 class IdempotencyRepository(abc.ABC):
     @abc.abstractmethod
@@ -124,24 +160,36 @@ class IdempotencyRepository(abc.ABC):
     def remember(self, principal: str, key: str, digest: str, request_id: str) -> None: ...
 
 
-class GrantRepository(abc.ABC):
+class GrantRepository(Logged, abc.ABC):
     @abc.abstractmethod
     def revoked(self) -> dict[str, datetime]:
         """Revoked grant ids and when."""
 
-    @abc.abstractmethod
     def revoke(self, grant: str, by: str, at: datetime) -> None:
         """Raises ``ConflictError`` when already revoked."""
+        self._revoke(grant, by, at)
+        self.log.append("grant.revoked", {"grant": grant, "by": by, "at": instant(at)})
+
+    @abc.abstractmethod
+    def _revoke(self, grant: str, by: str, at: datetime) -> None: ...
 
 
-class ScenarioRepository(abc.ABC):
+class ScenarioRepository(Logged, abc.ABC):
     """Scenario versions: immutable sets of files named by their digest
     (``domain.ledger.audit.scenario_version``); the newest load names the current one."""
 
-    @abc.abstractmethod
     def save(self, files: dict[str, bytes], at: datetime) -> str:
         """Store these files (relative path -> content) as a version unless stored
         already, make it current, log the load; returns the version."""
+        fields = audit.scenario_fields(files, at)
+        version: str = fields["version"]
+        self._save(version, files, at)
+        self.log.append("scenario.loaded", fields)
+        return version
+
+    @abc.abstractmethod
+    def _save(self, version: str, files: dict[str, bytes], at: datetime) -> None:
+        """Store the version unless it is stored already, and record the load."""
 
     @abc.abstractmethod
     def current(self) -> str | None:
@@ -181,10 +229,14 @@ class StoredCheckpoint:
 
 
 class AuditRepository(abc.ABC):
-    @abc.abstractmethod
     def append(self, kind: str, fields: Mapping[str, Any], request_id: str | None = None) -> None:
         """Add the entry ``{"kind": kind, **fields}`` (canonical JSON), not yet integrated;
         ``request_id`` (by default the entry's own ``request_id`` field) is kept beside it."""
+        self.append_many([(kind, fields, request_id)])
+
+    @abc.abstractmethod
+    def append_many(self, entries: Sequence[tuple[str, Mapping[str, Any], str | None]]) -> None:
+        """``append`` each (kind, fields, request id), in order."""
 
     @abc.abstractmethod
     def recorded_keys(self) -> dict[tuple[str, str], bytes]:

@@ -48,6 +48,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.workflow import RequestRecord
 from clearance.domain.ledger.checkpoint import open_checkpoint
 from clearance.domain.ledger.merkle import Frontier, ProofError, canonical_json, leaf_hash
@@ -127,6 +128,15 @@ def scenario_fields(files: Mapping[str, bytes], at: datetime) -> dict[str, Any]:
     """The fields of a ``scenario.loaded`` entry: when, the version it made current, and
     the SHA-256 of every file."""
     return {"at": instant(at), "version": scenario_version(files), "files": file_digests(files)}
+
+
+def principal_fields(principal: Principal) -> dict[str, Any]:
+    """The fields of a ``principal.added`` entry (never a token)."""
+    return {
+        "name": principal.name,
+        "operator": principal.operator,
+        "authority": principal.authority,
+    }
 
 
 def key_fields(role: str, name: str, public_key: bytes) -> dict[str, Any]:
