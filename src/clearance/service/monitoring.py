@@ -19,10 +19,11 @@ from clearance.domain.airspace.conformance import (
 from clearance.domain.airspace.telemetry import TrackReader
 from clearance.domain.airspace.tracks import Track, sampled_path, simulate_track, track_to_csv
 from clearance.domain.airspace.volumes import LatLng
+from clearance.domain.clearance import access
 from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.requests import stored_airspace
 from clearance.domain.clearance.workflow import RequestState
-from clearance.domain.errors import ForbiddenError, InputError, NotFoundError
+from clearance.domain.errors import InputError, NotFoundError
 from clearance.service.workflow import Workflow
 
 PIECE_BYTES = 1 << 20
@@ -55,11 +56,7 @@ def may_record(workflow: Workflow, request_id: str, who: Principal | None) -> No
         workflow.inspect(request_id)
         return
     seen, _ = workflow.get(who, request_id)
-    if who.operator != seen.operator:
-        raise ForbiddenError(
-            f"{who.name} does not fly for operator {seen.operator}; only the request's "
-            "operator records telemetry for it"
-        )
+    access.must_record_telemetry(who, seen)
 
 
 def check_track(

@@ -3,13 +3,9 @@
 Every change runs in one unit of work: load, let the domain apply the rule, save with
 the version it was loaded at, commit. A concurrent change in between makes the save
 fail with ``ConflictError`` (409), so two members deciding the same step at once cannot
-both win. Authorisation is checked here, before the domain is asked:
-
-- operators' principals submit, amend and withdraw their operator's requests;
-- members decide for their own authority only, and never approve a request they
-  submitted themselves (separation of duties);
-- a request is visible to its operator's principals and to members of the authorities
-  in its chain; to anyone else it does not exist (404).
+both win. Who may see and who may act are the pure rules of ``domain.clearance.access``,
+asked here before the record is changed; a request ``who`` may not see does not exist
+for them (404).
 """
 
 from __future__ import annotations
@@ -26,6 +22,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from clearance.domain.airspace.volumes import parse_volume
+from clearance.domain.clearance import access
 from clearance.domain.clearance.evaluation import evaluate, with_violations
 from clearance.domain.clearance.model import Conditions, Evaluation, Principal, Request, Violation
 from clearance.domain.clearance.overview import Overview, overview
@@ -222,8 +219,7 @@ class Workflow:
         doc, request = self._read(document, scenario)
         if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
             raise RequestError("must be 1 to 255 characters", field="Idempotency-Key")
-        if who.operator != request.operator:
-            raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
+        access.must_submit_for(who, request.operator)
         digest = _digest(doc)
         with self.airspace.lock, self.uow() as uow:
             if idempotency_key:
@@ -258,8 +254,7 @@ class Workflow:
         doc, request = self._parse(document, scenario)
         with self.airspace.lock, self.uow() as uow:
             record = self._visible(uow, who, request_id)
-            if who.operator != record.operator:
-                raise ForbiddenError(f"{who.name} does not act for operator {record.operator}")
+            access.must_amend(who, record)
             if record.version != expected_version:
                 raise ConflictError(
                     f"request {request_id} is at version {record.version}, not {expected_version}"
@@ -278,8 +273,7 @@ class Workflow:
         what the page shows while an operator composes a request."""
         scenario = self.current_scenario()
         doc, request = self._parse(document, scenario)
-        if who.operator != request.operator:
-            raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
+        access.must_submit_for(who, request.operator)
         with self.airspace.lock, self.uow() as uow:
             _, evaluation, flagged = self._evaluate(uow, doc, request, scenario, None)
         return Preview(doc, evaluation, flagged)
@@ -346,8 +340,7 @@ class Workflow:
         comment: str = "",
         conditions: object = None,
     ) -> RequestRecord:
-        if who.authority != authority:
-            raise ForbiddenError(f"{who.name} is not a member of {authority}")
+        access.must_be_member(who, authority)
         with self.uow() as uow:
             record = self._visible(uow, who, request_id)
             loaded = record.version
@@ -357,11 +350,7 @@ class Workflow:
                 uow.commit()
                 self.airspace.settle(record)
                 raise ConflictError(f"request {request_id} expired at {instant(record.time_start)}")
-            if decision is Decision.APPROVE and record.submitted_by == who.name:
-                raise ForbiddenError(
-                    f"{who.name} submitted request {request_id} and may not approve it "
-                    "(separation of duties)"
-                )
+            access.must_decide(who, record, authority, decision)
             parsed = _conditions(conditions, record) if conditions is not None else None
             sign = decision_signer(uow, self.signer, authority) if self.signer else None
             record.decide(authority, decision, who.name, now, comment, parsed, sign)
@@ -373,8 +362,7 @@ class Workflow:
     def withdraw(self, who: Principal, request_id: str) -> RequestRecord:
         with self.uow() as uow:
             record = self._visible(uow, who, request_id)
-            if who.operator != record.operator:
-                raise ForbiddenError(f"only {record.operator}'s principals may withdraw it")
+            access.must_withdraw(who, record)
             loaded = record.version
             record.withdraw(who.name, self.clock.now())
             uow.requests.save(record, loaded)
@@ -404,8 +392,7 @@ class Workflow:
         grant = self.current_scenario().grants.get(grant_id)
         if grant is None:
             raise NotFoundError(f"no grant {grant_id!r}")
-        if who.authority != grant.grantor:
-            raise ForbiddenError(f"only members of {grant.grantor} may revoke grant {grant_id}")
+        access.must_revoke(who, grant)
         now = self.clock.now()
         # The lock keeps this process's submissions from relying on the grant between
         # the scan below and the commit.
@@ -445,7 +432,7 @@ class Workflow:
         if not any(v.code == "conflict" for v in violations):
             return []
         with self.uow() as uow:
-            return seen_conflicts(violations, uow.requests.get, partial(_may_see, who))
+            return seen_conflicts(violations, uow.requests.get, partial(access.may_see, who))
 
     def _as_of_now(
         self, record: RequestRecord, events: list[Event] | None = None
@@ -473,8 +460,7 @@ class Workflow:
 
     def queue(self, who: Principal, authority: str) -> list[QueueItem]:
         """Requests waiting for ``authority`` now (earlier stages done), oldest first."""
-        if who.authority != authority:
-            raise ForbiddenError(f"{who.name} is not a member of {authority}")
+        access.must_be_member(who, authority)
         with self.uow() as uow:
             found = uow.requests.needing_review(authority)
         current = [self._as_of_now(r)[0] for r in found]
@@ -499,7 +485,7 @@ class Workflow:
 
     def _visible(self, uow: UnitOfWork, who: Principal, request_id: str) -> RequestRecord:
         record = uow.requests.get(request_id) if REQUEST_ID.fullmatch(request_id) else None
-        if record is None or not _may_see(who, record):
+        if record is None or not access.may_see(who, record):
             raise NotFoundError(f"no request {request_id!r}")
         return record
 
@@ -523,12 +509,6 @@ def _newest_visible(who: Principal, fetch: Callable[..., list[Found]]) -> list[F
     if who.authority is not None:
         found.update((f.id, f) for f in fetch(authority=who.authority))
     return sorted(found.values(), key=lambda f: (f.created_at, f.id), reverse=True)
-
-
-def _may_see(who: Principal, record: RequestRecord) -> bool:
-    if who.operator is not None and who.operator == record.operator:
-        return True
-    return who.authority is not None and any(a.authority == who.authority for a in record.approvals)
 
 
 def _revoked(record: PrincipalRecord) -> str:
