@@ -97,7 +97,9 @@ def test_the_log_integrates_verifies_and_catches_a_changed_approval(
     record = store.requests[rid]
     saved = copy.deepcopy(record)
     record.approvals = [replace(a, comment="nope") for a in record.approvals]
-    assert "A.Command's decision" in (log.verify().problem or "")
+    problems = "\n".join(log.verify().problems)
+    assert "A.Command's approval: its comment in the database (nope)" in problems
+    assert "A.Command's decision: the decision signature does not verify" in problems
     store.requests[rid] = saved
     assert log.verify().ok
 
