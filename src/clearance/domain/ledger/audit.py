@@ -8,13 +8,13 @@ an object whose ``kind`` says what happened; its leaf hash is RFC 9162's
 ``grant_revoked``)
     one request event: ``request_id``, ``version``, ``at``, ``by``, ``detail`` (the
     event's), and what the change left the request in (:func:`request_head`): its
-    ``state``, ``document_digest`` and ``approvals``, each approval as
-    :func:`approval_fields` writes it (``authority``, ``party``, ``stage``, ``status``,
-    ``reasons``, ``policies``, ``grant``, ``volumes``, ``inputs``, ``by``, ``at``,
-    ``comment``, ``conditions``, ``signature``), in chain order. ``clearance audit
-    verify`` replays these (:mod:`clearance.domain.ledger.replay`) and holds the tables
-    to them. Entries written before ``approvals`` was added lack it; their requests'
-    approvals are then checked by signature only.
+    ``state``, ``document_digest`` and ``approvals`` in chain order, each approval as
+    :func:`approval_fields` writes it (every field of an approval: ``authority``,
+    ``party``, ``stage``, ``status``, ``reasons``, ``policies``, ``grant``, ``volumes``,
+    ``inputs``, ``by``, ``at``, ``comment``, ``conditions``, ``signature``). ``clearance
+    audit verify`` replays these (:mod:`clearance.domain.ledger.replay`) and holds the
+    tables to them. Entries written before ``approvals`` was added lack it; their
+    requests' approvals are then checked by signature only.
     A signed decision's detail also holds ``conditions``, ``document_digest`` and
     ``signature``: with the entry's other fields, the statement the authority signed
     (:mod:`clearance.domain.ledger.signatures`).
@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -291,22 +292,16 @@ def verify_log(
 
 
 def approval_fields(a: Approval) -> dict[str, Any]:
-    """One approval as request entries record it (JSON; times RFC 3339 UTC)."""
-    return {
-        "authority": a.authority,
-        "party": a.party,
-        "stage": a.stage,
+    """One approval as request entries record it: every field of :class:`Approval`, as
+    JSON (tuples as lists, the status and the decision's time as text)."""
+    fields = {f.name: getattr(a, f.name) for f in dataclasses.fields(a)}
+    return fields | {
         "status": a.status.value,
         "reasons": list(a.reasons),
         "policies": list(a.policies),
-        "grant": a.grant,
         "volumes": list(a.volumes),
-        "inputs": a.inputs,
-        "by": a.by,
         "at": instant(a.at) if a.at is not None else None,
-        "comment": a.comment,
         "conditions": conditions_json(a.conditions),
-        "signature": a.signature,
     }
 
 
