@@ -156,6 +156,19 @@ def add_a_request(s: Setup, ids: Ids) -> str:
     return "request req-forged: not in the audit log"
 
 
+def set_an_unknown_status(s: Setup, ids: Ids) -> str:
+    approval_sql(s, ids.automatic, "US.DoD", status="waved_through")
+    return (
+        f"request {ids.automatic}: its row cannot be read: 'waved_through' is not a valid "
+        "ApprovalStatus"
+    )
+
+
+def reorder_the_chain(s: Setup, ids: Ids) -> str:
+    approval_sql(s, ids.automatic, "US.DoD", ordinal=9)
+    return f"request {ids.automatic}: its approvals are not in the order the log records"
+
+
 TAMPERS = [
     delete_a_signed_approval,
     delete_an_automatic_approval,
@@ -169,6 +182,8 @@ TAMPERS = [
     change_the_version,
     delete_a_request,
     add_a_request,
+    set_an_unknown_status,
+    reorder_the_chain,
 ]
 
 

@@ -137,7 +137,7 @@ def _approvals(
 ) -> list[str]:
     found = []
     rows = {a["authority"]: a for a in stored}
-    entries = {a["authority"]: a for a in logged}
+    entries = {a.get("authority"): a for a in logged}
     for authority, entry in entries.items():
         row = rows.get(authority)
         where = f"request {rid}: {authority}'s approval"
@@ -155,7 +155,7 @@ def _approvals(
             f"request {rid}: {authority}'s approval in the database is not in the log "
             f"(version {version} records {len(entries)} approvals)"
         )
-    if not found and [a["authority"] for a in stored] != [a["authority"] for a in logged]:
+    if not found and [a["authority"] for a in stored] != [a.get("authority") for a in logged]:
         found.append(f"request {rid}: its approvals are not in the order the log records")
     return found
 
