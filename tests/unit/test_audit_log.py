@@ -228,5 +228,7 @@ def test_a_signed_decision_must_be_the_approval_its_entry_records(
         match=r"A.Command's approval \(version 2\): its comment \(other\) is not the signed decision's \(fine\)",
     ):
         replay.apply(decision | {"approvals": approvals})
+    with pytest.raises(ReplayError, match=r"the entry's document \(0000\) is not the one signed"):
+        replay.apply(decision | {"document_digest": "0000"})
     replay.apply(decision)
     assert replay.head["state"] == store.requests[rid].state.value

@@ -8,7 +8,8 @@ they follow one another:
 - the first is ``request.submitted`` at version 1, and each next entry has the next
   version (so no change is missing from, or repeated in, the log);
 - a signed decision's approval, as the entry records it, is the decision its authority
-  signed (status, ``by``, ``at``, ``comment``, ``conditions``, ``signature``);
+  signed (status, ``by``, ``at``, ``comment``, ``conditions``, ``signature``), on the
+  document the entry records;
 - an automatic step is what it says: ``auto_approved`` names the Cedar policies that
   permitted it, ``covered_by_grant`` names its grant, and neither names a person.
 
@@ -98,6 +99,11 @@ class Replay:
         found = next((a for a in approvals if a.get("authority") == authority), None)
         if found is None:
             raise ReplayError(f"{where}: decided, but not among the approvals the entry records")
+        if entry.get("document_digest") != detail.get("document_digest"):
+            raise ReplayError(
+                f"{where}: the entry's document ({_shown(entry.get('document_digest'))}) is "
+                f"not the one signed ({_shown(detail.get('document_digest'))})"
+            )
         status = "approved" if detail["decision"] == "approve" else "denied"
         signed = {"status": status, "by": entry["by"], "at": entry["at"]}
         signed |= {k: detail.get(k) for k in SIGNED}
