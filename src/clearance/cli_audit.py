@@ -2,7 +2,8 @@
 authorities' signing keys (registered on the main app in ``clearance.cli``).
 
 ``audit verify`` and ``audit verify-export`` exit 0 when everything checks out, and 1
-with one line on stderr naming the first bad entry when not.
+when not: one line on stderr naming the first bad entry when the log itself is damaged,
+else one line per stored request field that disagrees with the replayed log.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 authority_app = typer.Typer(help="Authorities' signing keys.", no_args_is_help=True)
+
+SHOWN = 50  # problems printed by `audit verify` (--json lists every one)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -57,9 +60,9 @@ def audit_proof(
 
 @audit_app.command("verify")
 def audit_verify(as_json: JsonOption = False) -> None:
-    """Check the whole log in the database; exit 1 naming the first bad entry.
+    """Check the whole database against the log; exit 1 naming what disagrees.
 
-    Recomputes every leaf and the tree, checks every signed checkpoint and every decision signature."""
+    Recomputes every leaf and the tree, checks every signed checkpoint and every decision signature, then replays the log and compares every request's state, version, document and approvals with it."""
     verified = bootstrap.audit_log().verify()
     if as_json:
         typer.echo(
@@ -67,21 +70,36 @@ def audit_verify(as_json: JsonOption = False) -> None:
                 {
                     "ok": verified.ok,
                     "problem": verified.problem,
+                    "problems": list(verified.problems),
                     "size": verified.size,
                     "pending": verified.pending,
                     "checkpoints": verified.checkpoints,
                     "decisions": verified.decisions,
+                    "requests": verified.requests,
+                    "unreplayed": verified.unreplayed,
                 }
             )
         )
     if not verified.ok:
-        print(f"audit log: FAILED: {verified.problem}", file=sys.stderr)
+        shown = verified.problems[:SHOWN]
+        for problem in shown:
+            print(f"audit log: FAILED: {problem}", file=sys.stderr)
+        if len(verified.problems) > len(shown):
+            more = len(verified.problems) - len(shown)
+            print(f"audit log: FAILED: and {more} more (--json lists all)", file=sys.stderr)
         raise typer.Exit(1)
     if not as_json:
         pending = f"; not yet checkpointed: {verified.pending}" if verified.pending else ""
+        old = (
+            f" ({verified.unreplayed} logged before approvals were: their approvals checked "
+            "by signature only)"
+            if verified.unreplayed
+            else ""
+        )
         typer.echo(
             f"audit log intact: {verified.size} entries, {verified.checkpoints} signed "
-            f"checkpoints, {verified.decisions} signed decisions{pending}"
+            f"checkpoints, {verified.decisions} signed decisions, {verified.requests} "
+            f"requests replayed{old}{pending}"
         )
 
 

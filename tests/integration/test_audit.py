@@ -449,7 +449,7 @@ def test_audit_verify_names_the_first_bad_entry(
     expected = tamper(s, rid)
     verified = s.log.verify()
     assert not verified.ok
-    assert expected in (verified.problem or ""), verified.problem
+    assert expected in "\n".join(verified.problems), verified.problems
 
 
 def test_a_denial_by_policy_is_no_decision_to_find_in_the_log(setup: Setup) -> None:

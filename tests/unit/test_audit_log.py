@@ -14,8 +14,10 @@ import pytest
 from clearance.adapters.keys import KeyStore
 from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.workflow import Decision
-from clearance.domain.ledger import merkle
+from clearance.domain.ledger import audit, merkle
 from clearance.domain.ledger.audit import AuditError, verify_log
+from clearance.domain.ledger.audit import parse_entry as audit_entry
+from clearance.domain.ledger.replay import Replay, ReplayError
 from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
     decision_statement,
@@ -97,7 +99,9 @@ def test_the_log_integrates_verifies_and_catches_a_changed_approval(
     record = store.requests[rid]
     saved = copy.deepcopy(record)
     record.approvals = [replace(a, comment="nope") for a in record.approvals]
-    assert "A.Command's decision" in (log.verify().problem or "")
+    problems = "\n".join(log.verify().problems)
+    assert "A.Command's approval: its comment in the database (nope)" in problems
+    assert "A.Command's decision: the decision signature does not verify" in problems
     store.requests[rid] = saved
     assert log.verify().ok
 
@@ -140,3 +144,91 @@ def test_keys_are_private_files_created_once(keys: KeyStore) -> None:
     assert keys.public_keys()["instance"] is None
     keys.instance_key()
     assert stat.S_IMODE(keys.instance_path().stat().st_mode) == 0o600
+
+
+# -- replaying the log --------------------------------------------------------------------
+
+
+def test_entries_from_before_approvals_were_logged_still_verify_by_signature(
+    flow: Workflow, log: AuditLog, store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log written before request entries carried their approvals: version, state,
+    document and signatures are still checked; the approvals themselves cannot be
+    replayed, and the verdict counts such requests."""
+    current = audit.record_entries
+
+    def without_approvals(record: object) -> list[tuple[str, dict[str, object]]]:
+        found = current(record)  # type: ignore[arg-type]
+        return [(kind, {k: v for k, v in f.items() if k != "approvals"}) for kind, f in found]
+
+    monkeypatch.setattr(audit, "record_entries", without_approvals)
+    rid = decided(flow)
+    monkeypatch.undo()
+    newer = flow.submit(OPS, request_doc(circle(6, 6))).record.id
+    log.integrate()
+    verified = log.verify()
+    assert verified.ok, verified.problems
+    assert (verified.requests, verified.unreplayed) == (2, 1)
+
+    record = store.requests[rid]
+    record.approvals = [replace(a, comment="nope") for a in record.approvals]
+    problems = "\n".join(log.verify().problems)
+    assert "A.Command's decision: the decision signature does not verify" in problems
+    assert "its comment in the database" not in problems  # not logged: not replayed
+    store.requests[newer].approvals = []
+    assert "A.Command's approval is not in the database" in "\n".join(log.verify().problems)
+
+
+def test_a_gap_in_a_requests_versions_is_named() -> None:
+    replay = Replay("req-1")
+    replay.apply({"kind": "request.submitted", "version": 1, "state": "pending"})
+    with pytest.raises(
+        ReplayError, match=r"request req-1: request.withdrawn has version 3 after version 1"
+    ):
+        replay.apply({"kind": "request.withdrawn", "version": 3, "state": "withdrawn"})
+    with pytest.raises(ReplayError, match=r"its first entry is request\.decided at version 2"):
+        Replay("req-2").apply({"kind": "request.decided", "version": 2, "detail": {}})
+
+
+AUTO = {"authority": "A.Command", "status": "auto_approved", "policies": ["p"], "grant": None}
+
+
+@pytest.mark.parametrize(
+    ("approval", "message"),
+    [
+        (AUTO | {"policies": []}, "auto_approved by no policy"),
+        (AUTO | {"status": "covered_by_grant"}, "covered_by_grant by no grant"),
+        (AUTO | {"by": "someone"}, r"auto_approved but names a person \(someone\)"),
+    ],
+)
+def test_an_automatic_step_must_name_what_gave_it(
+    approval: dict[str, object], message: str
+) -> None:
+    entry = {"kind": "request.submitted", "version": 1, "approvals": [approval]}
+    with pytest.raises(ReplayError, match=rf"req-1: A.Command's approval \(version 1\): {message}"):
+        Replay("req-1").apply(entry)
+    Replay("req-1").apply(entry | {"approvals": [AUTO]})
+
+
+def test_a_signed_decision_must_be_the_approval_its_entry_records(
+    flow: Workflow, store: MemoryStore
+) -> None:
+    """The approvals a decision's entry records are held to the signed statement in it."""
+    rid = decided(flow)
+    entries = [audit_entry(e.data) for e in store.audit if e.request_id == rid]
+    replay = Replay(rid)
+    replay.apply(entries[0])
+    decision = entries[1]
+    approvals = [
+        a | {"comment": "other"} if a["authority"] == "A.Command" else a
+        for a in decision["approvals"]
+    ]
+    with pytest.raises(
+        ReplayError,
+        match=r"A.Command's approval \(version 2\): its comment \(other\) is not the signed decision's \(fine\)",
+    ):
+        replay.apply(decision | {"approvals": approvals})
+    with pytest.raises(ReplayError, match=r"the entry's document \(0000\) is not the one signed"):
+        replay.apply(decision | {"document_digest": "0000"})
+    replay.apply(decision)
+    assert replay.head["state"] == store.requests[rid].state.value

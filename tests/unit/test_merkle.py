@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from clearance.domain.ledger.merkle import (
     EMPTY_ROOT,
@@ -538,3 +541,32 @@ def test_canonical_json_refuses_values_json_cannot_hold_exactly() -> None:
         canonical_json({"n": float("nan")})
     with pytest.raises(ValueError, match=r"(?i)integer"):
         canonical_json({"n": 2**60})
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) - 2, max_value=2**53 + 2)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(JSON_VALUES)
+@example({"\U0001f600": 1, "\uff61": [2**53, "\x00\x1f\x7f\u2028\ud800"]})  # UTF-16 order
+@example([2**53 + 1])
+def test_canonical_json_is_rfc8785_byte_for_byte(value: Any) -> None:
+    """The standard library's fast path gives exactly rfc8785's bytes, and refuses what
+    it refuses (integers beyond 2**53, strings that cannot be UTF-8)."""
+    try:
+        expected = rfc8785.dumps(value)
+    except (ValueError, UnicodeEncodeError) as e:
+        with pytest.raises(type(e)):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == expected

@@ -39,7 +39,6 @@ from clearance.adapters.audit_store import (
     range_hashes,
     split_hashes,
 )
-from clearance.domain.clearance.model import Approval, ApprovalStatus
 from clearance.domain.ledger import audit
 from clearance.domain.ledger.merkle import (
     EMPTY_ROOT,
@@ -52,6 +51,7 @@ from clearance.service.ports import (
     AuditRepository,
     StoredCheckpoint,
     StoredEntry,
+    StoredRequest,
     TreeHead,
 )
 
@@ -282,24 +282,27 @@ class SqlAudit(AuditRepository):
         return out
 
     # -- what verification compares the log with ----------------------------------------
-    def decided_approvals(self) -> list[tuple[str, Approval]]:
-        a = t.approvals.c
-        # as domain.workflow.decided_by_person: a policy's denial names no one
-        by_person = sa.or_(
-            a.status == ApprovalStatus.APPROVED.value,
-            sa.and_(a.status == ApprovalStatus.DENIED.value, a.decided_by.is_not(None)),
-        )
-        rows = self.uow.execute(
-            sa.select(t.approvals).where(by_person).order_by(a.request_id, a.ordinal)
-        )
-        return [(row.request_id, t.to_approval(row)) for row in rows]
-
-    def request_heads(self) -> Generator[tuple[str, int, str, Any]]:
-        r = t.requests.c
-        query = sa.select(r.id, r.version, r.state, r.document).order_by(r.id)
-        with self.uow.execute(query.execution_options(yield_per=500)) as rows:
-            for row in rows:  # closing the generator closes the server-side cursor
-                yield row.id, row.version, row.state, row.document
+    def request_records(self) -> Generator[StoredRequest]:
+        r, a = t.requests.c, t.approvals.c
+        after = ""
+        while True:  # pages of requests by id, each with its approvals (two queries)
+            rows = self.uow.execute(
+                sa.select(t.requests).where(r.id > after).order_by(r.id).limit(_IN_CHUNK)
+            ).all()
+            if not rows:
+                return
+            ids = [row.id for row in rows]
+            steps: dict[str, list[sa.Row[Any]]] = {i: [] for i in ids}
+            query = sa.select(t.approvals).where(a.request_id.in_(ids)).order_by(a.ordinal)
+            for step in self.uow.execute(query):
+                steps[step.request_id].append(step)
+            for row in rows:
+                try:
+                    approvals = [t.to_approval(step) for step in steps[row.id]]
+                    yield StoredRequest(row.id, t.to_record(row, approvals))
+                except (ValueError, TypeError, KeyError) as e:
+                    yield StoredRequest(row.id, None, str(e))
+            after = ids[-1]
 
     def request_events(self) -> list[tuple[str, int, str]]:
         e = t.request_events.c

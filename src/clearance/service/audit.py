@@ -11,9 +11,14 @@ in ``clearance.adapters.sql_audit``.
 
 :meth:`AuditLog.verify` is what ``clearance audit verify`` runs: it recomputes every leaf
 hash from the stored data and the tree from the leaves, checks every stored checkpoint's
-signature and root, every decision signature in the log, and that every decided
-approval and every request event in the database is the one the log recorded. It reports
-the first problem, naming the entry.
+signature and root and every decision signature in the log (a problem there stops it,
+naming the first bad entry). Then it replays the log (:mod:`clearance.domain.ledger.replay`):
+each request's entries, folded in order, say what its row must hold (version, state,
+document digest, every approval); every stored request is compared with that, every
+person's decision on it is checked by its signature and every stored request event must
+be in the log. Each disagreement is reported, naming the request and the field. The
+logic lives here once, over the ``AuditRepository`` port: the SQL adapter and the memory
+fake give the same verdicts.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from clearance.domain.clearance.model import Approval
+from clearance.domain.clearance.workflow import decided_by_person
 from clearance.domain.errors import InputError, NotFoundError
 from clearance.domain.ledger import audit
 from clearance.domain.ledger.checkpoint import (
@@ -41,16 +47,17 @@ from clearance.domain.ledger.checkpoint import (
     vkey,
 )
 from clearance.domain.ledger.merkle import Frontier, ProofError, leaf_hash
+from clearance.domain.ledger.replay import Replay, ReplayError, disagreements
 from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
     decision_statement,
-    document_digest,
     verify_statement,
 )
 from clearance.service.ports import (
     Signer,
     StoredCheckpoint,
     StoredEntry,
+    StoredRequest,
     UnitOfWork,
 )
 
@@ -82,17 +89,26 @@ class ConsistencyProof:
 
 @dataclass(frozen=True)
 class Verified:
-    """The outcome of :meth:`AuditLog.verify`: ``problem`` is None when all is intact."""
+    """The outcome of :meth:`AuditLog.verify`: ``problems`` is empty when all is intact.
+    ``requests`` were replayed; of those, ``unreplayed`` had entries older than logged
+    approvals, so only their version, state, document and signatures were checked."""
 
-    problem: str | None
+    problems: tuple[str, ...]
     size: int
     pending: int
     checkpoints: int
     decisions: int
+    requests: int = 0
+    unreplayed: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return not self.problems
+
+    @property
+    def problem(self) -> str | None:
+        """The first problem, or None."""
+        return self.problems[0] if self.problems else None
 
 
 def raw_public(key: Ed25519PrivateKey) -> bytes:
@@ -290,7 +306,10 @@ def key_view(name: str, public: bytes) -> dict[str, Any]:
 class _Verifier:
     def __init__(self, log: AuditLog) -> None:
         self.log = log
-        self.heads: dict[str, dict[str, Any]] = {}  # request id -> its latest logged entry
+        self.replays: dict[str, Replay] = {}  # request id -> its entries folded so far
+        self.problems: list[str] = []
+        self.requests = 0
+        self.unreplayed = 0
 
     def run(self) -> Verified:
         with self.log.uow() as uow:
@@ -300,8 +319,16 @@ class _Verifier:
         try:
             decisions = self._check(checkpoints, head.size, counts)
         except audit.AuditError as e:
-            return Verified(str(e), counts["size"], counts["pending"], len(checkpoints), 0)
-        return Verified(None, head.size, counts["pending"], len(checkpoints), decisions)
+            return Verified((str(e),), counts["size"], counts["pending"], len(checkpoints), 0)
+        return Verified(
+            tuple(self.problems),
+            head.size,
+            counts["pending"],
+            len(checkpoints),
+            decisions,
+            self.requests,
+            self.unreplayed,
+        )
 
     def _check(
         self, checkpoints: list[StoredCheckpoint], head_size: int, counts: dict[str, int]
@@ -353,7 +380,7 @@ class _Verifier:
                         f"{named}: not the entry the tree holds at this index "
                         "(changed, moved or swapped)"
                     )
-                decisions += self._learn(entry, keys, decided, logged_events, self.heads, named)
+                decisions += self._learn(entry, keys, decided, logged_events, named)
                 frontier.append(stored.leaf_hash)
                 if frontier.size in sizes and frontier.root() != sizes[frontier.size].root:
                     raise audit.AuditError(
@@ -373,7 +400,7 @@ class _Verifier:
             for stored in page:
                 entry = self._entry(stored, f"pending entry seq {stored.seq}")
                 named = f"pending entry seq {stored.seq} ({entry['kind']})"
-                decisions += self._learn(entry, keys, decided, logged_events, self.heads, named)
+                decisions += self._learn(entry, keys, decided, logged_events, named)
                 counts["pending"] += 1
             if len(page) < PAGE:
                 break
@@ -383,40 +410,51 @@ class _Verifier:
             raise audit.AuditError(
                 f"the log records another key for {log.origin} than the instance key"
             )
-        # 4. the database's decided approvals and request events are the logged ones
+        # 4. every stored request is what the replayed log says it must be, and every
+        #    decision a person made on it is the one its authority signed
+        seen: set[str] = set()
+        with log.uow() as uow, contextlib.closing(uow.audit.request_records()) as rows:
+            for row in rows:
+                seen.add(row.id)
+                self.problems += self._check_request(row, decided)
+        for request_id in sorted(self.replays.keys() - seen):
+            self.problems.append(
+                f"request {request_id}: in the audit log but not in the database (deleted)"
+            )
+        # 5. every stored request event is in the log
         with log.uow() as uow:
-            approvals = uow.audit.decided_approvals()
             events = uow.audit.request_events()
-        for request_id, approval in approvals:
-            self._check_approval(request_id, approval, decided)
         for request_id, version, kind in events:
             if (request_id, version, kind) not in logged_events:
-                raise audit.AuditError(
+                self.problems.append(
                     f"request {request_id}: its event {kind} (version {version}) is not in "
                     "the audit log"
                 )
-        # 5. every request's row is what its latest entry says the change left it in
-        with log.uow() as uow, contextlib.closing(uow.audit.request_heads()) as heads:
-            for request_id, version, state, document in heads:
-                self._check_head(request_id, version, state, document)
         return decisions
 
-    def _check_head(self, request_id: str, version: int, state: str, document: Any) -> None:
-        logged = self.heads.get(request_id)
-        if logged is None:
-            raise audit.AuditError(f"request {request_id}: not in the audit log")
-        stored = {"version": version, "state": state, "document_digest": None}
-        # not JSON the log could have recorded: reported as a changed document
-        with contextlib.suppress(ValueError):
-            stored["document_digest"] = document_digest(document)
-        for field, value in stored.items():
-            if value != logged[field]:
-                shown = "its document" if field == "document_digest" else f"its {field}"
-                raise audit.AuditError(
-                    f"request {request_id}: {shown} in the database "
-                    f"({_short(value)}) is not what the log records ({_short(logged[field])}, "
-                    f"version {logged['version']})"
-                )
+    def _check_request(
+        self,
+        row: StoredRequest,
+        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]],
+    ) -> list[str]:
+        self.requests += 1
+        replay = self.replays.get(row.id)
+        if replay is None:
+            return [f"request {row.id}: not in the audit log"]
+        if not replay.approvals_logged:
+            self.unreplayed += 1
+        if row.record is None:
+            return [f"request {row.id}: its row cannot be read: {row.problem}"]
+        try:
+            stored = audit.request_head(row.record)
+        except ValueError:  # not JSON the log could have recorded
+            stored = audit.request_head(replace(row.record, document={}))
+            stored["document_digest"] = "(not canonical JSON)"
+        found = disagreements(replay, stored)
+        for approval in row.record.approvals:
+            if decided_by_person(approval):
+                found += self._check_approval(row.id, approval, decided)
+        return found
 
     @staticmethod
     def _entry(e: StoredEntry, where: str) -> dict[str, Any]:
@@ -430,13 +468,12 @@ class _Verifier:
             raise audit.AuditError(f"{where}: its kind or request id column was changed")
         return entry
 
-    @staticmethod
     def _learn(
+        self,
         entry: dict[str, Any],
         keys: audit.KeyRing,
         decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]],
         logged_events: set[tuple[str, int, str]],
-        heads: dict[str, dict[str, Any]],
         named: str,
     ) -> int:
         kind = entry["kind"]
@@ -444,8 +481,9 @@ class _Verifier:
             if kind == audit.KEY:
                 keys.learn(entry)
             if kind.startswith("request."):
-                logged_events.add((entry["request_id"], entry["version"], kind[len("request.") :]))
-                heads[entry["request_id"]] = entry
+                rid = entry["request_id"]
+                logged_events.add((rid, entry["version"], kind[len("request.") :]))
+                self.replays.setdefault(rid, Replay(rid)).apply(entry)
             if kind == audit.DECIDED:
                 keys.check_decision(entry)
                 authority = entry["detail"]["authority"]
@@ -453,6 +491,8 @@ class _Verifier:
                 assert key is not None  # check_decision needed it
                 decided[(entry["request_id"], authority)] = (entry, key)
                 return 1
+        except ReplayError as e:
+            raise audit.AuditError(f"{named}: {e}") from None
         except (ValueError, KeyError, TypeError) as e:
             raise audit.AuditError(f"{named}: {e}") from None
         return 0
@@ -462,24 +502,24 @@ class _Verifier:
         request_id: str,
         approval: Approval,
         decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]],
-    ) -> None:
+    ) -> list[str]:
+        """A person's decision as stored: the one its authority signed, as logged."""
         where = f"request {request_id}: {approval.authority}'s decision"
         found = decided.get((request_id, approval.authority))
         if found is None:
-            raise audit.AuditError(f"{where} is not in the audit log")
+            return [f"{where} is not in the audit log"]
         entry, key = found
         detail = entry["detail"]
         if approval.signature != detail.get("signature"):
-            raise audit.AuditError(f"{where}: its signature is not the one the log recorded")
+            return [f"{where}: its signature is not the one the log recorded"]
         try:
             statement = decision_statement(
                 request_id, entry["version"], detail["document_digest"], approval
             )
             verify_statement(key, statement, approval.signature)
         except (DecisionSignatureError, ValueError) as e:
-            raise audit.AuditError(
-                f"{where}: {e} (the stored decision differs from the signed one)"
-            ) from None
+            return [f"{where}: {e} (the stored decision differs from the signed one)"]
+        return []
 
 
 def checkpoint_view(c: StoredCheckpoint) -> dict[str, Any]:
@@ -537,8 +577,3 @@ __all__ = [
     "key_view",
     "record_keys",
 ]
-
-
-def _short(value: object) -> str:
-    text = str(value)
-    return f"{text[:12]}..." if len(text) > 16 else text

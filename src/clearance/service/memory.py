@@ -12,13 +12,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
+from clearance.domain.clearance.model import ApprovalStatus, Principal
 from clearance.domain.clearance.overview import ChainTimes
 from clearance.domain.clearance.workflow import (
     Event,
     RequestRecord,
     RequestState,
-    decided_by_person,
 )
 from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.ledger import audit, merkle
@@ -33,6 +32,7 @@ from clearance.service.ports import (
     ScenarioRepository,
     StoredCheckpoint,
     StoredEntry,
+    StoredRequest,
     TreeHead,
     UnitOfWork,
 )
@@ -330,20 +330,12 @@ class MemoryAudit(AuditRepository):
     def root(self, size: int) -> bytes:
         return merkle.root_hash(self._leaves()[:size])
 
-    def decided_approvals(self) -> list[tuple[str, Approval]]:
-        return [
-            (r.id, a)
-            for r in self.store.requests.values()
-            for a in r.approvals
-            if decided_by_person(a)
-        ]
-
     def request_events(self) -> list[tuple[str, int, str]]:
         return [(e.request_id, e.version, e.kind) for e in self.store.events]
 
-    def request_heads(self) -> Generator[tuple[str, int, str, Any]]:
-        for r in self.store.requests.values():
-            yield r.id, r.version, r.state.value, r.document
+    def request_records(self) -> Generator[StoredRequest]:
+        for request_id in sorted(self.store.requests):
+            yield StoredRequest(request_id, copy.deepcopy(self.store.requests[request_id]))
 
 
 def _log_order(e: StoredEntry) -> tuple[int, int]:

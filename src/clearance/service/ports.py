@@ -29,7 +29,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from clearance.domain.clearance.model import Approval, Principal
+from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.overview import ChainTimes
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 from clearance.domain.documents import instant
@@ -213,6 +213,16 @@ class StoredEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredRequest:
+    """A stored request as ``audit verify`` reads it: ``record`` is None, and ``problem``
+    says why, when its row cannot be read as a request (a value no state or status is)."""
+
+    id: str
+    record: RequestRecord | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TreeHead:
     size: int
     root: bytes
@@ -297,17 +307,13 @@ class AuditRepository(abc.ABC):
         """The leaf hashes the stored tree holds for indexes ``[start, end)``."""
 
     @abc.abstractmethod
-    def decided_approvals(self) -> list[tuple[str, Approval]]:
-        """(request id, approval) of every step a person decided."""
-
-    @abc.abstractmethod
     def request_events(self) -> list[tuple[str, int, str]]:
         """(request id, version, kind) of every stored request event."""
 
     @abc.abstractmethod
-    def request_heads(self) -> Generator[tuple[str, int, str, Any]]:
-        """(request id, version, state, document) of every stored request, as its row
-        holds them (the stored state: one due to expire is not shown expired here)."""
+    def request_records(self) -> Generator[StoredRequest]:
+        """Every stored request with its approvals, as its rows hold them (the stored
+        state: one due to expire is not shown expired here), a page at a time."""
 
 
 class Signer(abc.ABC):

@@ -38,6 +38,7 @@ from clearance.domain.errors import (
     UnauthorizedError,
 )
 from clearance.domain.ledger.merkle import canonical_json
+from clearance.domain.ledger.signatures import document_digest
 from clearance.service.airspace import Airspace
 from clearance.service.audit import decision_signer
 from clearance.service.conflicts import SeenConflict, seen_conflicts
@@ -220,7 +221,7 @@ class Workflow:
         if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
             raise RequestError("must be 1 to 255 characters", field="Idempotency-Key")
         access.must_submit_for(who, request.operator)
-        digest = _digest(doc)
+        digest = document_digest(doc)
         with self.airspace.lock, self.uow() as uow:
             if idempotency_key:
                 earlier = uow.idempotency.find(who.name, idempotency_key)
@@ -528,11 +529,6 @@ def _loggable(value: object, field: str) -> None:
         canonical_json(value)
     except ValueError as e:
         raise RequestError(f"holds a number JSON cannot carry exactly: {e}", field=field) from None
-
-
-def _digest(document: dict[str, Any]) -> str:
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _conditions(raw: object, record: RequestRecord) -> Conditions:

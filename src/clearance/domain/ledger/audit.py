@@ -7,7 +7,14 @@ an object whose ``kind`` says what happened; its leaf hash is RFC 9162's
 ``request.<event>`` (``submitted``, ``decided``, ``amended``, ``withdrawn``, ``expired``,
 ``grant_revoked``)
     one request event: ``request_id``, ``version``, ``at``, ``by``, ``detail`` (the
-    event's), and the ``state`` and ``document_digest`` the change left the request in.
+    event's), and what the change left the request in (:func:`request_head`): its
+    ``state``, ``document_digest`` and ``approvals`` in chain order, each approval as
+    :func:`approval_fields` writes it (every field of an approval: ``authority``,
+    ``party``, ``stage``, ``status``, ``reasons``, ``policies``, ``grant``, ``volumes``,
+    ``inputs``, ``by``, ``at``, ``comment``, ``conditions``, ``signature``). ``clearance
+    audit verify`` replays these (:mod:`clearance.domain.ledger.replay`) and holds the
+    tables to them. Entries written before ``approvals`` was added lack it; their
+    requests' approvals are then checked by signature only.
     A signed decision's detail also holds ``conditions``, ``document_digest`` and
     ``signature``: with the entry's other fields, the statement the authority signed
     (:mod:`clearance.domain.ledger.signatures`).
@@ -38,6 +45,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -48,13 +56,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from clearance.domain.clearance.model import Principal
+from clearance.domain.clearance.model import Approval, Principal
 from clearance.domain.clearance.workflow import RequestRecord
 from clearance.domain.ledger.checkpoint import open_checkpoint
 from clearance.domain.ledger.merkle import Frontier, ProofError, canonical_json, leaf_hash
 from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
     canonical_stored,
+    conditions_json,
     document_digest,
     instant,
     statement_from_event,
@@ -67,11 +76,13 @@ __all__ = [
     "AuditError",
     "KeyRing",
     "LogSummary",
+    "approval_fields",
     "entry_data",
     "key_fields",
     "parse_entry",
     "record_entries",
     "request_event_fields",
+    "request_head",
     "request_of",
     "scenario_fields",
     "verify_log",
@@ -99,18 +110,15 @@ def request_event_fields(
     at: str,
     by: str | None,
     detail: Mapping[str, Any],
-    state: str,
-    digest: str,
 ) -> dict[str, Any]:
-    """The fields of a ``request.<event>`` entry (``at`` already RFC 3339 UTC)."""
+    """The event's own fields of a ``request.<event>`` entry (``at`` already RFC 3339
+    UTC); :func:`record_entries` adds what the change left the request in."""
     return {
         "request_id": request_id,
         "version": version,
         "at": at,
         "by": by,
         "detail": dict(detail),
-        "state": state,
-        "document_digest": digest,
     }
 
 
@@ -305,18 +313,45 @@ def verify_log(
     return LogSummary(checkpoint.size, checkpoint.root, decisions, checkpoint.origin)
 
 
+def approval_fields(a: Approval) -> dict[str, Any]:
+    """One approval as request entries record it: every field of :class:`Approval`, as
+    JSON (tuples as lists, the status and the decision's time as text)."""
+    fields = {f.name: getattr(a, f.name) for f in dataclasses.fields(a)}
+    return fields | {
+        "status": a.status.value,
+        "reasons": list(a.reasons),
+        "policies": list(a.policies),
+        "volumes": list(a.volumes),
+        "at": instant(a.at) if a.at is not None else None,
+        "conditions": conditions_json(a.conditions),
+    }
+
+
+def request_head(record: RequestRecord) -> dict[str, Any]:
+    """What a change leaves a request in, as its entries record it and as ``audit verify``
+    holds the stored row to it: every key here is compared, so recording one more field
+    is one more line. Raises ``ValueError`` when the document cannot be canonical JSON."""
+    return {
+        "version": record.version,
+        "state": record.state.value,
+        "document_digest": document_digest(record.document),
+        "scenario_version": record.scenario_version,
+        "approvals": [approval_fields(a) for a in record.approvals],
+    }
+
+
 def record_entries(record: RequestRecord) -> list[tuple[str, dict[str, Any]]]:
     """(kind, fields) of the entries for the new events of ``record`` being saved: each
-    carries the state and document digest the save leaves the request in."""
+    carries what the save leaves the request in (:func:`request_head`), with its own
+    event's version."""
     if not record.events:
         return []
-    digest = document_digest(record.document)
+    head = request_head(record)
     return [
         (
             f"request.{e.kind}",
-            request_event_fields(
-                e.request_id, e.version, instant(e.at), e.by, e.detail, record.state.value, digest
-            ),
+            request_event_fields(e.request_id, e.version, instant(e.at), e.by, e.detail)
+            | {k: v for k, v in head.items() if k != "version"},
         )
         for e in record.events
     ]

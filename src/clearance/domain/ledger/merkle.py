@@ -45,6 +45,7 @@ reports the complete subtrees it finished, so storage can persist them increment
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -104,8 +105,36 @@ def canonical_json(value: Any) -> bytes:
     Keys are sorted by UTF-16 code units, numbers use ECMAScript's shortest form, no
     whitespace. Raises ``rfc8785.CanonicalizationError`` (a ``ValueError``) for values JSON
     cannot hold exactly (NaN, infinities, integers beyond 2**53 in magnitude).
+
+    A value made only of objects with ASCII keys, arrays, strings, booleans, null and
+    integers below 2**53 in magnitude (most entries: no floats) is written by the standard library's
+    C encoder, whose output is then the same bytes (ASCII keys sort alike by code point
+    and by UTF-16 unit; strings escape the same characters the same way); anything else,
+    and a string that cannot be UTF-8 (a lone surrogate), goes to ``rfc8785``.
     """
+    if _plain(value):
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
     return rfc8785.dumps(value)
+
+
+_SAFE = 2**53 - 1  # rfc8785 refuses 2**53 itself
+
+
+def _plain(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-_SAFE <= value <= _SAFE)
+    if kind is dict:
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(v) for v in value)
+    return False
 
 
 def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
