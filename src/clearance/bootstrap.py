@@ -8,6 +8,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from clearance.adapters.clock import SystemClock
 from clearance.adapters.files import expand_paths, read_document
 from clearance.adapters.keys import KeyStore, raw_public
@@ -36,7 +38,11 @@ def documents_from(paths: list[Path]) -> list[Document]:
 def upgrade_database(settings: Settings | None = None) -> str:
     settings = settings or Settings.from_env()
     _ensure_sqlite_directory(settings.database_url)
-    upgrade(settings.database_url)
+    engine = engine_for(settings)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
     return settings.database_url
 
 
@@ -47,7 +53,7 @@ def store_scenario(directory: Path, settings: Settings | None = None) -> Scenari
     files = scenario_files(directory)
     keys = KeyStore(settings.key_dir)
     public = _public_keys(keys, settings, list(scenario.authorities))
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     try:
         with uow_factory(engine)() as uow:
             uow.scenarios.save(files, clock_for(scenario, settings).now())
@@ -62,7 +68,7 @@ def scenario_unless_stored(directory: Path, settings: Settings) -> tuple[Scenari
     """The scenario in ``directory``, stored unless the database holds exactly its files
     already (a restarted demo logs no new load). Returns it and whether it was stored."""
     files = scenario_files(directory)
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     try:
         with uow_factory(engine)() as uow:
             stored = uow.scenarios.load()
@@ -100,11 +106,11 @@ def hold_demo(directory: Path) -> int:
     return fd
 
 
-def demo_settings(directory: Path) -> Settings:
+def demo_settings(directory: Path, settings: Settings | None = None) -> Settings:
     """The configuration, with the demo's own database and keys in ``directory``."""
     directory = directory.expanduser().resolve()
     return replace(
-        Settings.from_env(),
+        settings or Settings.from_env(),
         database_url=f"sqlite:///{directory / DEMO_DATABASE}",
         key_dir=directory / DEMO_KEYS,
     )
@@ -138,7 +144,7 @@ def authority_keygen(authority: str, settings: Settings | None = None) -> tuple[
     created = not keys.has_authority_key(authority)
     public = _public_keys(keys, settings, [authority])
     upgrade_database(settings)
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     try:
         with uow_factory(engine)() as uow:
             record_keys(uow, public)
@@ -152,10 +158,7 @@ def audit_log(settings: Settings | None = None, workflow: Workflow | None = None
     """The audit log over the workflow's database (or the configured one), signing
     checkpoints with the instance key."""
     settings = settings or Settings.from_env()
-    if workflow is not None:
-        new_uow = workflow.uow
-    else:
-        new_uow = uow_factory(make_engine(settings.database_url))
+    new_uow = workflow.uow if workflow is not None else uow_factory(engine_for(settings))
     keys = KeyStore(settings.key_dir)
     return AuditLog(new_uow, settings.log_origin, keys.instance_key())
 
@@ -163,7 +166,7 @@ def audit_log(settings: Settings | None = None, workflow: Workflow | None = None
 def workflow(settings: Settings | None = None) -> Workflow:
     """The workflow over the configured database and the scenario stored in it."""
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     new_uow = uow_factory(engine)
     with new_uow() as uow:
         files = uow.scenarios.load()
@@ -172,6 +175,11 @@ def workflow(settings: Settings | None = None) -> Workflow:
     scenario = load_scenario_files(files)
     signer = KeyStore(settings.key_dir)
     return Workflow(new_uow, scenario, clock_for(scenario, settings), signer)
+
+
+def engine_for(settings: Settings) -> Engine:
+    """An engine on the configured database, with the configured SQLite durability."""
+    return make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
 
 
 def clock_for(scenario: Scenario, settings: Settings) -> Clock:

@@ -2,7 +2,8 @@
 authorities' signing keys (registered on the main app in ``clearance.cli``).
 
 ``audit verify`` and ``audit verify-export`` exit 0 when everything checks out, and 1
-with one line on stderr naming the first bad entry when not.
+(``ExitCode.VERIFICATION_FAILED``) with one line on stderr naming the first bad entry
+when not.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import typer
 
 from clearance import bootstrap
 from clearance.adapters.audit_files import read_export, write_export
+from clearance.cli_run import ExitCode, settings
 from clearance.domain.errors import InputError
 from clearance.domain.ledger.audit import AuditError, verify_log
 from clearance.domain.ledger.checkpoint import NoteError, parse_vkey
@@ -36,7 +38,7 @@ def audit_checkpoint(as_json: JsonOption = False) -> None:
     """Integrate waiting entries and print the latest signed checkpoint.
 
     The checkpoint is a C2SP signed note over the entries committed so far."""
-    checkpoint = bootstrap.audit_log().integrate()
+    checkpoint = bootstrap.audit_log(settings()).integrate()
     if as_json:
         typer.echo(json.dumps(checkpoint_view(checkpoint), indent=2))
     else:
@@ -51,7 +53,7 @@ def audit_proof(
     ] = None,
 ) -> None:
     """One entry with its inclusion proof (JSON; hashes in base64)."""
-    log = bootstrap.audit_log()
+    log = bootstrap.audit_log(settings())
     typer.echo(json.dumps(entry_view(log.entry(index, size)), indent=2))
 
 
@@ -60,7 +62,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
     """Check the whole log in the database; exit 1 naming the first bad entry.
 
     Recomputes every leaf and the tree, checks every signed checkpoint and every decision signature."""
-    verified = bootstrap.audit_log().verify()
+    verified = bootstrap.audit_log(settings()).verify()
     if as_json:
         typer.echo(
             json.dumps(
@@ -76,7 +78,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
         )
     if not verified.ok:
         print(f"audit log: FAILED: {verified.problem}", file=sys.stderr)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.VERIFICATION_FAILED)
     if not as_json:
         pending = f"; not yet checkpointed: {verified.pending}" if verified.pending else ""
         typer.echo(
@@ -90,7 +92,7 @@ def audit_export(directory: Annotated[Path, typer.Argument(help="Where to write.
     """Write the log, its latest checkpoint and the public keys to DIR.
 
     DIR gets entries.jsonl, the signed checkpoint and keys.json, for `clearance audit verify-export` anywhere."""
-    log = bootstrap.audit_log()
+    log = bootstrap.audit_log(settings())
     checkpoint = log.integrate()
     count = write_export(directory, log.pages(), checkpoint, log.public_keys())
     typer.echo(f"exported {count} entries and the checkpoint of size {checkpoint.size}")
@@ -115,7 +117,7 @@ def audit_verify_export(
         summary = verify_log(export.entries(), export.note, name, key)
     except AuditError as e:
         print(f"audit export: FAILED: {e}", file=sys.stderr)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.VERIFICATION_FAILED) from None
     typer.echo(
         f"audit export intact: {summary.size} entries of {summary.origin}, "
         f"{summary.decisions} signed decisions"
@@ -143,6 +145,6 @@ def authority_keygen(authority: Annotated[str, typer.Argument(help="Authority id
     """Create an authority's Ed25519 key pair and log its public key.
 
     An existing pair is kept. The private key stays in CLEARANCE_KEY_DIR (mode 0600)."""
-    public, created = bootstrap.authority_keygen(authority)
+    public, created = bootstrap.authority_keygen(authority, settings())
     state = "created" if created else "exists"
     typer.echo(f"{authority}: key {state}; public key {base64.b64encode(public).decode()}")

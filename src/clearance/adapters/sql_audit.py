@@ -40,6 +40,7 @@ from clearance.adapters.audit_store import (
     split_hashes,
 )
 from clearance.domain.clearance.model import Approval, ApprovalStatus
+from clearance.domain.errors import TamperedError
 from clearance.domain.ledger import audit
 from clearance.domain.ledger.merkle import (
     EMPTY_ROOT,
@@ -59,10 +60,6 @@ if TYPE_CHECKING:
     from clearance.adapters.sql import SqlUnitOfWork
 
 _IN_CHUNK = 500  # ids per IN (...) list
-
-
-class TamperedError(RuntimeError):
-    """Stored audit data contradicts itself: someone changed the database."""
 
 
 class SqlAudit(AuditRepository):

@@ -163,7 +163,9 @@ class TreeHead:
 
 @dataclass(frozen=True, slots=True)
 class StoredCheckpoint:
-    """A signed checkpoint (C2SP signed note) of the tree of ``size`` entries."""
+    """A signed checkpoint (C2SP signed note) of the tree of ``size`` entries; ``at`` is
+    when it was signed in wall-clock time (not the service's ``Clock``, which a scenario
+    may replay from another date)."""
 
     size: int
     root: bytes
