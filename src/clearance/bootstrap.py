@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from clearance.adapters.clock import SystemClock
+from clearance.adapters.clock import ReplayClock, SystemClock
 from clearance.adapters.files import expand_paths, read_document
 from clearance.adapters.keys import KeyStore, raw_public
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
@@ -183,9 +183,13 @@ def engine_for(settings: Settings) -> Engine:
 
 
 def clock_for(scenario: Scenario, settings: Settings) -> Clock:
-    """CLEARANCE_NOW, else the scenario's pinned clock, else real time."""
-    pinned = settings.now or scenario.clock
-    return PinnedClock(pinned) if pinned else SystemClock()
+    """CLEARANCE_NOW (pinned: it stands still), else the scenario's ``clock:`` (a replay
+    from its instant, starting now, at its rate), else real time."""
+    if settings.now is not None:
+        return PinnedClock(settings.now)
+    if scenario.clock is not None:
+        return ReplayClock(scenario.clock.start, scenario.clock.rate)
+    return SystemClock()
 
 
 def _ensure_sqlite_directory(url: str) -> None:

@@ -27,7 +27,6 @@ in the same transaction, so a checkpoint always describes exactly the stored tre
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -39,6 +38,7 @@ from clearance.adapters.audit_store import (
     range_hashes,
     split_hashes,
 )
+from clearance.adapters.clock import wall_now
 from clearance.domain.clearance.model import Approval, ApprovalStatus
 from clearance.domain.errors import TamperedError
 from clearance.domain.ledger import audit
@@ -73,7 +73,7 @@ class SqlAudit(AuditRepository):
     def append_many(self, entries: Sequence[tuple[str, Mapping[str, Any], str | None]]) -> None:
         if not entries:
             return
-        now = datetime.now(UTC)
+        now = wall_now()  # the row's created_at: wall-clock, never the service's clock
         rows = []
         for kind, fields, request_id in entries:
             data = audit.entry_data(kind, fields)
@@ -165,7 +165,7 @@ class SqlAudit(AuditRepository):
                 size=head.size,
                 root=head.root,
                 frontier=b"".join(frontier.subtrees),
-                updated_at=datetime.now(UTC),
+                updated_at=wall_now(),
             ),
             write=True,
         )
