@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -160,3 +161,13 @@ def test_the_help_lists_every_exit_code(stored: tuple[Server, str]) -> None:
         assert code in text, text
     for code in ("4 conflict", "5 not allowed", "70 internal error"):
         assert code in text, text
+
+
+def test_serve_takes_its_port_from_clearance_port(stored: tuple[Server, str]) -> None:
+    server, _ = stored
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run(server, "serve", env={"CLEARANCE_PORT": str(port)})
+    failed(done, 2, f"port {port} on 127.0.0.1 is in use")
