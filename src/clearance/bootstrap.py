@@ -8,7 +8,9 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from clearance.adapters.clock import SystemClock
+from sqlalchemy.engine import Engine
+
+from clearance.adapters.clock import ReplayClock, SystemClock
 from clearance.adapters.files import expand_paths, read_document
 from clearance.adapters.keys import KeyStore, raw_public
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
@@ -38,7 +40,11 @@ def documents_from(paths: list[Path]) -> list[Document]:
 def upgrade_database(settings: Settings | None = None) -> str:
     settings = settings or Settings.from_env()
     _ensure_sqlite_directory(settings.database_url)
-    upgrade(settings.database_url)
+    engine = engine_for(settings)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
     return settings.database_url
 
 
@@ -52,7 +58,7 @@ def store_scenario(directory: Path, settings: Settings | None = None) -> Scenari
         raise ScenarioError("changed while it was being read; load it again", source=str(directory))
     keys = KeyStore(settings.key_dir)
     public = _public_keys(keys, settings, list(scenario.authorities))
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     try:
         with uow_factory(engine)() as uow:
             uow.scenarios.save(files, clock_for(scenario, settings).now())
@@ -67,7 +73,7 @@ def scenario_unless_stored(directory: Path, settings: Settings) -> tuple[Scenari
     """The scenario in ``directory``, stored unless it is the current version already (a
     restarted demo logs no new load). Returns it and whether it was stored."""
     version = scenario_version(scenario_files(directory))
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     try:
         with uow_factory(engine)() as uow:
             current = uow.scenarios.current()
@@ -105,11 +111,11 @@ def hold_demo(directory: Path) -> int:
     return fd
 
 
-def demo_settings(directory: Path) -> Settings:
+def demo_settings(directory: Path, settings: Settings | None = None) -> Settings:
     """The configuration, with the demo's own database and keys in ``directory``."""
     directory = directory.expanduser().resolve()
     return replace(
-        Settings.from_env(),
+        settings or Settings.from_env(),
         database_url=f"sqlite:///{directory / DEMO_DATABASE}",
         key_dir=directory / DEMO_KEYS,
     )
@@ -143,7 +149,7 @@ def authority_keygen(authority: str, settings: Settings | None = None) -> tuple[
     created = not keys.has_authority_key(authority)
     public = _public_keys(keys, settings, [authority])
     upgrade_database(settings)
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     try:
         with uow_factory(engine)() as uow:
             record_keys(uow, public)
@@ -157,10 +163,7 @@ def audit_log(settings: Settings | None = None, workflow: Workflow | None = None
     """The audit log over the workflow's database (or the configured one), signing
     checkpoints with the instance key."""
     settings = settings or Settings.from_env()
-    if workflow is not None:
-        new_uow = workflow.uow
-    else:
-        new_uow = uow_factory(make_engine(settings.database_url))
+    new_uow = workflow.uow if workflow is not None else uow_factory(engine_for(settings))
     keys = KeyStore(settings.key_dir)
     return AuditLog(new_uow, settings.log_origin, keys.instance_key())
 
@@ -168,7 +171,7 @@ def audit_log(settings: Settings | None = None, workflow: Workflow | None = None
 def workflow(settings: Settings | None = None) -> Workflow:
     """The workflow over the configured database and the scenario stored in it."""
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     new_uow = uow_factory(engine)
     versions = ScenarioVersions(load_scenario_files)
     with new_uow() as uow:
@@ -177,10 +180,19 @@ def workflow(settings: Settings | None = None) -> Workflow:
     return Workflow(new_uow, versions, clock_for(scenario, settings), signer)
 
 
+def engine_for(settings: Settings) -> Engine:
+    """An engine on the configured database, with the configured SQLite durability."""
+    return make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+
+
 def clock_for(scenario: Scenario, settings: Settings) -> Clock:
-    """CLEARANCE_NOW, else the scenario's pinned clock, else real time."""
-    pinned = settings.now or scenario.clock
-    return PinnedClock(pinned) if pinned else SystemClock()
+    """CLEARANCE_NOW (pinned: it stands still), else the scenario's ``clock:`` (a replay
+    from its instant, starting now, at its rate), else real time."""
+    if settings.now is not None:
+        return PinnedClock(settings.now)
+    if scenario.clock is not None:
+        return ReplayClock(scenario.clock.start, scenario.clock.rate)
+    return SystemClock()
 
 
 def _ensure_sqlite_directory(url: str) -> None:

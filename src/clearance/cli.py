@@ -1,15 +1,16 @@
 """The ``clearance`` command. Each command parses, calls the service layer, renders.
 
-Exit codes: 0 when the command did its job (whatever the outcome of an evaluation),
-2 on invalid input with one line on stderr naming the file, field and rule, 1 on an
-internal error (one line; set CLEARANCE_DEBUG=1 for the traceback).
+The environment is read once, at start (``config.Settings``). Exit codes, by the error's
+class (``cli_run``, also at the foot of ``clearance --help``): 0 done (whatever the
+outcome of an evaluation), 1 verification failed, 2 invalid input (one line on stderr
+naming the file, field and rule), 3 not found, 4 conflict, 5 not allowed, 70 internal
+error (one line; CLEARANCE_DEBUG=1 shows the traceback).
 """
 
 from __future__ import annotations
 
 import errno
 import json
-import os
 import socket
 import sys
 from datetime import datetime
@@ -20,8 +21,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clearance import bootstrap, cli_audit
-from clearance.config import Settings
+from clearance import bootstrap, cli_audit, cli_run
+from clearance.cli_run import EPILOG, ExitCode, exit_code, settings
+from clearance.config import DEFAULT_PORT, Settings
 from clearance.domain.airspace.volumes import LatLng
 from clearance.domain.clearance.model import ApprovalStatus, Evaluation, Outcome, Principal
 from clearance.domain.clearance.scenario import Scenario
@@ -45,6 +47,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    epilog=EPILOG,
 )
 
 OUTCOME_STYLE = {
@@ -64,8 +67,9 @@ STATUS_STYLE = {
 
 
 @app.callback()
-def _root() -> None:
+def _root(ctx: typer.Context) -> None:
     """Clear drone operations through several independent authorities."""
+    cli_run.begin(ctx.obj)
 
 
 @app.command("check")
@@ -147,7 +151,7 @@ RequestIdArg = Annotated[str, typer.Argument(help="The request's id (req-...).")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database to the latest schema."""
-    url = bootstrap.upgrade_database()
+    url = bootstrap.upgrade_database(settings())
     typer.echo(f"database is up to date: {_redact(url)}")
 
 
@@ -156,8 +160,8 @@ def scenario_load(directory: Annotated[Path, typer.Argument(help="Scenario direc
     """Validate a scenario directory and store it in the database as a version (named by
     the SHA-256 of its files), made current: new requests are evaluated against it, stored
     ones keep the version they were evaluated against."""
-    bootstrap.upgrade_database()
-    scenario = bootstrap.store_scenario(directory)
+    bootstrap.upgrade_database(settings())
+    scenario = bootstrap.store_scenario(directory, settings())
     typer.echo(
         f"loaded scenario {scenario.name}: {len(scenario.authorities)} authorities, "
         f"{len(scenario.grants)} grants, {len(scenario.territories)} territories; "
@@ -172,7 +176,9 @@ def principal_add(
     operator: Annotated[str | None, typer.Option(help="Submits for this operator.")] = None,
 ) -> None:
     """Create a principal; its API token is the last line of output (shown once)."""
-    token = bootstrap.workflow().add_principal(name, operator=operator, authority=authority)
+    token = bootstrap.workflow(settings()).add_principal(
+        name, operator=operator, authority=authority
+    )
     typer.echo(f"created principal {name}")
     typer.echo(token)
 
@@ -180,7 +186,7 @@ def principal_add(
 @principal_app.command("list")
 def principal_list(as_json: JsonOption = False) -> None:
     """Every principal: name, role, when it was created and, if so, revoked."""
-    records = bootstrap.workflow().principals()
+    records = bootstrap.workflow(settings()).principals()
     if as_json:
         typer.echo(json.dumps([principal_view(r) for r in records], indent=2))
         return
@@ -200,24 +206,26 @@ def principal_revoke(name: Annotated[str, typer.Argument(help="The principal's n
     """Revoke a principal: every server on this database refuses its token at once.
 
     The revocation is recorded in the audit log; the name stays taken."""
-    record = bootstrap.workflow().revoke_principal(name)
+    record = bootstrap.workflow(settings()).revoke_principal(name)
     typer.echo(f"revoked principal {name} at {_when(record.revoked_at)}: its token is refused")
 
 
 HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[
-    int,
-    typer.Option(help="Port to listen on.", envvar="CLEARANCE_PORT", min=1, max=65535),
+    int | None,
+    typer.Option(
+        help=f"Port to listen on [default: CLEARANCE_PORT, else {DEFAULT_PORT}].", min=1, max=65535
+    ),
 ]
 
 
 @app.command("serve")
-def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+def serve(host: HostOption = "127.0.0.1", port: PortOption = None) -> None:
     """Serve the REST API, the page (/) and the API docs (/docs).
 
     Uses the configured database (CLEARANCE_DATABASE_URL); `db upgrade` and `scenario load` first."""
-    listening = _listen(host, port)
-    _serve(bootstrap.workflow(), listening, Settings.from_env())
+    listening = _listen(host, port or settings().port)
+    _serve(bootstrap.workflow(settings()), listening, settings())
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -240,12 +248,12 @@ def _listen(host: str, port: int) -> socket.socket:
     return listening
 
 
-def _serve(workflow: Workflow, listening: socket.socket, settings: Settings) -> None:
+def _serve(workflow: Workflow, listening: socket.socket, configured: Settings) -> None:
     import uvicorn
 
     from clearance.api.app import create_app
 
-    app = create_app(workflow, audit_log=bootstrap.audit_log(settings, workflow=workflow))
+    app = create_app(workflow, audit_log=bootstrap.audit_log(configured, workflow=workflow))
     host, port = listening.getsockname()[:2]
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     server.run(sockets=[listening])
@@ -265,7 +273,7 @@ def conformance_check(
 ) -> None:
     """Check a flown track; the result is recorded on the request (exit 0 either way)."""
     media = "jsonl" if track.suffix.lower() in (".jsonl", ".ndjson") else "csv"
-    result = check_track(bootstrap.workflow(), request_id, read_track_file(track, media))
+    result = check_track(bootstrap.workflow(settings()), request_id, read_track_file(track, media))
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -290,7 +298,9 @@ def simulate_track_command(
 ) -> None:
     """Write a plausible track for a request: inside its first volume, or drifting."""
     target = _lat_lng(drift_to) if drift_to else None
-    out.write_text(simulated_track_csv(bootstrap.workflow(), request_id, target), encoding="utf-8")
+    out.write_text(
+        simulated_track_csv(bootstrap.workflow(settings()), request_id, target), encoding="utf-8"
+    )
     typer.echo(f"wrote {out}")
 
 
@@ -311,7 +321,7 @@ DEMO_OPERATORS = {"US.AFRICOM": "africom-planner", "FR.Barkhane": "barkhane-plan
 def demo(
     scenario: Annotated[Path, typer.Option(help="Scenario directory.")] = Path("examples/niger"),
     host: HostOption = "127.0.0.1",
-    port: PortOption = 8000,
+    port: PortOption = None,
     directory: Annotated[
         Path | None,
         typer.Option(
@@ -332,17 +342,18 @@ def demo(
         raise InputError(
             "needs --dir: the demo deletes only a database it keeps itself", field="--fresh"
         )
+    port = port or settings().port
     listening = _listen(host, port) if serve_api else None
     if directory is not None:
-        settings = bootstrap.demo_settings(directory)
-        bootstrap.hold_demo(settings.key_dir.parent)  # until this process ends
+        configured = bootstrap.demo_settings(directory, settings())
+        bootstrap.hold_demo(configured.key_dir.parent)  # until this process ends
         if fresh:
-            bootstrap.forget_demo(settings.key_dir.parent)
+            bootstrap.forget_demo(configured.key_dir.parent)
     else:
-        settings = Settings.from_env()
-    bootstrap.upgrade_database(settings)
-    loaded, _ = bootstrap.scenario_unless_stored(scenario, settings)
-    flow = bootstrap.workflow(settings)
+        configured = settings()
+    bootstrap.upgrade_database(configured)
+    loaded, _ = bootstrap.scenario_unless_stored(scenario, configured)
+    flow = bootstrap.workflow(configured)
     console = _console()
     table = Table(title="Demo principals (new tokens on every start; earlier ones stop working)")
     for column in ("principal", "acts for", "token"):
@@ -369,15 +380,15 @@ def demo(
     console.print(_table(rows, "Requests"))
     if stored:
         console.print(
-            f"Kept the demo's database ({_redact(settings.database_url)}) and its requests; "
+            f"Kept the demo's database ({_redact(configured.database_url)}) and its requests; "
             "--fresh starts over."
         )
     console.print(table)
     if directory is not None:
         console.print(
             "To use the clearance command on this database:\n"
-            f"  export CLEARANCE_DATABASE_URL={settings.database_url} "
-            f"CLEARANCE_KEY_DIR={settings.key_dir}"
+            f"  export CLEARANCE_DATABASE_URL={configured.database_url} "
+            f"CLEARANCE_KEY_DIR={configured.key_dir}"
         )
     if listening is not None:
         base = f"http://{host}:{port}"
@@ -387,7 +398,7 @@ def demo(
             f"  curl -s -H 'Authorization: Bearer <token>' {base}/v1/requests"
         )
         sys.stdout.flush()
-        _serve(flow, listening, settings)
+        _serve(flow, listening, configured)
 
 
 def _store_examples(flow: Workflow, examples: Path, planners: dict[str, Principal]) -> None:
@@ -426,7 +437,7 @@ def request_submit(
     as_json: JsonOption = False,
 ) -> None:
     """Submit a request: it is evaluated, stored and routed."""
-    flow = bootstrap.workflow()
+    flow = bootstrap.workflow(settings())
     (document,) = bootstrap.documents_from([file])
     record = flow.submit(flow.principal(as_), document.content).record
     _print_record(record, [], as_json, flow.scenario_of(record))
@@ -435,7 +446,7 @@ def request_submit(
 @request_app.command("show")
 def request_show(request_id: RequestIdArg, as_json: JsonOption = False) -> None:
     """One request: its state, chain of approvals and timeline."""
-    flow = bootstrap.workflow()
+    flow = bootstrap.workflow(settings())
     record, events = flow.inspect(request_id)
     _print_record(record, events, as_json, flow.scenario_of(record))
 
@@ -447,7 +458,7 @@ def request_list(
     as_json: JsonOption = False,
 ) -> None:
     """Every stored request, whoever's (the database operator's view), newest first."""
-    flow = bootstrap.workflow()
+    flow = bootstrap.workflow(settings())
     records = flow.inspect_all(state, limit)
     if as_json:
         typer.echo(json.dumps([summary_view(r, flow.scenario_of(r)) for r in records], indent=2))
@@ -502,7 +513,7 @@ def request_decide(
             attached["time_end"] = not_after
     elif not_before is not None or not_after is not None:
         raise InputError("--not-before and --not-after need --conditions", field="--conditions")
-    flow = bootstrap.workflow()
+    flow = bootstrap.workflow(settings())
     decision = Decision.APPROVE if approve else Decision.DENY
     who = flow.principal(as_)
     try:
@@ -526,7 +537,7 @@ CONDITION_OPTIONS = {
 @request_app.command("withdraw")
 def request_withdraw(request_id: RequestIdArg, as_: AsOption, as_json: JsonOption = False) -> None:
     """Withdraw a pending or cleared request."""
-    flow = bootstrap.workflow()
+    flow = bootstrap.workflow(settings())
     withdrawn = flow.withdraw(flow.principal(as_), request_id)
     _print_record(withdrawn, [], as_json, flow.scenario_of(withdrawn))
 
@@ -586,22 +597,35 @@ def _redact(url: str) -> str:
 
 
 def main() -> None:
-    """Console entry point: maps errors to exit codes, never shows a traceback.
+    """Console entry point: reads the settings once, maps errors to exit codes by class
+    (``cli_run.EXIT_CODES``), never shows a traceback unless CLEARANCE_DEBUG asks.
 
     Usage errors are Click's own (exit 2 with the usage line)."""
+    debug = False
     try:
-        app()
+        configured = Settings.from_env()
+        debug = configured.debug
+        app(obj=configured)
     except ClearanceError as e:
+        code = exit_code(e)
+        if code is ExitCode.INTERNAL_ERROR:  # a class nobody mapped: a bug
+            _internal(e, debug)
         print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except Exception as e:  # a bug: say so in one line
-        if os.environ.get("CLEARANCE_DEBUG"):
-            raise
-        print(
-            f"internal error: {type(e).__name__}: {e} (CLEARANCE_DEBUG=1 shows more)",
-            file=sys.stderr,
-        )
-        sys.exit(1)
+        sys.exit(code)
+    except Exception as e:
+        _internal(e, debug)
+
+
+def _internal(e: Exception, debug: bool) -> None:
+    """A bug (or a broken environment): one line, unless CLEARANCE_DEBUG asks for more."""
+    if debug:
+        raise e
+    message = " ".join(str(e).split())  # one line, even when a library's has several
+    print(
+        f"internal error: {type(e).__name__}: {message} (CLEARANCE_DEBUG=1 shows more)",
+        file=sys.stderr,
+    )
+    sys.exit(ExitCode.INTERNAL_ERROR)
 
 
 if __name__ == "__main__":

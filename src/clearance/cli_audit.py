@@ -2,7 +2,7 @@
 authorities' signing keys (registered on the main app in ``clearance.cli``).
 
 ``audit verify`` and ``audit verify-export`` exit 0 when everything checks out, and 1
-when not: one line on stderr naming the first bad entry when the log itself is damaged,
+(``ExitCode.VERIFICATION_FAILED``) when not: one line on stderr naming the first bad entry when the log itself is damaged,
 else one line per stored request field that disagrees with the replayed log.
 """
 
@@ -18,6 +18,7 @@ import typer
 
 from clearance import bootstrap
 from clearance.adapters.audit_files import read_export, write_export
+from clearance.cli_run import ExitCode, settings
 from clearance.domain.errors import InputError
 from clearance.domain.ledger.audit import AuditError, verify_log
 from clearance.domain.ledger.checkpoint import NoteError, parse_vkey
@@ -39,7 +40,7 @@ def audit_checkpoint(as_json: JsonOption = False) -> None:
     """Integrate waiting entries and print the latest signed checkpoint.
 
     The checkpoint is a C2SP signed note over the entries committed so far."""
-    checkpoint = bootstrap.audit_log().integrate()
+    checkpoint = bootstrap.audit_log(settings()).integrate()
     if as_json:
         typer.echo(json.dumps(checkpoint_view(checkpoint), indent=2))
     else:
@@ -54,7 +55,7 @@ def audit_proof(
     ] = None,
 ) -> None:
     """One entry with its inclusion proof (JSON; hashes in base64)."""
-    log = bootstrap.audit_log()
+    log = bootstrap.audit_log(settings())
     typer.echo(json.dumps(entry_view(log.entry(index, size)), indent=2))
 
 
@@ -63,7 +64,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
     """Check the whole database against the log; exit 1 naming what disagrees.
 
     Recomputes every leaf and the tree, checks every signed checkpoint and every decision signature, then replays the log and compares every request's state, version, document and approvals with it."""
-    verified = bootstrap.audit_log().verify()
+    verified = bootstrap.audit_log(settings()).verify()
     if as_json:
         typer.echo(
             json.dumps(
@@ -87,7 +88,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
         if len(verified.problems) > len(shown):
             more = len(verified.problems) - len(shown)
             print(f"audit log: FAILED: and {more} more (--json lists all)", file=sys.stderr)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.VERIFICATION_FAILED)
     if not as_json:
         pending = f"; not yet checkpointed: {verified.pending}" if verified.pending else ""
         old = (
@@ -108,7 +109,7 @@ def audit_export(directory: Annotated[Path, typer.Argument(help="Where to write.
     """Write the log, its latest checkpoint and the public keys to DIR.
 
     DIR gets entries.jsonl, the signed checkpoint and keys.json, for `clearance audit verify-export` anywhere."""
-    log = bootstrap.audit_log()
+    log = bootstrap.audit_log(settings())
     checkpoint = log.integrate()
     count = write_export(directory, log.pages(), checkpoint, log.public_keys())
     typer.echo(f"exported {count} entries and the checkpoint of size {checkpoint.size}")
@@ -133,7 +134,7 @@ def audit_verify_export(
         summary = verify_log(export.entries(), export.note, name, key)
     except AuditError as e:
         print(f"audit export: FAILED: {e}", file=sys.stderr)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.VERIFICATION_FAILED) from None
     typer.echo(
         f"audit export intact: {summary.size} entries of {summary.origin}, "
         f"{summary.decisions} signed decisions"
@@ -161,6 +162,6 @@ def authority_keygen(authority: Annotated[str, typer.Argument(help="Authority id
     """Create an authority's Ed25519 key pair and log its public key.
 
     An existing pair is kept. The private key stays in CLEARANCE_KEY_DIR (mode 0600)."""
-    public, created = bootstrap.authority_keygen(authority)
+    public, created = bootstrap.authority_keygen(authority, settings())
     state = "created" if created else "exists"
     typer.echo(f"{authority}: key {state}; public key {base64.b64encode(public).decode()}")

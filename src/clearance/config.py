@@ -1,20 +1,32 @@
-"""Configuration from the environment, read in one place.
+"""Configuration from the environment: the one module that reads it, once per process.
+
+``Settings.from_env()`` reads every variable below and validates it (a bad value raises
+``InputError`` naming the variable, source ``environment``); the CLI reads it once at
+start and hands the same ``Settings`` to everything it wires (``bootstrap``). No other
+module of ``src/`` reads ``os.environ`` (``tests/unit/test_config.py`` holds them to it).
 
 - ``CLEARANCE_DATABASE_URL``: any SQLAlchemy URL (``postgresql+psycopg://...`` included).
   Default: the embedded SQLite file ``$XDG_DATA_HOME/clearance/clearance.db``
   (``~/.local/share/clearance/clearance.db``).
-- ``CLEARANCE_NOW``: an RFC 3339 instant that pins the clock, overriding the scenario's
-  ``clock:``; without either, the clock is real time.
+- ``CLEARANCE_NOW``: an RFC 3339 instant that pins the clock (it does not move), overriding
+  the scenario's ``clock:``; for tests. Without either, the clock is real time.
 - ``CLEARANCE_KEY_DIR``: where the Ed25519 private keys live (the log's and each
   authority's; never in the database). Default: ``$XDG_DATA_HOME/clearance/keys``, next
   to the default database.
 - ``CLEARANCE_LOG_ORIGIN``: the audit log's origin line in its checkpoints, also the
   name of its key. Default: ``clearance.local/log``.
+- ``CLEARANCE_SQLITE_SYNCHRONOUS``: SQLite's ``synchronous`` pragma, ``FULL`` (default: an
+  acknowledged commit survives a power cut), ``NORMAL`` (survives a killed process, not a
+  power cut) or ``EXTRA``.
+- ``CLEARANCE_PORT``: the port ``clearance serve`` and ``clearance demo`` listen on when
+  ``--port`` is not given (default 8000).
+- ``CLEARANCE_DEBUG``: any non-empty value lets the CLI show an internal error's traceback.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +35,8 @@ from clearance.domain.documents import Fields
 from clearance.domain.errors import InputError
 
 DEFAULT_LOG_ORIGIN = "clearance.local/log"
+DEFAULT_PORT = 8000
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 
 
 @dataclass(frozen=True)
@@ -31,23 +45,58 @@ class Settings:
     now: datetime | None
     key_dir: Path = field(default_factory=lambda: default_data_dir() / "keys")
     log_origin: str = DEFAULT_LOG_ORIGIN
+    sqlite_synchronous: str = "FULL"
+    port: int = DEFAULT_PORT
+    debug: bool = False
 
     @classmethod
-    def from_env(cls) -> Settings:
-        url = os.environ.get("CLEARANCE_DATABASE_URL") or f"sqlite:///{default_database_path()}"
-        raw_now = os.environ.get("CLEARANCE_NOW")
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings from ``environ`` (default: the process's environment)."""
+        env = os.environ if environ is None else environ
+        data_dir = default_data_dir(env)
+        url = env.get("CLEARANCE_DATABASE_URL") or f"sqlite:///{data_dir / 'clearance.db'}"
+        raw_now = env.get("CLEARANCE_NOW")
         now = None
         if raw_now:
             now = Fields(
                 {"CLEARANCE_NOW": raw_now}, error=InputError, source="environment"
             ).instant("CLEARANCE_NOW")
-        key_dir = Path(os.environ.get("CLEARANCE_KEY_DIR") or default_data_dir() / "keys")
-        origin = os.environ.get("CLEARANCE_LOG_ORIGIN") or DEFAULT_LOG_ORIGIN
-        return cls(url, now, key_dir.expanduser(), origin)
+        key_dir = Path(env.get("CLEARANCE_KEY_DIR") or data_dir / "keys")
+        return cls(
+            database_url=url,
+            now=now,
+            key_dir=key_dir.expanduser(),
+            log_origin=env.get("CLEARANCE_LOG_ORIGIN") or DEFAULT_LOG_ORIGIN,
+            sqlite_synchronous=_synchronous(env.get("CLEARANCE_SQLITE_SYNCHRONOUS") or "FULL"),
+            port=_port(env.get("CLEARANCE_PORT") or str(DEFAULT_PORT)),
+            debug=bool(env.get("CLEARANCE_DEBUG")),
+        )
 
 
-def default_data_dir() -> Path:
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+def _synchronous(value: str) -> str:
+    if value.upper() not in SQLITE_SYNCHRONOUS:
+        raise InputError(
+            f"must be one of {', '.join(SQLITE_SYNCHRONOUS)}; got {value!r}",
+            source="environment",
+            field="CLEARANCE_SQLITE_SYNCHRONOUS",
+        )
+    return value.upper()
+
+
+def _port(value: str) -> int:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise InputError(
+            f"must be a port number within 1..65535; got {value!r}",
+            source="environment",
+            field="CLEARANCE_PORT",
+        )
+    return int(text)
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "clearance"
 
 

@@ -230,6 +230,7 @@ def test_me_names_the_role_and_the_services_present_time(
         "operator": None,
         "authority": "NE.PM",
         "now": "2017-11-20T00:00:00Z",
+        "clock_rate": 0,
     }
     set_now(workflow, NOW + timedelta(hours=5))
     assert client.get("/v1/me", headers=actors.operator()).json()["now"] == "2017-11-20T05:00:00Z"

@@ -41,9 +41,10 @@ def run(s: Server, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def refused(done: subprocess.CompletedProcess[str], *words: str) -> str:
-    """Exit 2, nothing on stdout, one line on stderr holding ``words``; returns it."""
-    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+def refused(done: subprocess.CompletedProcess[str], *words: str, code: int = 2) -> str:
+    """Exit ``code`` (2: invalid input), nothing on stdout, one line on stderr holding
+    ``words``; returns it."""
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
     lines = done.stderr.splitlines()
@@ -75,7 +76,9 @@ def test_a_revoked_token_is_refused_at_once_by_a_running_server_and_logged(
         assert me(http, tokens["dod-relief"]).status_code == 200  # the others keep working
 
     # Acting as the revoked principal on the command line is refused too.
-    line = refused(run(s, "request", "submit", str(AGADEZ_2020), "--as", "dod"), "dod", "revoked")
+    line = refused(
+        run(s, "request", "submit", str(AGADEZ_2020), "--as", "dod"), "dod", "revoked", code=5
+    )
     assert RFC3339_Z.search(line), line
 
     # The audit log records the revocation, and stays intact.
@@ -116,21 +119,21 @@ def test_principal_list_json_names_roles_and_revocations(
 
 
 @pytest.mark.parametrize(
-    ("args", "words"),
+    ("args", "words", "code"),
     [
-        (["principal", "revoke", "nobody"], ["no principal named 'nobody'"]),
-        (["principal", "revoke", "dod"], ["already revoked"]),  # the second time
-        (["request", "submit", str(AGADEZ_2020), "--as", "nobody"], ["nobody"]),
+        (["principal", "revoke", "nobody"], ["no principal named 'nobody'"], 3),
+        (["principal", "revoke", "dod"], ["already revoked"], 4),  # the second time
+        (["request", "submit", str(AGADEZ_2020), "--as", "nobody"], ["nobody"], 3),
     ],
     ids=["unknown principal", "revoked twice", "acting as nobody"],
 )
 def test_bad_principals_get_one_clear_line(
-    server: tuple[Server, dict[str, str]], args: list[str], words: list[str]
+    server: tuple[Server, dict[str, str]], args: list[str], words: list[str], code: int
 ) -> None:
     s, _ = server
     if "already revoked" in words:
         assert run(s, "principal", "revoke", "dod").returncode == 0
-    refused(run(s, *args), *words)
+    refused(run(s, *args), *words, code=code)
 
 
 def test_decide_with_conditions_as_the_api_takes_them(

@@ -19,7 +19,13 @@ import pytest
 
 SRC = Path(__file__).parents[2] / "src"
 PACKAGE = SRC / "clearance"
-ENTRYPOINTS = ("clearance.api", "clearance.cli", "clearance.cli_audit", "clearance.bootstrap")
+ENTRYPOINTS = (
+    "clearance.api",
+    "clearance.cli",
+    "clearance.cli_audit",
+    "clearance.cli_run",
+    "clearance.bootstrap",
+)
 WEB_AND_CLI = ("fastapi", "starlette", "pydantic", "typer", "rich", "uvicorn", "click")
 RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # layer: (project modules it must not import, third-party roots it must not import)

@@ -13,6 +13,7 @@ Every error is a ``ScenarioError`` that names the file and the path inside it.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from clearance.domain.clearance.model import (
     Territory,
 )
 from clearance.domain.clearance.policy import PolicyEngine, PolicyText
-from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.clearance.scenario import Scenario, ScenarioClock
 from clearance.domain.documents import Fields
 from clearance.domain.errors import ScenarioError
 from clearance.domain.ledger.audit import scenario_version
@@ -90,7 +91,7 @@ def load_scenario(directory: Path) -> Scenario:
     policy = PolicyEngine(
         _policy_texts(directory, authorities), _entities(parties, operators, authorities)
     )
-    clock = f.instant("clock") if f.has("clock") else None
+    clock = _clock(f)
     priorities = _priorities(f, purposes)
     return Scenario(
         version=scenario_version(scenario_files(directory)),
@@ -110,6 +111,28 @@ def load_scenario(directory: Path) -> Scenario:
         priorities=priorities,
         limits=_limits(f),
     )
+
+
+MAX_CLOCK_RATE = 1_000_000  # a replay of days in seconds still fits; beyond, time is noise
+
+
+def _clock(f: Fields) -> ScenarioClock | None:
+    """``clock:``, an RFC 3339 instant (a replay at real speed) or ``{start, rate}``."""
+    if not f.has("clock"):
+        return None
+    if not isinstance(f.raw("clock"), Mapping):
+        return ScenarioClock(f.instant("clock"))
+    section = f.obj("clock")
+    section.only("start", "rate")
+    start = section.instant("start")
+    rate = section.number("rate") if section.has("rate") else 1.0
+    if not 0 <= rate <= MAX_CLOCK_RATE:
+        raise section.fail(
+            f"must be within 0..{MAX_CLOCK_RATE} (seconds of the scenario per real second; "
+            f"0 holds the clock still); got {rate:g}",
+            "rate",
+        )
+    return ScenarioClock(start, rate)
 
 
 def _limits(f: Fields) -> Limits:

@@ -23,7 +23,6 @@ same guarantee PostgreSQL's READ COMMITTED gives).
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -69,10 +68,16 @@ _SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked", "data
 
 # -- engine and migrations -----------------------------------------------------------------
 def make_engine(
-    url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any
+    url: str,
+    *,
+    sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    sqlite_synchronous: str = "FULL",
+    **kwargs: Any,
 ) -> Engine:
     """An engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://...``);
-    ``kwargs`` go to ``sqlalchemy.create_engine``. SQLite gets its pragmas and begin modes."""
+    ``kwargs`` go to ``sqlalchemy.create_engine``. SQLite gets its pragmas and begin modes:
+    ``synchronous`` is FULL by default (an acknowledged commit survives power loss); NORMAL
+    survives a killed process but not a power cut (``Settings.sqlite_synchronous``)."""
     parsed = make_url(url)
     kwargs.setdefault("json_serializer", t.json_dumps)
     if parsed.get_backend_name() != "sqlite":
@@ -87,7 +92,7 @@ def make_engine(
     pragmas = (
         f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}",  # first: the others may wait
         "PRAGMA journal_mode=WAL",
-        f"PRAGMA synchronous={_synchronous()}",
+        f"PRAGMA synchronous={_synchronous(sqlite_synchronous)}",
         "PRAGMA foreign_keys=ON",
     )
 
@@ -116,13 +121,10 @@ _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, tuple[threading.Lock, float]] = 
 )
 
 
-def _synchronous() -> str:
-    """FULL by default: an acknowledged commit survives power loss. NORMAL (set
-    CLEARANCE_SQLITE_SYNCHRONOUS=NORMAL) survives a killed process but not a power cut."""
-    value = os.environ.get("CLEARANCE_SQLITE_SYNCHRONOUS", "FULL").upper()
-    if value not in ("FULL", "NORMAL", "EXTRA"):
-        raise ValueError(f"CLEARANCE_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA, not {value}")
-    return value
+def _synchronous(value: str) -> str:
+    if value.upper() not in ("FULL", "NORMAL", "EXTRA"):
+        raise ValueError(f"sqlite_synchronous must be FULL, NORMAL or EXTRA, not {value!r}")
+    return value.upper()
 
 
 def _sqlite_on_begin(connection: Connection) -> None:

@@ -27,7 +27,6 @@ in the same transaction, so a checkpoint always describes exactly the stored tre
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -39,6 +38,8 @@ from clearance.adapters.audit_store import (
     range_hashes,
     split_hashes,
 )
+from clearance.adapters.clock import wall_now
+from clearance.domain.errors import TamperedError
 from clearance.domain.ledger import audit
 from clearance.domain.ledger.merkle import (
     EMPTY_ROOT,
@@ -61,10 +62,6 @@ if TYPE_CHECKING:
 _IN_CHUNK = 500  # ids per IN (...) list
 
 
-class TamperedError(RuntimeError):
-    """Stored audit data contradicts itself: someone changed the database."""
-
-
 class SqlAudit(AuditRepository):
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
@@ -73,7 +70,7 @@ class SqlAudit(AuditRepository):
     def append_many(self, entries: Sequence[tuple[str, Mapping[str, Any], str | None]]) -> None:
         if not entries:
             return
-        now = datetime.now(UTC)
+        now = wall_now()  # the row's created_at: wall-clock, never the service's clock
         rows = []
         for kind, fields, request_id in entries:
             data = audit.entry_data(kind, fields)
@@ -165,7 +162,7 @@ class SqlAudit(AuditRepository):
                 size=head.size,
                 root=head.root,
                 frontier=b"".join(frontier.subtrees),
-                updated_at=datetime.now(UTC),
+                updated_at=wall_now(),
             ),
             write=True,
         )

@@ -206,6 +206,8 @@ audit_entries = sa.Table(
     sa.Column("request_id", sa.String(64), nullable=True),
     sa.Column("data", sa.LargeBinary, nullable=False),  # RFC 8785 canonical JSON
     sa.Column("leaf_hash", sa.LargeBinary, nullable=False),  # SHA-256(0x00 || data)
+    # Wall-clock time the row was written (adapters.clock.wall_now), not the service's
+    # clock: a replayed scenario's times are inside the entry's data.
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index(None, "log_index", unique=True),
     sa.Index(None, "kind"),
@@ -228,7 +230,7 @@ audit_head = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("root", sa.LargeBinary, nullable=False),
     sa.Column("frontier", sa.LargeBinary, nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=True),  # wall-clock
 )
 
 audit_checkpoints = sa.Table(
@@ -237,7 +239,7 @@ audit_checkpoints = sa.Table(
     sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("root", sa.LargeBinary, nullable=False),
     sa.Column("note", sa.Text, nullable=False),  # C2SP signed note
-    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),  # wall-clock: when signed
 )
 
 

@@ -27,8 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from clearance.adapters.files import parse_json, parse_yaml
 from clearance.api.problems import ApiError
 from clearance.domain.clearance.model import Principal
-from clearance.domain.documents import DuplicateKeyError
-from clearance.domain.errors import InputError
+from clearance.domain.errors import DuplicateKeyError, InputError
 from clearance.service.workflow import Workflow
 
 # A request document is about six levels deep; anything far deeper is hostile, and

@@ -1,12 +1,12 @@
 """Every failure as an RFC 9457 problem (``application/problem+json``).
 
-    ClearanceError (domain)            ApiError (this layer)
+    ClearanceError (domain.errors)     ApiError (a ClearanceError of this layer)
      +-- InputError        422          400 malformed body    413 body too large
      +-- NotFoundError     404          415 not JSON          428 If-Match missing
      +-- ConflictError     409
      +-- ForbiddenError    403         FastAPI validation     422
      +-- UnauthorizedError 401         Starlette HTTP errors  their status (404, 405)
-                                       anything else          500, logged
+     +-- VerificationError 500, logged anything else          500, logged
 
 Input problems also carry ``field`` (the path inside the body, or the parameter name)
 and ``source`` (``body``, ``query``, ``path`` or ``header``), so a client can point at
@@ -37,6 +37,7 @@ from clearance.domain.errors import (
     InputError,
     NotFoundError,
     UnauthorizedError,
+    VerificationError,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -51,6 +52,8 @@ DOMAIN_ERRORS: tuple[tuple[type[ClearanceError], int, str, str], ...] = (
     (ConflictError, 409, "conflict", "Conflict"),
     (ForbiddenError, 403, "forbidden", "Forbidden"),
     (UnauthorizedError, 401, "unauthorized", "Unauthorized"),
+    # The stored record contradicts itself (the database was changed): the server's fault.
+    (VerificationError, 500, "verification-failed", "The record does not verify"),
 )
 
 # Where an input problem's field is (the ``source`` member's values).
@@ -73,7 +76,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"description": HTTPStatus(s).phrase, "content": content} for s in statuses}
 
 
-class ApiError(Exception):
+class ApiError(ClearanceError):
     """A problem found by the HTTP layer itself (the body or a header, not the domain)."""
 
     def __init__(
@@ -126,6 +129,8 @@ def _domain_problem(_: Request, exc: Exception) -> JSONResponse:
     if mapped is None:  # a new error class nobody mapped is a bug in this layer
         raise exc
     status, slug, title = mapped[1:]
+    if status >= 500:
+        log.error("%s: %s", type(exc).__name__, exc)
     extra: dict[str, str] = {}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, InputError):

@@ -294,7 +294,12 @@ class Me(BaseModel):
     name: str
     operator: str | None
     authority: str | None
-    now: str
+    now: str = Field(description="The service's present time (RFC 3339, UTC).")
+    clock_rate: float = Field(
+        ge=0,
+        description="How fast the service's clock runs: seconds of its time per real second "
+        "(1 real time, 0 pinned, a scenario's replay rate).",
+    )
 
 
 class AuthorityWaits(BaseModel):

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from clearance.domain.errors import InputError
+from clearance.domain.errors import DuplicateKeyError, InputError
 
 # RFC 3339 section 5.6 date-time: full date, "T", full time with seconds, and an offset.
 # Python's fromisoformat alone also takes ISO 8601 forms RFC 3339 does not allow.
@@ -159,14 +159,6 @@ class Fields:
             return parsed.astimezone(UTC)
         except OverflowError:
             raise self.fail("is out of the supported range of dates", key) from None
-
-
-class DuplicateKeyError(ValueError):
-    """One mapping names the same key twice."""
-
-    def __init__(self, key: object) -> None:
-        self.key = key
-        super().__init__(f"the key {key!r} appears twice in one mapping; each key may appear once")
 
 
 def unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

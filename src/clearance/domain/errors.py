@@ -1,14 +1,40 @@
-"""Every error Clearance raises on purpose, as one small tree.
+"""Every error Clearance raises on purpose, as one tree with one root.
 
-    ClearanceError
-     +-- InputError            a file, document or argument breaks a rule
-     |    +-- RequestError     a request document is invalid
-     |    +-- ScenarioError    a scenario directory is invalid
-     +-- NotFoundError              an id names nothing
+    ClearanceError                 every deliberate error               CLI exit  API
+     +-- InputError                a file, document, argument or            2     422
+     |    |                        environment variable breaks a rule
+     |    +-- RequestError         a request document is invalid            2     422
+     |    +-- ScenarioError        a scenario directory is invalid          2     422
+     |    +-- DuplicateKeyError    one mapping names a key twice            2     422
+     +-- NotFoundError             an id names nothing                      3     404
+     +-- ConflictError             the state, the stage order or the        4     409
+     |                             version does not allow the action
+     +-- ForbiddenError            the principal may not take this action   5     403
+     +-- UnauthorizedError         no principal could be identified         5     401
+     +-- VerificationError         the record does not check out            1     500
+          +-- ProofError           a Merkle proof, hash or size is wrong
+          |    +-- NoteError       a signed note, checkpoint or key is malformed
+          |    +-- SignatureError  a note lacks a valid signature by the expected key
+          +-- DecisionSignatureError   a decision's signature is missing or wrong
+          +-- AuditError           the log or an export fails verification
+          +-- TamperedError        stored log data contradicts itself (found while
+          |                        integrating: the database was changed)
+          +-- ReplayError          a request's log entries do not follow one another
+                                   (domain.ledger.replay)
 
-Each error carries what a person needs to fix the input: the file (``source``), the path
+    api.problems.ApiError (a ClearanceError too): what the HTTP layer finds itself in a
+    request (a malformed body 400, too large 413, not JSON 415, If-Match missing 428).
+
+Input errors carry what a person needs to fix the input: the file (``source``), the path
 of the field inside it (``field``, such as ``volumes[0].time_end.value``) and the rule
-that was broken. ``str(error)`` renders them as one line.
+that was broken; ``str(error)`` renders them as one line. Verification errors name the
+first bad entry, proof or signature. ``ProofError`` and ``DecisionSignatureError`` are
+also ``ValueError``s, as they were when they stood alone.
+
+The CLI maps these classes to exit codes (``clearance.cli_run``, documented in
+``clearance --help`` and the README) and the API to problem+json statuses
+(``clearance.api.problems``), both by class, most specific first; anything else is a bug
+(CLI exit 70, API 500, logged).
 """
 
 from __future__ import annotations
@@ -49,6 +75,18 @@ class ScenarioError(InputError):
     """A scenario directory is invalid; nothing was loaded."""
 
 
+class DuplicateKeyError(InputError, ValueError):
+    """One mapping names the same key twice (raised by the JSON and YAML readers, which
+    say where: ``error.key`` is the key)."""
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+        super().__init__(f"the key {key!r} appears twice in one mapping; each key may appear once")
+
+    def located(self, source: str, prefix: str = "") -> InputError:
+        return InputError(self.rule, source=source or self.source, field=prefix or self.field)
+
+
 class NotFoundError(ClearanceError):
     """An id names nothing that exists."""
 
@@ -63,3 +101,38 @@ class ForbiddenError(ClearanceError):
 
 class UnauthorizedError(ClearanceError):
     """No principal could be identified."""
+
+
+class VerificationError(ClearanceError):
+    """The record (the log, a proof, a signature, the stored data) does not check out;
+    the message names the first bad entry."""
+
+
+class ProofError(VerificationError, ValueError):
+    """A proof, a hash or a tree size does not check out."""
+
+
+class NoteError(ProofError):
+    """A note, checkpoint or verifier key is malformed."""
+
+
+class SignatureError(ProofError):
+    """A note carries no valid signature from the expected key."""
+
+
+class DecisionSignatureError(VerificationError, ValueError):
+    """A decision signature is missing, malformed or does not verify."""
+
+
+class ReplayError(VerificationError):
+    """A request's log entries do not follow one another (``domain.ledger.replay``); the
+    message names the field."""
+
+
+class AuditError(VerificationError):
+    """The log, a checkpoint or a signature does not check out; the message names the
+    first bad entry."""
+
+
+class TamperedError(VerificationError):
+    """Stored audit data contradicts itself: someone changed the database."""

@@ -151,7 +151,8 @@ def check_origin(origin: str, public_key: bytes) -> None:
 
 class AuditLog:
     """The log over a unit-of-work factory, signing with the instance key ``key`` under
-    the name ``origin`` (the checkpoints' first line)."""
+    the name ``origin`` (the checkpoints' first line). ``now`` is wall-clock time, for
+    when a checkpoint was signed; the entries carry the service's time themselves."""
 
     def __init__(
         self,

@@ -230,7 +230,9 @@ class TreeHead:
 
 @dataclass(frozen=True, slots=True)
 class StoredCheckpoint:
-    """A signed checkpoint (C2SP signed note) of the tree of ``size`` entries."""
+    """A signed checkpoint (C2SP signed note) of the tree of ``size`` entries; ``at`` is
+    when it was signed in wall-clock time (not the service's ``Clock``, which a scenario
+    may replay from another date)."""
 
     size: int
     root: bytes
@@ -356,14 +358,24 @@ class UnitOfWork(abc.ABC):
 
 
 class Clock(abc.ABC):
+    """The service's present time: every record, queue, overview and the page read it
+    (request ids and the audit tables' wall-clock columns do not).
+
+    ``rate`` says how fast it runs: seconds of its time per real second (1 for real time,
+    0 for a pinned clock, the scenario's ``rate`` for a replay); the page runs its own
+    copy of the clock forward at that rate between calls."""
+
+    rate: float = 1.0
+
     @abc.abstractmethod
     def now(self) -> datetime:
         """An aware UTC datetime."""
 
 
 class PinnedClock(Clock):
-    """Always the same instant, so a historical scenario replays as of its date (and
-    tests control time by setting ``at``)."""
+    """Always the same instant (``CLEARANCE_NOW``; tests control time by setting ``at``)."""
+
+    rate = 0.0
 
     def __init__(self, at: datetime) -> None:
         self.at = at

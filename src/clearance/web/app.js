@@ -14,8 +14,11 @@ const session = { me: null, signedInAt: 0 };
 const WIDE = ["overview", "compose", "request", "picture"];
 const FOLLOW_EVERY_MS = 15_000;  // how often the open request, the queue and lists are re-read
 
-// The service's present time, estimated from /v1/me and the time since sign-in.
-const serviceNow = () => Date.parse(session.me.now) + (Date.now() - session.signedInAt);
+// The service's present time, estimated from /v1/me and the time since sign-in, run
+// forward at the service clock's rate (a replayed scenario may run faster than real time;
+// a pinned clock stands still).
+const serviceNow = () =>
+  Date.parse(session.me.now) + (Date.now() - session.signedInAt) * (session.me.clock_rate ?? 1);
 
 // ---- sign-in ------------------------------------------------------------------------
 

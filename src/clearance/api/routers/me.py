@@ -1,5 +1,7 @@
 """``/v1/me``: who the caller is (the page learns its role from it), and the service's
-present time (the clock decisions and expiry use; pinned in examples)."""
+present time (the clock decisions, queues and expiry use) with the rate it runs at
+(seconds per real second: 1 real time, 0 pinned, a scenario's replay rate), so the page
+keeps the same clock between calls."""
 
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("", response_model=None, responses=ok(schemas.Me) | problem_responses(401))
-def me(who: PrincipalDep, workflow: WorkflowDep) -> dict[str, str | None]:
+def me(who: PrincipalDep, workflow: WorkflowDep) -> dict[str, str | float | None]:
     return {
         "name": who.name,
         "operator": who.operator,
         "authority": who.authority,
         "now": instant(workflow.clock.now()),
+        "clock_rate": workflow.clock.rate,
     }

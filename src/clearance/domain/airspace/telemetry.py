@@ -26,8 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from clearance.domain.airspace.tracks import Floats, Track
-from clearance.domain.documents import DuplicateKeyError, unique_object
-from clearance.domain.errors import InputError
+from clearance.domain.documents import unique_object
+from clearance.domain.errors import DuplicateKeyError, InputError
 
 COLUMNS = ("time", "lat", "lng", "alt_m")
 MEDIA = ("csv", "jsonl")

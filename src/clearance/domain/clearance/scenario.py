@@ -35,6 +35,16 @@ from clearance.domain.clearance.model import (
 from clearance.domain.clearance.policy import PolicyEngine
 
 
+@dataclass(frozen=True)
+class ScenarioClock:
+    """A scenario's ``clock:``: its time starts at ``start`` and runs forward ``rate``
+    seconds per real second (1: real speed; 0 holds it still), so a historical scenario
+    replays from its date and waits grow as they would have."""
+
+    start: datetime
+    rate: float = 1.0
+
+
 @dataclass
 class Scenario:
     name: str
@@ -49,7 +59,7 @@ class Scenario:
     grants: dict[str, Grant]
     policy: PolicyEngine
     members: dict[str, Member] = field(default_factory=dict)
-    clock: datetime | None = None
+    clock: ScenarioClock | None = None
     priorities: Priorities = field(default_factory=Priorities)
     limits: Limits = field(default_factory=Limits)  # what a filed request may ask for
     # the digest of the files it was read from (domain.ledger.audit.scenario_version);

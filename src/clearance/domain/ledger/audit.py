@@ -58,6 +58,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from clearance.domain.clearance.model import Approval, Principal
 from clearance.domain.clearance.workflow import RequestRecord
+from clearance.domain.errors import AuditError
 from clearance.domain.ledger.checkpoint import open_checkpoint
 from clearance.domain.ledger.merkle import Frontier, ProofError, canonical_json, leaf_hash
 from clearance.domain.ledger.signatures import (
@@ -92,11 +93,6 @@ KEY = "key"
 DECIDED = "request.decided"
 LOG_ROLE = "log"
 AUTHORITY_ROLE = "authority"
-
-
-class AuditError(Exception):
-    """The log, a checkpoint or a signature does not check out; the message names the
-    first bad entry."""
 
 
 def entry_data(kind: str, fields: Mapping[str, Any]) -> bytes:

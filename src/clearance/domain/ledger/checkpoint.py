@@ -34,7 +34,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from clearance.domain.ledger.merkle import HASH_SIZE, ProofError
+from clearance.domain.errors import NoteError, SignatureError
+from clearance.domain.ledger.merkle import HASH_SIZE
 
 __all__ = [
     "ED25519",
@@ -58,14 +59,6 @@ MAX_SIGNATURES = 100  # the spec asks for a limit of at least 16; Go's note pack
 _SIG_PREFIX = "\u2014 "  # em dash, space
 _ED25519_SIG_SIZE = 64
 _SIZE_RE = re.compile(r"0|[1-9][0-9]*")
-
-
-class NoteError(ProofError):
-    """A note, checkpoint or verifier key is malformed."""
-
-
-class SignatureError(ProofError):
-    """A note carries no valid signature from the expected key."""
 
 
 # -- checkpoint bodies --------------------------------------------------------------------

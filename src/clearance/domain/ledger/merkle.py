@@ -51,6 +51,8 @@ from typing import Any
 
 import rfc8785
 
+from clearance.domain.errors import ProofError
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
@@ -80,10 +82,6 @@ _LEAF_PREFIX = b"\x00"
 _NODE_PREFIX = b"\x01"
 
 HashAt = Callable[[int, int], bytes]
-
-
-class ProofError(ValueError):
-    """A proof, a hash or a tree size does not check out."""
 
 
 # -- hashing ------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clearance.domain.clearance.model import ApprovalStatus
+from clearance.domain.errors import ReplayError
 
 __all__ = ["Replay", "ReplayError", "disagreements"]
 
@@ -36,10 +37,6 @@ APPROVALS = "approvals"
 # an approval's fields that the authority's signature covers, as the decision entry's
 # detail (or the entry itself, for by and at) records them
 SIGNED = ("comment", "conditions", "signature")
-
-
-class ReplayError(ValueError):
-    """A request's entries do not follow one another; the message names the field."""
 
 
 @dataclass

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from clearance.domain.clearance.model import Approval, ApprovalStatus, Conditions
 from clearance.domain.documents import instant
+from clearance.domain.errors import DecisionSignatureError
 from clearance.domain.ledger.merkle import canonical_json
 
 __all__ = [
@@ -57,10 +58,6 @@ STATEMENT_FIELDS = (
     "by",
     "at",
 )
-
-
-class DecisionSignatureError(ValueError):
-    """A decision signature is missing, malformed or does not verify."""
 
 
 def document_digest(document: Any) -> str:
