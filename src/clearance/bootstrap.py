@@ -17,7 +17,7 @@ from clearance.config import Settings
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.errors import InputError, NotFoundError, RequestError
 from clearance.service.audit import AuditLog, check_origin, record_keys
-from clearance.service.check import Document
+from clearance.service.evaluations import Document
 from clearance.service.ports import Clock, PinnedClock
 from clearance.service.workflow import Workflow
 

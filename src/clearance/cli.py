@@ -27,7 +27,7 @@ from clearance.domain.clearance.model import ApprovalStatus, Evaluation, Outcome
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.domain.errors import ClearanceError, ConflictError, InputError
-from clearance.service.check import check
+from clearance.service.evaluations import evaluate_documents
 from clearance.service.monitoring import check_track, read_track_file, simulated_track_csv
 from clearance.service.views import (
     evaluation_view,
@@ -68,23 +68,30 @@ def _root() -> None:
     """Clear drone operations through several independent authorities."""
 
 
-@app.command("check")
-def check_command(
+def evaluate_command(
     requests: Annotated[
         list[Path], typer.Argument(help="Request files (YAML or JSON) or directories of them.")
     ],
     scenario: Annotated[Path, typer.Option("--scenario", help="Scenario directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Evaluate requests against a scenario: outcome, chain of approvals, and why."""
+    """Evaluate requests against a scenario, storing nothing: outcome, chain of approvals,
+    and why."""
     loaded = bootstrap.scenario_from(scenario)
-    results = check(bootstrap.documents_from(requests), loaded)
+    results = evaluate_documents(bootstrap.documents_from(requests), loaded)
     if as_json:
         views = [{"request": r.source, **evaluation_view(r.evaluation)} for r in results]
         typer.echo(json.dumps(views[0] if len(views) == 1 else views, indent=2))
     else:
         rows = [(Path(r.source).name, r.evaluation.outcome.value, r.evaluation) for r in results]
         _console().print(_table(rows))
+
+
+app.command("evaluate")(evaluate_command)
+# the command's earlier name, kept so scripts that use it keep working
+app.command("check", help="Same as `evaluate` (its earlier name, kept for scripts).")(
+    evaluate_command
+)
 
 
 def _table(rows: list[tuple[str, str, Evaluation]], title: str = "Clearance") -> Table:
@@ -465,7 +472,9 @@ def request_decide(
     request_id: RequestIdArg,
     as_: AsOption,
     authority: Annotated[str, typer.Option(help="Decide for this authority.")],
-    approve: Annotated[bool, typer.Option("--approve", help="Approve the step.")] = False,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Approve the authority's approval.")
+    ] = False,
     deny: Annotated[bool, typer.Option("--deny", help="Deny the request.")] = False,
     comment: Annotated[str, typer.Option(help="Why.")] = "",
     conditions: Annotated[
@@ -485,7 +494,7 @@ def request_decide(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Approve or deny one authority's step, with conditions if need be.
+    """Approve or deny for one authority (its approval on the request), with conditions if need be.
 
     --conditions, --not-before and --not-after give what the API's decision calls conditions (text, time_start, time_end); the window must lie within the request's."""
     if approve == deny:

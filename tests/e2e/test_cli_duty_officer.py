@@ -186,11 +186,11 @@ def test_decide_with_conditions_as_the_api_takes_them(
         assert not OFFSET.search(text), text
 
 
-def test_check_names_what_holds_infeasible_and_denied_requests_not_a_review(
+def test_evaluate_names_what_holds_infeasible_and_denied_requests_not_a_review(
     tmp_path: Path,
 ) -> None:
     done = subprocess.run(
-        [*CLEARANCE, "check", str(NIGER / "requests"), "--scenario", str(NIGER)],
+        [*CLEARANCE, "evaluate", str(NIGER / "requests"), "--scenario", str(NIGER)],
         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -23,7 +23,7 @@ from clearance.domain.clearance.model import (
     Outcome,
     Violation,
 )
-from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
+from clearance.domain.clearance.workflow import EVALUATED_BY, Event, RequestRecord, RequestState
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -111,7 +111,7 @@ approvals = sa.Table(
     sa.Column("decided_at", UtcDateTime(), nullable=True),
     sa.Column("comment", sa.Text, nullable=False),
     sa.Column("conditions", _json(), nullable=True),
-    sa.Column("signature", sa.Text, nullable=True),  # base64 Ed25519, on decided steps
+    sa.Column("signature", sa.Text, nullable=True),  # base64 Ed25519, on decided approvals
     sa.Index(None, "authority", "status"),
 )
 
@@ -299,6 +299,19 @@ def to_record(row: sa.Row[Any], approvals: list[Approval]) -> RequestRecord:
         time_end=row.time_end,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        evaluated_at=row.evaluated_at,
+    )
+
+
+def evaluated_at() -> sa.Label[datetime]:
+    """A column for a select over ``requests``: when its last evaluation was made, from
+    its events (no column of its own: the submission or amendment that evaluated it)."""
+    e = request_events.c
+    return (
+        sa.select(sa.func.max(e.occurred_at))
+        .where(e.request_id == requests.c.id, e.kind.in_(EVALUATED_BY))
+        .scalar_subquery()
+        .label("evaluated_at")
     )
 
 

@@ -60,7 +60,7 @@ class RequestRepository(abc.ABC):
 
     @abc.abstractmethod
     def needing_review(self, authority: str) -> list[RequestRecord]:
-        """Pending requests with a needs_review step for ``authority``, oldest first."""
+        """Pending requests with a needs_review approval for ``authority``, oldest first."""
 
     @abc.abstractmethod
     def open_for_operator(self, operator: str) -> list[RequestRecord]:
@@ -237,7 +237,7 @@ class AuditRepository(abc.ABC):
 
     @abc.abstractmethod
     def decided_approvals(self) -> list[tuple[str, Approval]]:
-        """(request id, approval) of every step a person decided."""
+        """(request id, approval) of every approval a person decided."""
 
     @abc.abstractmethod
     def request_events(self) -> list[tuple[str, int, str]]:

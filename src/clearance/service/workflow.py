@@ -2,7 +2,7 @@
 
 Every change runs in one unit of work: load, let the domain apply the rule, save with
 the version it was loaded at, commit. A concurrent change in between makes the save
-fail with ``ConflictError`` (409), so two members deciding the same step at once cannot
+fail with ``ConflictError`` (409), so two members deciding the same approval at once cannot
 both win. Authorisation is checked here, before the domain is asked:
 
 - operators' principals submit, amend and withdraw their operator's requests;
@@ -63,7 +63,7 @@ class Amended:
 
 
 @dataclass(frozen=True)
-class Preview:
+class EvaluationResult:
     """What submitting a document would give now; nothing is stored."""
 
     document: dict[str, Any]  # as it would be stored (YAML read into plain JSON data)
@@ -249,7 +249,7 @@ class Workflow:
             self.airspace.update(record, request)
         return Amended(record, kept, reset)
 
-    def preview(self, who: Principal, document: object) -> Preview:
+    def evaluate(self, who: Principal, document: object) -> EvaluationResult:
         """Evaluate and deconflict ``document`` as a submission would, storing nothing:
         what the page shows while an operator composes a request."""
         doc, request = self._parse(document)
@@ -257,7 +257,7 @@ class Workflow:
             raise ForbiddenError(f"{who.name} does not submit for operator {request.operator}")
         with self.airspace.lock, self.uow() as uow:
             evaluation, flagged = self._evaluate(uow, request, None)
-        return Preview(doc, evaluation, flagged)
+        return EvaluationResult(doc, evaluation, flagged)
 
     def _evaluate(
         self, uow: UnitOfWork, request: Request, request_id: str | None
