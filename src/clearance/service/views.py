@@ -59,7 +59,7 @@ def conditions_view(c: Conditions) -> dict[str, Any]:
 
 
 def decided_approval_view(a: Approval) -> dict[str, Any]:
-    """``check``'s approval view plus who decided, when, and what they attached."""
+    """An evaluation's approval view plus who decided, when, and what they attached."""
     return approval_view(a) | {
         "volumes": list(a.volumes),
         "by": a.by,

@@ -1,5 +1,5 @@
 """``POST /v1/evaluations``: what a request document would get if submitted now (the
-chain, each authority's outcome and reasons, violations and conflicts), storing
+chain of approvals with each one's status and reasons, violations and conflicts), storing
 nothing. The page calls it while an operator composes a request."""
 
 from __future__ import annotations
