@@ -293,13 +293,13 @@ def to_record(row: sa.Row[Any], approvals: list[Approval]) -> RequestRecord:
         document=row.document,
         state=RequestState(row.state),
         outcome=Outcome(row.outcome),
+        evaluated_at=row.evaluated_at,
         approvals=approvals,
         violations=[Violation(v["code"], v["message"]) for v in row.violations],
         time_start=row.time_start,
         time_end=row.time_end,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        evaluated_at=row.evaluated_at,
     )
 
 

@@ -130,14 +130,14 @@ class RequestRecord:
     document: dict[str, Any]
     state: RequestState
     outcome: Outcome
+    # when ``outcome`` and ``violations`` were evaluated (the last submission or amendment)
+    evaluated_at: datetime
     approvals: list[Approval]
     violations: list[Violation]
     time_start: datetime
     time_end: datetime
     created_at: datetime
     updated_at: datetime
-    # when ``outcome`` and ``violations`` were evaluated (the last submission or amendment)
-    evaluated_at: datetime
     events: list[Event] = field(default_factory=list)
 
     # -- creation ------------------------------------------------------------------
@@ -160,13 +160,13 @@ class RequestRecord:
             document=document,
             state=_state(approvals, list(evaluation.violations)),
             outcome=evaluation.outcome,
+            evaluated_at=now,
             approvals=approvals,
             violations=list(evaluation.violations),
             time_start=request.time_start,
             time_end=max(v.time_end for v in request.volumes),
             created_at=now,
             updated_at=now,
-            evaluated_at=now,
         )
         record._event("submitted", now, submitted_by, {"outcome": evaluation.outcome.value})
         return record
