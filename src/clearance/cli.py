@@ -94,11 +94,14 @@ app.command("check", help="Same as `evaluate` (its earlier name, kept for script
 )
 
 
-def _table(rows: list[tuple[str, str, Evaluation]], title: str = "Clearance") -> Table:
-    """One row per request: a label, its outcome (or state), the chain and why."""
+def _table(
+    rows: list[tuple[str, str, Evaluation]], title: str = "Clearance", column: str = "outcome"
+) -> Table:
+    """One row per request: a label, its evaluation's outcome (or, for stored requests,
+    ``column="state"``: its state), the chain and why."""
     table = Table(title=title, show_lines=True)
     table.add_column("request", overflow="fold", max_width=34)
-    table.add_column("outcome", no_wrap=True)
+    table.add_column(column, no_wrap=True)
     table.add_column("chain of approvals (stage authority status)", no_wrap=True)
     table.add_column("why", ratio=1)
     for label, state, e in rows:
@@ -370,7 +373,7 @@ def demo(
         _store_examples(flow, scenario / "requests", planners)
     records = flow.inspect_all(limit=100)
     rows = [(_title(r), r.state.value, _as_evaluation(r)) for r in reversed(records)]
-    console.print(_table(rows, "Requests"))
+    console.print(_table(rows, "Requests", column="state"))
     if stored:
         console.print(
             f"Kept the demo's database ({_redact(settings.database_url)}) and its requests; "
