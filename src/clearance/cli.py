@@ -554,6 +554,8 @@ def _print_record(
         OUTCOME_STYLE[outcomes[record.state.value]] if record.state.value in outcomes else "bold"
     )
     console.print(f"[bold]{record.id}[/] v{record.version} [{style}]{record.state.value}[/]")
+    # the live state above; what the rules said when it was last evaluated, dated
+    console.print(f"last evaluation ({_when(record.evaluated_at)}): {record.outcome.value}")
     table = Table(show_lines=False)
     for column in ("stage", "authority", "status", "by", "at", "reasons"):
         table.add_column(column)
