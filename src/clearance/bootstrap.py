@@ -20,7 +20,7 @@ from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.errors import InputError, RequestError, ScenarioError
 from clearance.domain.ledger.audit import scenario_version
 from clearance.service.audit import AuditLog, check_origin, record_keys
-from clearance.service.check import Document
+from clearance.service.evaluations import Document
 from clearance.service.ports import Clock, PinnedClock
 from clearance.service.scenarios import ScenarioVersions
 from clearance.service.workflow import Workflow

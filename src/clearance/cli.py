@@ -29,7 +29,7 @@ from clearance.domain.clearance.model import ApprovalStatus, Evaluation, Outcome
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.domain.errors import ClearanceError, ConflictError, InputError
-from clearance.service.check import check
+from clearance.service.evaluations import evaluate_documents
 from clearance.service.monitoring import check_track, read_track_file, simulated_track_csv
 from clearance.service.views import (
     evaluation_view,
@@ -72,17 +72,17 @@ def _root(ctx: typer.Context) -> None:
     cli_run.begin(ctx.obj)
 
 
-@app.command("check")
-def check_command(
+def evaluate_command(
     requests: Annotated[
         list[Path], typer.Argument(help="Request files (YAML or JSON) or directories of them.")
     ],
     scenario: Annotated[Path, typer.Option("--scenario", help="Scenario directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Evaluate requests against a scenario: outcome, chain of approvals, and why."""
+    """Evaluate requests against a scenario, storing nothing: outcome, chain of approvals,
+    and why."""
     loaded = bootstrap.scenario_from(scenario)
-    results = check(bootstrap.documents_from(requests), loaded)
+    results = evaluate_documents(bootstrap.documents_from(requests), loaded)
     if as_json:
         views = [{"request": r.source, **evaluation_view(r.evaluation)} for r in results]
         typer.echo(json.dumps(views[0] if len(views) == 1 else views, indent=2))
@@ -91,11 +91,21 @@ def check_command(
         _console().print(_table(rows))
 
 
-def _table(rows: list[tuple[str, str, Evaluation]], title: str = "Clearance") -> Table:
-    """One row per request: a label, its outcome (or state), the chain and why."""
+app.command("evaluate")(evaluate_command)
+# the command's earlier name, kept so scripts that use it keep working
+app.command("check", help="Same as `evaluate` (its earlier name, kept for scripts).")(
+    evaluate_command
+)
+
+
+def _table(
+    rows: list[tuple[str, str, Evaluation]], title: str = "Clearance", column: str = "outcome"
+) -> Table:
+    """One row per request: a label, its evaluation's outcome (or, for stored requests,
+    ``column="state"``: its state), the chain and why."""
     table = Table(title=title, show_lines=True)
     table.add_column("request", overflow="fold", max_width=34)
-    table.add_column("outcome", no_wrap=True)
+    table.add_column(column, no_wrap=True)
     table.add_column("chain of approvals (stage authority status)", no_wrap=True)
     table.add_column("why", ratio=1)
     for label, state, e in rows:
@@ -377,7 +387,7 @@ def demo(
         _store_examples(flow, scenario / "requests", planners)
     records = flow.inspect_all(limit=100)
     rows = [(_title(r), r.state.value, _as_evaluation(r)) for r in reversed(records)]
-    console.print(_table(rows, "Requests"))
+    console.print(_table(rows, "Requests", column="state"))
     if stored:
         console.print(
             f"Kept the demo's database ({_redact(configured.database_url)}) and its requests; "
@@ -479,7 +489,9 @@ def request_decide(
     request_id: RequestIdArg,
     as_: AsOption,
     authority: Annotated[str, typer.Option(help="Decide for this authority.")],
-    approve: Annotated[bool, typer.Option("--approve", help="Approve the step.")] = False,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Approve the authority's approval.")
+    ] = False,
     deny: Annotated[bool, typer.Option("--deny", help="Deny the request.")] = False,
     comment: Annotated[str, typer.Option(help="Why.")] = "",
     conditions: Annotated[
@@ -499,7 +511,7 @@ def request_decide(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Approve or deny one authority's step, with conditions if need be.
+    """Approve or deny for one authority (its approval on the request), with conditions if need be.
 
     --conditions, --not-before and --not-after give what the API's decision calls conditions (text, time_start, time_end); the window must lie within the request's."""
     if approve == deny:
@@ -557,6 +569,8 @@ def _print_record(
         OUTCOME_STYLE[outcomes[record.state.value]] if record.state.value in outcomes else "bold"
     )
     console.print(f"[bold]{record.id}[/] v{record.version} [{style}]{record.state.value}[/]")
+    # the live state above; what the rules said when it was last evaluated, dated
+    console.print(f"last evaluation ({_when(record.evaluated_at)}): {record.outcome.value}")
     table = Table(show_lines=False)
     for column in ("stage", "authority", "status", "by", "at", "reasons"):
         table.add_column(column)

@@ -105,7 +105,12 @@ def test_submit_returns_the_resource_with_location_and_etag(
     assert response.headers["etag"] == '"1"'
     assert "idempotent-replayed" not in response.headers
     assert body["state"] == "pending"
-    assert body["outcome"] == "pending"
+    assert "outcome" not in body  # one live state; the evaluation's outcome is nested
+    assert body["evaluation"] == {
+        "outcome": "pending",
+        "violations": [],
+        "evaluated_at": "2017-11-20T00:00:00Z",
+    }
     assert body["version"] == 1
     assert body["operator"] == "US.AFRICOM"
     assert body["submitted_by"] == "US.AFRICOM-planner"
@@ -114,7 +119,6 @@ def test_submit_returns_the_resource_with_location_and_etag(
     assert body["time_end"] == "2020-03-02T16:00:00Z"
     assert body["awaiting"] == ["US.DoD"]
     assert body["waiting_since"] == {"US.DoD": "2017-11-20T00:00:00Z"}
-    assert body["violations"] == []
     assert body["document"] == document(US_ARMED)
     first = body["approvals"][0]
     assert first["authority"] == "US.DoD"
@@ -132,6 +136,42 @@ def test_get_shows_the_request_and_its_timeline(client: TestClient, actors: Acto
     assert body["id"] == created["id"]
     assert [e["kind"] for e in body["events"]] == ["submitted"]
     assert body["events"][0]["by"] == "US.AFRICOM-planner"
+
+
+def test_a_request_has_one_live_state_and_its_last_evaluation_nested(
+    client: TestClient, actors: Actors, workflow: Workflow
+) -> None:
+    """No top-level ``outcome`` beside ``state`` in any view of a stored request: the
+    last evaluation is ``evaluation: {outcome, violations, evaluated_at}``, dated when it
+    was made; decisions move the state, not it; an amendment evaluates anew."""
+    created = submit(client, actors.operator(), US_ARMED)
+    set_now(workflow, NOW + timedelta(hours=2))
+    assert decide(client, actors.member("US.DoD"), created["id"], "US.DoD").status_code == 200
+    path = f"/v1/requests/{created['id']}"
+    shown = client.get(path, headers=actors.operator()).json()
+    listed = client.get("/v1/requests", headers=actors.operator()).json()["items"]
+    queued = client.get("/v1/authorities/US.State/queue", headers=actors.member("US.State"))
+    for view in (created, shown, *listed):
+        assert "outcome" not in view
+        assert "violations" not in view
+        assert view["evaluation"]["outcome"] == "pending"
+        assert view["evaluation"]["violations"] == []
+        assert view["evaluation"]["evaluated_at"] == "2017-11-20T00:00:00Z"  # not 02:00
+    for item in queued.json()["items"]:
+        assert "outcome" not in item
+    assert shown["state"] == "pending"
+    assert shown["version"] == 2
+
+    set_now(workflow, NOW + timedelta(hours=3))
+    doc = copy.deepcopy(document(US_ARMED))
+    doc["volumes"][0]["volume"]["outline_circle"]["radius"]["value"] = 20000
+    amended = client.put(path, json=doc, headers=actors.operator() | {"If-Match": '"2"'})
+    assert amended.status_code == 200, amended.text
+    again = client.get(path, headers=actors.operator()).json()
+    for view in (amended.json(), again):
+        assert "outcome" not in view
+        assert view["evaluation"]["evaluated_at"] == "2017-11-20T03:00:00Z"
+        assert view["evaluation"]["outcome"] == "pending"
 
 
 def test_a_request_is_invisible_to_other_operators_and_unrelated_authorities(

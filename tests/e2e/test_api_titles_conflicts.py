@@ -64,9 +64,9 @@ def test_a_conflict_with_the_viewers_own_request_carries_its_volume(
         == []
     )
     # while composing, the evaluation carries the same
-    preview = client.post("/v1/evaluations", json=doc, headers=actors.operator()).json()
-    assert [c["request"] for c in preview["conflicts"]] == [first["id"]]
-    assert preview["conflicts"][0]["other"] == document("01")["volumes"][0]
+    evaluation = client.post("/v1/evaluations", json=doc, headers=actors.operator()).json()
+    assert [c["request"] for c in evaluation["conflicts"]] == [first["id"]]
+    assert evaluation["conflicts"][0]["other"] == document("01")["volumes"][0]
 
 
 def test_another_operators_operation_in_a_conflict_shows_only_its_extent_and_window(
@@ -94,15 +94,15 @@ def test_another_operators_operation_in_a_conflict_shows_only_its_extent_and_win
     text = response.text
     for secret in ("FR.Barkhane", "FR-MQ9-1", "armed-overwatch", "French-Nigerien"):
         assert secret not in text, secret
-    (violation,) = response.json()["violations"]  # nor its priority (its purpose's)
+    (violation,) = response.json()["evaluation"]["violations"]  # nor its priority (its purpose's)
     assert "20" not in violation["message"].replace(french["id"], "")
     assert json.dumps(document("06")["volumes"][0]) not in text
     assert "30000" not in json.dumps(conflict)
     # the evaluation while composing is held to the same
-    preview = client.post("/v1/evaluations", json=ours, headers=actors.operator())
-    assert "FR-MQ9-1" not in preview.text
-    assert "FR.Barkhane" not in preview.text
-    assert preview.json()["conflicts"][0]["other"] is None
+    evaluation = client.post("/v1/evaluations", json=ours, headers=actors.operator())
+    assert "FR-MQ9-1" not in evaluation.text
+    assert "FR.Barkhane" not in evaluation.text
+    assert evaluation.json()["conflicts"][0]["other"] is None
     # a member of an authority in both chains may see both requests, so both volumes
     member = client.get(f"/v1/requests/{made['id']}", headers=actors.member("NE.Defense"))
     (seen,) = member.json()["conflicts"]

@@ -1,4 +1,4 @@
-"""The real ``clearance check`` command, run in a subprocess, on broken input.
+"""The real ``clearance evaluate`` command, run in a subprocess, on broken input.
 
 Every broken request or scenario must end with exit code 2 and exactly one line on
 stderr: ``error: <file>: <field path>: <rule>``, never a traceback. Each case starts
@@ -45,10 +45,10 @@ def run_cli(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def check(
+def evaluate(
     request: Path, tmp_path: Path, scenario: Path = SCENARIO, *extra: str
 ) -> subprocess.CompletedProcess[str]:
-    return run_cli("check", request, "--scenario", scenario, *extra, cwd=tmp_path)
+    return run_cli("evaluate", request, "--scenario", scenario, *extra, cwd=tmp_path)
 
 
 def valid_document() -> Doc:
@@ -299,7 +299,7 @@ def test_rejects_broken_request_with_one_line_naming_file_field_and_rule(
     mutate(doc)
     request = write_yaml(doc, tmp_path / "broken-request.yaml")
 
-    line = error_line(check(request, tmp_path), request)
+    line = error_line(evaluate(request, tmp_path), request)
 
     assert f": {field}: " in line
     assert rule in line.split(f": {field}: ", 1)[1]
@@ -330,7 +330,7 @@ def test_rejects_broken_json_request_the_same_way(
     request = tmp_path / "broken-request.json"
     request.write_text(json.dumps(doc, indent=2), encoding="utf-8")
 
-    line = error_line(check(request, tmp_path), request)
+    line = error_line(evaluate(request, tmp_path), request)
 
     assert f": {field}: " in line
     assert rule in line
@@ -339,7 +339,7 @@ def test_rejects_broken_json_request_the_same_way(
 def test_rejects_request_that_is_not_a_mapping(tmp_path: Path) -> None:
     request = write_yaml([valid_document()], tmp_path / "list.yaml")
 
-    line = error_line(check(request, tmp_path), request)
+    line = error_line(evaluate(request, tmp_path), request)
 
     assert line.endswith("must be a mapping, not a list")
 
@@ -367,7 +367,7 @@ def test_rejects_malformed_yaml_naming_the_line(
     request = tmp_path / "malformed.yaml"
     request.write_text(text, encoding="utf-8")
 
-    line = error_line(check(request, tmp_path), request)
+    line = error_line(evaluate(request, tmp_path), request)
 
     assert "malformed YAML" in line
     assert re.search(rf"\bline {number}\b", line), line
@@ -383,7 +383,7 @@ def test_rejects_unclosed_bracket_on_first_line_naming_where_yaml_noticed(tmp_pa
     request.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert lines[0] == "operator: [unclosed"
 
-    line = error_line(check(request, tmp_path), request)
+    line = error_line(evaluate(request, tmp_path), request)
 
     assert "malformed YAML" in line
     assert re.search(r"\bline [12]\b", line), line
@@ -396,7 +396,7 @@ def test_rejects_malformed_json_naming_the_line(tmp_path: Path) -> None:
     request = tmp_path / "malformed.json"
     request.write_text(text, encoding="utf-8")
 
-    line = error_line(check(request, tmp_path), request)
+    line = error_line(evaluate(request, tmp_path), request)
 
     assert "malformed JSON" in line
     assert re.search(rf"\bline {number}\b", line), line
@@ -405,7 +405,7 @@ def test_rejects_malformed_json_naming_the_line(tmp_path: Path) -> None:
 def test_rejects_a_path_that_does_not_exist(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-request.yaml"
 
-    line = error_line(check(missing, tmp_path), missing)
+    line = error_line(evaluate(missing, tmp_path), missing)
 
     assert "no such file" in line
 
@@ -415,7 +415,7 @@ def test_rejects_a_directory_with_no_request_files(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "README.txt").write_text("not a request\n", encoding="utf-8")
 
-    line = error_line(check(folder, tmp_path), folder)
+    line = error_line(evaluate(folder, tmp_path), folder)
 
     assert "no .yaml" in line
 
@@ -426,7 +426,7 @@ def test_rejects_a_batch_when_its_second_file_is_bad_and_evaluates_nothing(tmp_p
     doc["payload"] = "lethal"
     bad = write_yaml(doc, tmp_path / "b-bad.yaml")
 
-    result = run_cli("check", good, bad, "--scenario", SCENARIO, "--json", cwd=tmp_path)
+    result = run_cli("evaluate", good, bad, "--scenario", SCENARIO, "--json", cwd=tmp_path)
 
     line = error_line(result, bad)
     assert good.name not in line
@@ -439,7 +439,7 @@ def test_rejects_a_batch_when_its_second_file_is_bad_and_evaluates_nothing(tmp_p
 def test_valid_request_is_evaluated_with_exit_0_and_parsable_json(tmp_path: Path) -> None:
     request = write_yaml(valid_document(), tmp_path / "valid.yaml")
 
-    result = check(request, tmp_path, SCENARIO, "--json")
+    result = evaluate(request, tmp_path, SCENARIO, "--json")
 
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -454,10 +454,22 @@ def test_valid_json_request_is_evaluated_like_its_yaml(tmp_path: Path) -> None:
     request = tmp_path / "valid.json"
     request.write_text(json.dumps(valid_document()), encoding="utf-8")
 
-    result = check(request, tmp_path, SCENARIO, "--json")
+    result = evaluate(request, tmp_path, SCENARIO, "--json")
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["outcome"] == "cleared"
+
+
+def test_check_is_an_alias_of_evaluate_and_answers_the_same(tmp_path: Path) -> None:
+    """``clearance check``, the command's earlier name, still works and says the same."""
+    request = write_yaml(valid_document(), tmp_path / "valid.yaml")
+
+    evaluated = run_cli("evaluate", request, "--scenario", SCENARIO, "--json", cwd=tmp_path)
+    checked = run_cli("check", request, "--scenario", SCENARIO, "--json", cwd=tmp_path)
+
+    assert evaluated.returncode == checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout) == json.loads(evaluated.stdout)
+    assert json.loads(evaluated.stdout)["outcome"] == "cleared"
 
 
 def test_two_valid_requests_give_a_json_array_of_two(tmp_path: Path) -> None:
@@ -466,7 +478,7 @@ def test_two_valid_requests_give_a_json_array_of_two(tmp_path: Path) -> None:
     doc["payload"] = "armed"
     second = write_yaml(doc, tmp_path / "second.yaml")
 
-    result = run_cli("check", first, second, "--scenario", SCENARIO, "--json", cwd=tmp_path)
+    result = run_cli("evaluate", first, second, "--scenario", SCENARIO, "--json", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     views = json.loads(result.stdout)
@@ -478,7 +490,7 @@ def test_two_valid_requests_give_a_json_array_of_two(tmp_path: Path) -> None:
 
 
 def test_valid_request_without_json_prints_a_table(tmp_path: Path) -> None:
-    result = check(VALID_REQUEST, tmp_path)
+    result = evaluate(VALID_REQUEST, tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -596,7 +608,7 @@ def test_rejects_broken_scenario_with_one_line_naming_the_file(
     shutil.copytree(SCENARIO, scenario)
     breakage(scenario)
 
-    line = error_line(check(VALID_REQUEST, tmp_path, scenario), Path(file))
+    line = error_line(evaluate(VALID_REQUEST, tmp_path, scenario), Path(file))
 
     assert str(scenario) in line
     for fragment in fragments:
@@ -606,7 +618,7 @@ def test_rejects_broken_scenario_with_one_line_naming_the_file(
 def test_rejects_a_scenario_path_that_is_not_a_directory(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-scenario"
 
-    line = error_line(check(VALID_REQUEST, tmp_path, missing), missing)
+    line = error_line(evaluate(VALID_REQUEST, tmp_path, missing), missing)
 
     assert "must be a directory" in line
 
@@ -616,7 +628,7 @@ def test_unbroken_copy_of_the_scenario_loads_and_clears_the_request(tmp_path: Pa
     scenario = tmp_path / "niger"
     shutil.copytree(SCENARIO, scenario)
 
-    result = check(VALID_REQUEST, tmp_path, scenario, "--json")
+    result = evaluate(VALID_REQUEST, tmp_path, scenario, "--json")
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["outcome"] == "cleared"

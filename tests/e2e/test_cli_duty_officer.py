@@ -183,17 +183,19 @@ def test_decide_with_conditions_as_the_api_takes_them(
     shown = run(s, "request", "show", rid)
     assert shown.returncode == 0
     assert "conditions of US.DoD: no strikes near Agadez town" in shown.stdout
+    # the state first, then the last evaluation apart with its time (not a second state)
+    assert re.search(r"last evaluation \(\d{4}-\d\d-\d\dT[\d:]+Z\): pending", shown.stdout)
     listed = run(s, "request", "list")
     for text in (shown.stdout, listed.stdout):
         assert RFC3339_Z.search(text)
         assert not OFFSET.search(text), text
 
 
-def test_check_names_what_holds_infeasible_and_denied_requests_not_a_review(
+def test_evaluate_names_what_holds_infeasible_and_denied_requests_not_a_review(
     tmp_path: Path,
 ) -> None:
     done = subprocess.run(
-        [*CLEARANCE, "check", str(NIGER / "requests"), "--scenario", str(NIGER)],
+        [*CLEARANCE, "evaluate", str(NIGER / "requests"), "--scenario", str(NIGER)],
         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -222,6 +224,9 @@ def test_help_describes_todays_commands() -> None:
         assert done.returncode == 0, done.stderr
         return " ".join(done.stdout.split())
 
+    top = help_of()
+    assert "evaluate Evaluate requests against a scenario, storing nothing" in top
+    assert "check Same as `evaluate` (its earlier name, kept for scripts)." in top
     serve = help_of("serve")
     assert "later" not in serve
     assert "the page" in serve

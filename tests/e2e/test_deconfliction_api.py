@@ -26,7 +26,7 @@ def test_a_second_operation_in_the_same_airspace_and_time_is_not_cleared_and_nam
     same_day = later(document("06"), -3)  # French overwatch over Ouallam on the same day
     second = submit(client, actors, same_day, operator="FR.Barkhane")
     assert second["state"] == "infeasible"
-    (violation,) = second["violations"]  # type: ignore[misc]
+    (violation,) = second["evaluation"]["violations"]  # type: ignore[index]
     assert violation["code"] == "conflict"
     assert first["id"] in violation["message"]
 

@@ -175,6 +175,10 @@ def test_run_keeps_its_database_and_fresh_starts_over(demo: Demo) -> None:
     assert len(after) == EXAMPLES
     assert newest["id"] not in {r["id"] for r in after}
     assert "withdrawn" not in {r["state"] for r in after}
+    # The stored requests' table heads its column "state" (what it shows), not "outcome".
+    header = next(line for line in fresh.stdout.splitlines() if "┃ request" in line)
+    assert re.search(r"┃ state +┃", header), header
+    assert "outcome" not in header
     # The table says what holds each request, never "awaiting review" for an ended one.
     for row in re.split(r"\n[├└]", fresh.stdout):
         if re.search(r"│ (infeasible|denied) ", row):

@@ -5,6 +5,7 @@ four authorities decide in stage order, and the page never talks to another host
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import httpx
@@ -31,7 +32,7 @@ def test_an_armed_request_is_submitted_and_cleared_through_the_page(page: Page, 
     expect(page.get_by_role("button", name="Approve")).to_be_hidden()  # an operator decides nothing
 
     # NE.Defense, whose stage is not open yet, sees the request but no decision button,
-    # and the API refuses a forged decision for US.DoD's step with its token.
+    # and the API refuses a forged decision for US.DoD's approval with its token.
     ne_defense = site.member("NE.Defense")
     sign_in(page, ne_defense)
     expect(page.locator("#queue-empty")).to_be_visible()
@@ -78,6 +79,9 @@ def test_an_armed_request_is_submitted_and_cleared_through_the_page(page: Page, 
 
     expect(page.locator("#request-state")).to_have_text("cleared")
     assert page.locator("#events li").count() >= 1 + len(CHAIN)
+    # one live state; the evaluation made at submission is shown apart, with its time
+    expect(page.locator("#request-outcome")).to_have_text("pending")
+    expect(page.locator("#request-evaluated-at")).to_have_text(re.compile(r"^2017-11-20T"))
     sign_in(page, site.operator())
     page.get_by_label("Request id").fill(request_id)
     page.get_by_role("button", name="Open", exact=True).click()

@@ -406,7 +406,7 @@ def change_a_decision(s: Setup, rid: str) -> str:
 def unname_a_decision(s: Setup, rid: str) -> str:
     """A member's approval made to look like no one's is still checked against the log."""
     s.sql("UPDATE approvals SET decided_by = NULL WHERE authority = 'US.DoD'")
-    return f"request {rid}: US.DoD's decision: US.DoD's step has no decision to sign"
+    return f"request {rid}: US.DoD's decision: US.DoD's approval has no decision to sign"
 
 
 def widen_a_document(s: Setup, rid: str) -> str:

@@ -293,7 +293,7 @@ def memory(tmp_path: Path) -> Iterator[tuple[MemoryStore, Workflow, AuditLog]]:
 def memory_story(store: MemoryStore, flow: Workflow, log: AuditLog, public: Setup) -> Ids:
     """What :func:`two_requests` does, on the memory fake."""
     public_keys = {("log", ORIGIN): log.public_key} | {
-        ("authority", a): public.keys.public_key(a) for a in flow.scenario.authorities
+        ("authority", a): public.keys.public_key(a) for a in flow.current_scenario().authorities
     }
     with MemoryUnitOfWork(store) as uow:
         uow.scenarios.save({"scenario.yaml": b"name: test\n"}, NOW)

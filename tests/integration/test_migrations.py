@@ -126,6 +126,7 @@ def test_0004_makes_the_stored_files_the_first_version_of_every_request(db_url: 
             record = uow.requests.get("req-1")
         assert record is not None
         assert record.scenario_version == current
+        assert record.evaluated_at == loaded  # no events: its creation
         with engine.connect() as c:
             tables = set(sa.inspect(c).get_table_names())
         assert "scenario_files" not in tables

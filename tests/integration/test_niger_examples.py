@@ -11,7 +11,7 @@ from clearance.adapters.scenario_loader import load_scenario
 from clearance.bootstrap import documents_from
 from clearance.domain.clearance.model import ApprovalStatus, Evaluation, Outcome
 from clearance.domain.clearance.scenario import Scenario
-from clearance.service.check import check
+from clearance.service.evaluations import evaluate_documents
 
 NIGER = Path(__file__).parents[2] / "examples" / "niger"
 
@@ -22,8 +22,8 @@ def scenario() -> Scenario:
 
 
 def evaluated(name: str) -> Evaluation:
-    (checked,) = check(documents_from([NIGER / "requests" / name]), scenario())
-    return checked.evaluation
+    (result,) = evaluate_documents(documents_from([NIGER / "requests" / name]), scenario())
+    return result.evaluation
 
 
 def statuses(e: Evaluation) -> dict[str, ApprovalStatus]:

@@ -104,7 +104,7 @@ def test_a_request_keeps_its_version_and_every_process_sees_a_new_one_at_once(
     assert seen.scenario_version == v1
     assert second.scenario_of(seen).version == v1
     assert OLD_AREA in summary_view(seen, second.scenario_of(seen))["title"]
-    assert record_view(seen, second.scenario_of(seen))["scenario_version"] == v1
+    assert record_view(seen, second.scenario_of(seen))["evaluation"]["scenario_version"] == v1
 
 
 def test_an_amendment_is_evaluated_against_the_current_version_and_says_so(

@@ -448,7 +448,7 @@ def test_scenario_versions_keep_their_files_as_bytes_and_the_newest_load_is_curr
 # -- concurrency -------------------------------------------------------------------------
 def _race(new_uow: Callable[[], SqlUnitOfWork], request_id: str) -> dict[int, str]:
     """Two members load the same pending request, each in its own unit of work, and both
-    approve US.DoD's step; neither saves before both have loaded."""
+    approve for US.DoD; neither saves before both have loaded."""
     barrier = threading.Barrier(2, timeout=30)
     results: dict[int, str] = {}
 

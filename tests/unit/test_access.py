@@ -42,6 +42,7 @@ def record() -> RequestRecord:
         time_end=AT,
         created_at=AT,
         updated_at=AT,
+        evaluated_at=AT,
     )
 
 

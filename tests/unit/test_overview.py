@@ -1,4 +1,4 @@
-"""The overview's waiting times and the preview, on in-memory fakes."""
+"""The overview's waiting times and an evaluation (nothing stored), on in-memory fakes."""
 
 from __future__ import annotations
 
@@ -85,17 +85,17 @@ def test_policy_and_grant_steps_take_no_ones_time(flow: Workflow) -> None:
     assert result.bottleneck is None
 
 
-def test_a_preview_stores_nothing_and_matches_the_submission(flow: Workflow) -> None:
-    preview = flow.preview(OPS, armed())
+def test_an_evaluation_stores_nothing_and_matches_the_submission(flow: Workflow) -> None:
+    result = flow.evaluate(OPS, armed())
     assert flow.list_requests(OPS) == []
     submitted = flow.submit(OPS, armed()).record
-    assert [a.authority for a in preview.evaluation.approvals] == [
+    assert [a.authority for a in result.evaluation.approvals] == [
         a.authority for a in submitted.approvals
     ]
-    again = flow.preview(OPS, armed())  # now the same airspace is taken
+    again = flow.evaluate(OPS, armed())  # now the same airspace is taken
     assert [v.code for v in again.evaluation.violations] == ["conflict"]
     with pytest.raises(ForbiddenError):
-        flow.preview(CMD, armed())
+        flow.evaluate(CMD, armed())
 
 
 def test_a_request_still_pending_at_its_start_counts_as_expired(

@@ -42,7 +42,7 @@ from sqlalchemy.pool import StaticPool
 from clearance.adapters import sql_tables as t
 from clearance.adapters.sql_audit import SqlAudit
 from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
-from clearance.domain.clearance.overview import ChainTimes, StepTimes
+from clearance.domain.clearance.overview import ApprovalTimes, ChainTimes
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.ledger.signatures import instant
@@ -375,17 +375,17 @@ class SqlRequests(RequestRepository):
         rows = self.uow.execute(_newest(columns, None, operator, authority, limit)).all()
         if not rows:
             return []
-        steps: dict[str, list[StepTimes]] = {row.id: [] for row in rows}
+        chains: dict[str, list[ApprovalTimes]] = {row.id: [] for row in rows}
         found = self.uow.execute(
             sa.select(a.request_id, a.authority, a.stage, a.status, a.decided_at, a.decided_by)
-            .where(a.request_id.in_(list(steps)))
+            .where(a.request_id.in_(list(chains)))
             .order_by(a.request_id, a.ordinal)
         )
-        for step in found:
-            steps[step.request_id].append(
-                StepTimes(
-                    step.authority, step.stage, ApprovalStatus(step.status),
-                    step.decided_at, step.decided_by,
+        for approval in found:
+            chains[approval.request_id].append(
+                ApprovalTimes(
+                    approval.authority, approval.stage, ApprovalStatus(approval.status),
+                    approval.decided_at, approval.decided_by,
                 )
             )  # fmt: skip
         return [
@@ -394,7 +394,7 @@ class SqlRequests(RequestRepository):
                 RequestState(row.state),
                 row.created_at,
                 row.time_start,
-                tuple(steps[row.id]),
+                tuple(chains[row.id]),
             )
             for row in rows
         ]
@@ -403,7 +403,7 @@ class SqlRequests(RequestRepository):
         r = t.requests.c
         query = sa.select(t.requests).where(
             r.state == RequestState.PENDING.value,
-            _has_step(authority, ApprovalStatus.NEEDS_REVIEW),
+            _has_approval(authority, ApprovalStatus.NEEDS_REVIEW),
         )
         return self._load(query.order_by(r.created_at, r.id))
 
@@ -432,15 +432,15 @@ class SqlRequests(RequestRepository):
         if not rows:
             return []
         a = t.approvals.c
-        steps: dict[str, list[Approval]] = {row.id: [] for row in rows}
+        chains: dict[str, list[Approval]] = {row.id: [] for row in rows}
         found = self.uow.execute(
             sa.select(t.approvals)
-            .where(a.request_id.in_(list(steps)))
+            .where(a.request_id.in_(list(chains)))
             .order_by(a.request_id, a.ordinal)
         )
         for row in found:
-            steps[row.request_id].append(t.to_approval(row))
-        return [t.to_record(row, steps[row.id]) for row in rows]
+            chains[row.request_id].append(t.to_approval(row))
+        return [t.to_record(row, chains[row.id]) for row in rows]
 
 
 def _newest(
@@ -457,11 +457,11 @@ def _newest(
     if operator is not None:
         query = query.where(r.operator == operator)
     if authority is not None:
-        query = query.where(_has_step(authority))
+        query = query.where(_has_approval(authority))
     return query.order_by(r.created_at.desc(), r.id.desc()).limit(limit)
 
 
-def _has_step(authority: str, status: ApprovalStatus | None = None) -> sa.Exists:
+def _has_approval(authority: str, status: ApprovalStatus | None = None) -> sa.Exists:
     a = t.approvals.c
     query = sa.select(a.request_id).where(a.request_id == t.requests.c.id, a.authority == authority)
     if status is not None:

@@ -89,6 +89,8 @@ requests = sa.Table(
     # the scenario version it was last evaluated against ("" only for a database whose
     # requests predate stored scenarios; revision 0004 filled in the version then stored)
     sa.Column("scenario_version", sa.String(64), nullable=False, server_default=""),
+    # when its last evaluation was made (its submission or latest amendment)
+    sa.Column("evaluated_at", UtcDateTime(), nullable=False),
 )
 
 approvals = sa.Table(
@@ -114,7 +116,7 @@ approvals = sa.Table(
     sa.Column("decided_at", UtcDateTime(), nullable=True),
     sa.Column("comment", sa.Text, nullable=False),
     sa.Column("conditions", _json(), nullable=True),
-    sa.Column("signature", sa.Text, nullable=True),  # base64 Ed25519, on decided steps
+    sa.Column("signature", sa.Text, nullable=True),  # base64 Ed25519, on decided approvals
     sa.Index(None, "authority", "status"),
 )
 
@@ -272,6 +274,7 @@ def request_row(record: RequestRecord) -> dict[str, Any]:
         "created_at": record.created_at,
         "updated_at": record.updated_at,
         "scenario_version": record.scenario_version,
+        "evaluated_at": record.evaluated_at,
     }
 
 
@@ -322,6 +325,7 @@ def to_record(row: sa.Row[Any], approvals: list[Approval]) -> RequestRecord:
         document=row.document,
         state=RequestState(row.state),
         outcome=Outcome(row.outcome),
+        evaluated_at=row.evaluated_at,
         approvals=approvals,
         violations=[Violation(v["code"], v["message"]) for v in row.violations],
         time_start=row.time_start,

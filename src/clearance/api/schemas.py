@@ -219,8 +219,7 @@ class DecidedApproval(Approval):
 class _Summary(BaseModel):
     id: str
     version: int
-    state: RequestState
-    outcome: Outcome
+    state: RequestState = Field(description="The request's one live state.")
     operator: str
     submitted_by: str
     created_at: str
@@ -228,6 +227,15 @@ class _Summary(BaseModel):
     time_start: str
     time_end: str
     awaiting: list[str]
+
+
+class LastEvaluation(BaseModel):
+    """What the rules said when the request was last evaluated (its submission or latest
+    amendment); the live ``state`` beside it moves on with the decisions."""
+
+    outcome: Outcome
+    violations: list[Violation]
+    evaluated_at: str
     scenario_version: str = Field(
         description="The scenario version (SHA-256 of its files) the request was last "
         "evaluated against; it is shown and checked against that version."
@@ -236,8 +244,8 @@ class _Summary(BaseModel):
 
 class RequestResource(_Summary):
     waiting_since: dict[str, str]
+    evaluation: LastEvaluation
     approvals: list[DecidedApproval]
-    violations: list[Violation]
     document: dict[str, Any]
 
 
@@ -267,7 +275,9 @@ class Override(BaseModel):
     reasons: list[str]
 
 
-class Preview(BaseModel):
+class Evaluation(BaseModel):
+    """``POST /v1/evaluations``: what submitting the document would give now."""
+
     outcome: Outcome
     approvals: list[Approval]
     violations: list[Violation]

@@ -88,7 +88,7 @@ class RequestRepository(Logged, abc.ABC):
 
     @abc.abstractmethod
     def needing_review(self, authority: str) -> list[RequestRecord]:
-        """Pending requests with a needs_review step for ``authority``, oldest first."""
+        """Pending requests with a needs_review approval for ``authority``, oldest first."""
 
     @abc.abstractmethod
     def open_for_operator(self, operator: str) -> list[RequestRecord]:

@@ -56,7 +56,7 @@ class ScenarioVersions:
 
 class OneScenario(ScenarioVersions):
     """One scenario held in memory and never stored: what unit tests and offline checks
-    (``clearance check``) evaluate against. Every version is this one."""
+    (``clearance evaluate``) evaluate against. Every version is this one."""
 
     def __init__(self, scenario: Scenario) -> None:
         super().__init__(lambda files: scenario)

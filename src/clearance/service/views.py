@@ -13,7 +13,7 @@ from clearance.domain.clearance.titles import request_title
 from clearance.domain.clearance.workflow import Event, RequestRecord
 from clearance.service.conflicts import SeenConflict
 from clearance.service.ports import PrincipalRecord
-from clearance.service.workflow import Preview, QueueItem
+from clearance.service.workflow import EvaluationResult, QueueItem
 
 
 def approval_view(a: Approval) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def conditions_view(c: Conditions) -> dict[str, Any]:
 
 
 def decided_approval_view(a: Approval) -> dict[str, Any]:
-    """``check``'s approval view plus who decided, when, and what they attached."""
+    """An evaluation's approval view plus who decided, when, and what they attached."""
     return approval_view(a) | {
         "volumes": list(a.volumes),
         "by": a.by,
@@ -78,8 +78,6 @@ def summary_view(r: RequestRecord, scenario: Scenario) -> dict[str, Any]:
         "title": request_title(r.document, r.time_start, scenario),
         "version": r.version,
         "state": r.state.value,
-        "outcome": r.outcome.value,
-        "scenario_version": r.scenario_version,
         "operator": r.operator,
         "submitted_by": r.submitted_by,
         "created_at": instant(r.created_at),
@@ -92,11 +90,22 @@ def summary_view(r: RequestRecord, scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def record_view(r: RequestRecord, scenario: Scenario) -> dict[str, Any]:
-    """The request resource."""
-    return summary_view(r, scenario) | {
-        "approvals": [decided_approval_view(a) for a in r.approvals],
+def last_evaluation_view(r: RequestRecord) -> dict[str, Any]:
+    """A stored request's last evaluation (at its submission or latest amendment): what
+    the rules said then. The request's live ``state`` can differ (decisions since)."""
+    return {
+        "outcome": r.outcome.value,
         "violations": [violation_view(v) for v in r.violations],
+        "evaluated_at": instant(r.evaluated_at),
+        "scenario_version": r.scenario_version,
+    }
+
+
+def record_view(r: RequestRecord, scenario: Scenario) -> dict[str, Any]:
+    """The request resource: one live ``state``, the last evaluation nested."""
+    return summary_view(r, scenario) | {
+        "evaluation": last_evaluation_view(r),
+        "approvals": [decided_approval_view(a) for a in r.approvals],
         "document": r.document,
     }
 
@@ -153,7 +162,7 @@ def conflict_view(c: SeenConflict) -> dict[str, Any]:
     }
 
 
-def preview_view(p: Preview, conflicts: list[SeenConflict]) -> dict[str, Any]:
+def evaluation_result_view(p: EvaluationResult, conflicts: list[SeenConflict]) -> dict[str, Any]:
     """``POST /v1/evaluations``: the evaluation a submission would get now."""
     return evaluation_view(p.evaluation) | {
         "overrides": [{"request": rid, "reasons": list(rs)} for rid, rs in p.overrides.items()],

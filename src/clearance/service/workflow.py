@@ -2,7 +2,7 @@
 
 Every change runs in one unit of work: load, let the domain apply the rule, save with
 the version it was loaded at, commit. A concurrent change in between makes the save
-fail with ``ConflictError`` (409), so two members deciding the same step at once cannot
+fail with ``ConflictError`` (409), so two members deciding the same approval at once cannot
 both win. Who may see and who may act are the pure rules of ``domain.clearance.access``,
 asked here before the record is changed; a request ``who`` may not see does not exist
 for them (404).
@@ -62,7 +62,7 @@ class Amended:
 
 
 @dataclass(frozen=True)
-class Preview:
+class EvaluationResult:
     """What submitting a document would give now; nothing is stored."""
 
     document: dict[str, Any]  # as it would be stored (YAML read into plain JSON data)
@@ -269,7 +269,7 @@ class Workflow:
             self.airspace.update(record, request)
         return Amended(record, kept, reset)
 
-    def preview(self, who: Principal, document: object) -> Preview:
+    def evaluate(self, who: Principal, document: object) -> EvaluationResult:
         """Evaluate and deconflict ``document`` as a submission would, storing nothing:
         what the page shows while an operator composes a request."""
         scenario = self.current_scenario()
@@ -277,7 +277,7 @@ class Workflow:
         access.must_submit_for(who, request.operator)
         with self.airspace.lock, self.uow() as uow:
             _, evaluation, flagged = self._evaluate(uow, doc, request, scenario, None)
-        return Preview(doc, evaluation, flagged)
+        return EvaluationResult(doc, evaluation, flagged)
 
     def _evaluate(
         self,

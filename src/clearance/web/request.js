@@ -55,7 +55,10 @@ function render(r) {
   $("request-id").textContent = r.id;
   $("request-state").textContent = words(r.state);
   $("request-state").dataset.state = r.state;
-  $("request-outcome").textContent = words(r.outcome);
+  // the live state above; what the rules said at the last evaluation, dated, apart
+  $("request-outcome").textContent = words(r.evaluation.outcome);
+  $("request-outcome").dataset.outcome = r.evaluation.outcome;
+  $("request-evaluated-at").textContent = r.evaluation.evaluated_at;
   $("request-operator").textContent = r.operator;
   $("request-version").textContent = r.version;
   const doc = r.document || {};
@@ -86,7 +89,7 @@ function render(r) {
   $("telemetry-form").hidden = !owns;
 
   // conflicts are listed once, under Conflicts, with what may be shown of the other side
-  const violations = r.violations.filter((v) => v.code !== "conflict");
+  const violations = r.evaluation.violations.filter((v) => v.code !== "conflict");
   renderViolations($("violations"), violations, (id) => guardedOpen(id));
   $("violations-none").hidden = violations.length > 0;
 

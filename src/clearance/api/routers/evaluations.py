@@ -1,5 +1,5 @@
 """``POST /v1/evaluations``: what a request document would get if submitted now (the
-chain, each authority's outcome and reasons, violations and conflicts), storing
+chain of approvals with each one's status and reasons, violations and conflicts), storing
 nothing. The page calls it while an operator composes a request."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from clearance.api import schemas
 from clearance.api.deps import DocumentDep, HeavyDep, PrincipalDep, WorkflowDep
 from clearance.api.problems import ok, problem_responses
 from clearance.api.routers.requests import DOCUMENT_BODY
-from clearance.service.views import preview_view
+from clearance.service.views import evaluation_result_view
 
 router = APIRouter(prefix="/v1/evaluations", tags=["requests"])
 
@@ -19,14 +19,14 @@ router = APIRouter(prefix="/v1/evaluations", tags=["requests"])
 @router.post(
     "",
     openapi_extra=DOCUMENT_BODY,
-    responses=ok(schemas.Preview) | problem_responses(400, 401, 403, 413, 415, 422),
+    responses=ok(schemas.Evaluation) | problem_responses(400, 401, 403, 413, 415, 422),
 )
 async def evaluate(
     who: PrincipalDep, workflow: WorkflowDep, document: DocumentDep, heavy: HeavyDep
 ) -> JSONResponse:
     def work() -> JSONResponse:
-        preview = workflow.preview(who, document)
-        conflicts = workflow.conflicts(who, preview.evaluation.violations)
-        return JSONResponse(preview_view(preview, conflicts))
+        result = workflow.evaluate(who, document)
+        conflicts = workflow.conflicts(who, result.evaluation.violations)
+        return JSONResponse(evaluation_result_view(result, conflicts))
 
     return await heavy(work)

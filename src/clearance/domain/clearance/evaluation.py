@@ -21,16 +21,16 @@ from clearance.domain.clearance.model import (
     outcome_of,
 )
 from clearance.domain.clearance.policy import Question
-from clearance.domain.clearance.routing import Step, route
+from clearance.domain.clearance.routing import RoutedApproval, route
 from clearance.domain.clearance.scenario import Scenario
 
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    steps: list[Step]
+    routed: list[RoutedApproval]
     covered: dict[str, Coverage]
     violations: list[Violation]
-    questions: list[tuple[Step, Question]]
+    questions: list[tuple[RoutedApproval, Question]]
 
 
 def evaluate(request: Request, scenario: Scenario) -> Evaluation:
@@ -44,9 +44,9 @@ def evaluate_many(requests: Sequence[Request], scenario: Scenario) -> list[Evalu
     out = []
     for p in prepared:
         approvals = []
-        for step in p.steps:
-            party = scenario.authorities[step.authority].party
-            cover = p.covered[step.authority]
+        for routed in p.routed:
+            party = scenario.authorities[routed.authority].party
+            cover = p.covered[routed.authority]
             if cover.grant is not None:
                 g = cover.grant
                 reasons = (
@@ -55,28 +55,28 @@ def evaluate_many(requests: Sequence[Request], scenario: Scenario) -> list[Evalu
                 )
                 approvals.append(
                     Approval(
-                        step.authority,
+                        routed.authority,
                         party,
-                        step.stage,
+                        routed.stage,
                         ApprovalStatus.COVERED_BY_GRANT,
                         reasons,
                         (),
                         g.id,
-                        step.volumes,
+                        routed.volumes,
                     )
                 )
                 continue
             v = next(verdicts)
             approvals.append(
                 Approval(
-                    step.authority,
+                    routed.authority,
                     party,
-                    step.stage,
+                    routed.stage,
                     v.status,
                     v.reasons + cover.shortfalls,
                     v.policies,
                     None,
-                    step.volumes,
+                    routed.volumes,
                 )
             )
         approvals_t = tuple(approvals)
@@ -89,9 +89,9 @@ def evaluate_many(requests: Sequence[Request], scenario: Scenario) -> list[Evalu
 def _prepare(request: Request, scenario: Scenario) -> _Prepared:
     operator = scenario.operators[request.operator]
     touched = [scenario.territories_touched(v.footprint) for v in request.volumes]
-    steps = route(request, scenario, touched)
+    routed = route(request, scenario, touched)
     all_touched = sorted({p for ps in touched for p in ps})
-    covered = {s.authority: coverage(request, s.authority, s.volumes, scenario) for s in steps}
+    covered = {s.authority: coverage(request, s.authority, s.volumes, scenario) for s in routed}
     # A host party consents by grant when one of its authorities' grants covers the
     # volumes over its territory, whether or not that authority is routed here.
     consenting: set[str] = {a for a, c in covered.items() if c.grant is not None}
@@ -126,10 +126,10 @@ def _prepare(request: Request, scenario: Scenario) -> _Prepared:
     }
     questions = [
         (s, Question(request.operator, s.authority, context))
-        for s in steps
+        for s in routed
         if covered[s.authority].grant is None
     ]
-    return _Prepared(steps, covered, check_feasibility(request, scenario), questions)
+    return _Prepared(routed, covered, check_feasibility(request, scenario), questions)
 
 
 def with_violations(evaluation: Evaluation, extra: Sequence[Violation]) -> Evaluation:

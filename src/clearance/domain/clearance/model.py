@@ -224,7 +224,7 @@ class Conditions:
 
 @dataclass(frozen=True, slots=True)
 class Approval:
-    """One authority's step on one request."""
+    """One authority's part in one request's chain: its stage, status and reasons."""
 
     authority: str
     party: str

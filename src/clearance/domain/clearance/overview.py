@@ -1,10 +1,10 @@
 """The overview: requests by state, and how long each authority keeps requests waiting.
 
-An authority's **waiting time** for one decision runs from when its step could first be
+An authority's **waiting time** for one decision runs from when its approval could first be
 decided (``workflow.waiting_since``: submission, or the end of the earlier stages)
-to the moment a person decided it. Steps cleared by policy or grant take no one's time
+to the moment a person decided it. Approvals given by policy or grant take no one's time
 and are not counted. The median and the 90th percentile (nearest rank) of those times,
-per authority, show where the chain is slow; steps still waiting are reported
+per authority, show where the chain is slow; approvals still waiting are reported
 separately (how many, and the oldest), since the slowest desks are often the ones that
 have not decided yet.
 """
@@ -29,8 +29,8 @@ from clearance.domain.clearance.workflow import (
 
 
 @dataclass(frozen=True, slots=True)
-class StepTimes:
-    """One step of a chain, as far as the overview needs it."""
+class ApprovalTimes:
+    """One approval of a chain, as far as the overview needs it."""
 
     authority: str
     stage: int
@@ -48,14 +48,14 @@ class ChainTimes:
     state: RequestState
     created_at: datetime
     time_start: datetime
-    steps: tuple[StepTimes, ...]
+    approvals: tuple[ApprovalTimes, ...]
 
     @classmethod
     def of(cls, record: RequestRecord) -> ChainTimes:
-        steps = tuple(
-            StepTimes(a.authority, a.stage, a.status, a.at, a.by) for a in record.approvals
+        approvals = tuple(
+            ApprovalTimes(a.authority, a.stage, a.status, a.at, a.by) for a in record.approvals
         )
-        return cls(record.id, record.state, record.created_at, record.time_start, steps)
+        return cls(record.id, record.state, record.created_at, record.time_start, approvals)
 
     def state_at(self, now: datetime) -> RequestState:
         """The state as a read at ``now`` shows it: still pending at its start, expired."""
@@ -113,16 +113,16 @@ def overview(chains: Iterable[ChainTimes], now: datetime) -> Overview:
         count += 1
         state = chain.state_at(now)
         by_state[state.value] += 1
-        holding = set(awaiting(state, chain.steps))
-        for step in chain.steps:
-            if step.by is not None and step.at is not None:
-                since = waiting_since(chain.steps, chain.created_at, step.stage)
-                waits[step.authority].append((step.at - since).total_seconds())
-                seen.add(step.authority)
-            elif step.authority in holding:
-                since = waiting_since(chain.steps, chain.created_at, step.stage)
-                waiting[step.authority].append(max(0.0, (now - since).total_seconds()))
-                seen.add(step.authority)
+        holding = set(awaiting(state, chain.approvals))
+        for approval in chain.approvals:
+            if approval.by is not None and approval.at is not None:
+                since = waiting_since(chain.approvals, chain.created_at, approval.stage)
+                waits[approval.authority].append((approval.at - since).total_seconds())
+                seen.add(approval.authority)
+            elif approval.authority in holding:
+                since = waiting_since(chain.approvals, chain.created_at, approval.stage)
+                waiting[approval.authority].append(max(0.0, (now - since).total_seconds()))
+                seen.add(approval.authority)
     rows = []
     for authority in seen:
         done = sorted(max(0.0, w) for w in waits[authority])

@@ -14,30 +14,31 @@ from clearance.domain.clearance.scenario import Scenario
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
-    """An authority that must decide, its stage and the volumes it decides on."""
+class RoutedApproval:
+    """An approval a request needs, as routing finds it (nothing evaluated yet): the
+    authority that must decide, its stage and the volumes it decides on."""
 
     authority: str
     stage: int
     volumes: tuple[int, ...]
 
 
-def route(request: Request, scenario: Scenario, touched: list[list[str]]) -> list[Step]:
+def route(request: Request, scenario: Scenario, touched: list[list[str]]) -> list[RoutedApproval]:
     """``touched[i]`` lists the parties whose territory volume ``i`` touches."""
     party = scenario.operators[request.operator].party
     all_touched = sorted({p for ps in touched for p in ps})
     foreign = any(p != party for p in all_touched)
     everything = tuple(range(len(request.volumes)))
-    steps: dict[str, Step] = {}
+    needed: dict[str, RoutedApproval] = {}
     stage = 0
     for need in scenario.parties[party].chain:
         if need.when.holds(request.payload, request.purpose, foreign):
             stage += 1
-            steps.setdefault(need.authority, Step(need.authority, stage, everything))
+            needed.setdefault(need.authority, RoutedApproval(need.authority, stage, everything))
     host_stage = stage + 1
     for host in all_touched:
         over = tuple(i for i, ps in enumerate(touched) if host in ps)
         for need in scenario.parties[host].airspace:
             if need.when.holds(request.payload, request.purpose, foreign):
-                steps.setdefault(need.authority, Step(need.authority, host_stage, over))
-    return sorted(steps.values(), key=lambda s: (s.stage, s.authority))
+                needed.setdefault(need.authority, RoutedApproval(need.authority, host_stage, over))
+    return sorted(needed.values(), key=lambda s: (s.stage, s.authority))

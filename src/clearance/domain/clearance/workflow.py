@@ -53,9 +53,9 @@ GIVEN = frozenset(
 
 
 def decided_by_person(approval: Approval) -> bool:
-    """A member's decision (signed, with who and when), as opposed to a step a policy
+    """A member's decision (signed, with who and when), as opposed to an approval a policy
     denied when the request was evaluated: ``denied`` with no one. Only a member ever
-    approves (a policy auto-approves), so an ``approved`` step counts whoever it names."""
+    approves (a policy auto-approves), so an ``approved`` approval counts whoever it names."""
     if approval.status is ApprovalStatus.APPROVED:
         return True
     return approval.status is ApprovalStatus.DENIED and approval.by is not None
@@ -65,8 +65,9 @@ OPEN_STATES = frozenset({RequestState.PENDING, RequestState.CLEARED})
 ENDED_STATES = frozenset({RequestState.WITHDRAWN, RequestState.EXPIRED})
 
 
-class Step(Protocol):
-    """What the chain's timing rules read of a step (an ``Approval`` has all of it)."""
+class ApprovalTiming(Protocol):
+    """What the chain's timing rules read of an approval (an ``Approval`` has all of it,
+    so has the overview's ``ApprovalTimes``)."""
 
     @property
     def authority(self) -> str: ...
@@ -83,22 +84,24 @@ def due_to_expire(state: RequestState, time_start: datetime, now: datetime) -> b
     return state is RequestState.PENDING and now >= time_start
 
 
-def awaiting(state: RequestState, steps: Sequence[Step]) -> list[str]:
+def awaiting(state: RequestState, approvals: Sequence[ApprovalTiming]) -> list[str]:
     """Authorities that may decide now: needs_review, and every earlier stage given."""
     if state is not RequestState.PENDING:
         return []
     return [
         s.authority
-        for s in steps
+        for s in approvals
         if s.status is ApprovalStatus.NEEDS_REVIEW
-        and all(e.status in GIVEN for e in steps if e.stage < s.stage)
+        and all(e.status in GIVEN for e in approvals if e.stage < s.stage)
     ]
 
 
-def waiting_since(steps: Sequence[Step], created_at: datetime, stage: int) -> datetime:
-    """When a step of ``stage`` could first be decided: when the earlier stages were all
+def waiting_since(
+    approvals: Sequence[ApprovalTiming], created_at: datetime, stage: int
+) -> datetime:
+    """When an approval of ``stage`` could first be decided: when the earlier stages were all
     done, or the request was submitted."""
-    times = [s.at for s in steps if s.stage < stage and s.at is not None]
+    times = [s.at for s in approvals if s.stage < stage and s.at is not None]
     return max([created_at, *times])
 
 
@@ -123,6 +126,8 @@ class RequestRecord:
     document: dict[str, Any]
     state: RequestState
     outcome: Outcome
+    # when ``outcome`` and ``violations`` were evaluated (the last submission or amendment)
+    evaluated_at: datetime
     approvals: list[Approval]
     violations: list[Violation]
     time_start: datetime
@@ -153,6 +158,7 @@ class RequestRecord:
             document=document,
             state=_state(approvals, list(evaluation.violations)),
             outcome=evaluation.outcome,
+            evaluated_at=now,
             approvals=approvals,
             violations=list(evaluation.violations),
             time_start=request.time_start,
@@ -176,7 +182,7 @@ class RequestRecord:
         raise ConflictError(f"request {self.id} needs no decision from {authority}")
 
     def waiting_since(self, authority: str) -> datetime:
-        """When ``authority``'s step could first be decided: when the earlier stages were
+        """When ``authority``'s approval could first be decided: when the earlier stages were
         all done (or the request was submitted)."""
         return waiting_since(self.approvals, self.created_at, self.approval(authority).stage)
 
@@ -205,7 +211,7 @@ class RequestRecord:
         current = self.approval(authority)
         if current.status is not ApprovalStatus.NEEDS_REVIEW:
             raise ConflictError(
-                f"{authority}'s step on request {self.id} is {current.status.value}, not needs_review"
+                f"{authority}'s approval on request {self.id} is {current.status.value}, not needs_review"
             )
         if authority not in self.awaiting():
             waiting = sorted(
@@ -295,6 +301,7 @@ class RequestRecord:
         self.approvals = approvals
         self.violations = list(evaluation.violations)
         self.outcome = evaluation.outcome
+        self.evaluated_at = now
         self.time_start = request.time_start
         self.time_end = max(v.time_end for v in request.volumes)
         self.state = _state(self.approvals, self.violations)
@@ -312,7 +319,7 @@ class RequestRecord:
         return kept, reset
 
     def reconsider_grant(self, grant: str, evaluation: Evaluation, now: datetime) -> list[str]:
-        """After ``grant`` was revoked: every step given automatically whose fresh evaluation
+        """After ``grant`` was revoked: every approval given automatically whose fresh evaluation
         differs takes the fresh answer (usually needs_review). Returns those authorities."""
         if self.state not in OPEN_STATES:
             return []

@@ -1,6 +1,6 @@
 """Signed decisions: the statement an authority signs when a member decides, and its check.
 
-When a member approves or denies a step, the authority's Ed25519 key signs the RFC 8785
+When a member approves or denies for an authority, the authority's Ed25519 key signs the RFC 8785
 canonical JSON of this statement::
 
     {"request_id", "version"          (the version the decision creates),
@@ -93,12 +93,12 @@ def conditions_json(c: Conditions | None) -> dict[str, Any] | None:
 
 
 def decision_of(approval: Approval) -> str:
-    """``approve`` or ``deny`` for a step a person decided."""
+    """``approve`` or ``deny`` for an approval a person decided."""
     if approval.status is ApprovalStatus.APPROVED:
         return "approve"
     if approval.status is ApprovalStatus.DENIED:
         return "deny"
-    raise ValueError(f"{approval.authority}'s step is {approval.status.value}, not decided")
+    raise ValueError(f"{approval.authority}'s approval is {approval.status.value}, not decided")
 
 
 def decision_statement(
@@ -107,7 +107,7 @@ def decision_statement(
     """The statement signed for ``approval`` (decided by a person) on version ``version``
     of request ``request_id`` whose document has digest ``digest``."""
     if approval.by is None or approval.at is None:
-        raise ValueError(f"{approval.authority}'s step has no decision to sign")
+        raise ValueError(f"{approval.authority}'s approval has no decision to sign")
     return {
         "request_id": request_id,
         "version": version,

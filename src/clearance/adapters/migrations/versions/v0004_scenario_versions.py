@@ -1,6 +1,7 @@
 """Scenario versions: immutable, content-addressed sets of scenario files, a history of
 loads whose newest names the current version, and on every request the version it was
-evaluated against.
+evaluated against and when (``evaluated_at``: its submission or latest amendment, filled
+in from its events).
 
 The files stored before this revision become the first version (its name computed as
 ``clearance.domain.ledger.audit.scenario_version`` computes it, repeated here because a
@@ -74,6 +75,14 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("scenario_version", sa.String(64), nullable=False, server_default="")
         )
+        batch.add_column(sa.Column("evaluated_at", TIME, nullable=True))
+    op.execute(
+        "UPDATE requests SET evaluated_at = COALESCE((SELECT MAX(e.occurred_at) "
+        "FROM request_events e WHERE e.request_id = requests.id "
+        "AND e.kind IN ('submitted', 'amended')), created_at)"
+    )
+    with op.batch_alter_table("requests") as batch:
+        batch.alter_column("evaluated_at", existing_type=TIME, nullable=False)
 
     bind = op.get_bind()
     old = sa.table(
@@ -132,6 +141,7 @@ def downgrade() -> None:
             [{"p": r.path, "c": r.content, "t": r.loaded_at} for r in current],
         )
     with op.batch_alter_table("requests") as batch:
+        batch.drop_column("evaluated_at")
         batch.drop_column("scenario_version")
     op.drop_table("scenario_loads")
     op.drop_table("scenario_version_files")

@@ -20,13 +20,15 @@ class Document:
 
 
 @dataclass(frozen=True)
-class Checked:
+class Evaluated:
+    """One document's evaluation: what was read, from where, and what the rules say."""
+
     source: str
     request: Request
     evaluation: Evaluation
 
 
-def check(documents: Sequence[Document], scenario: Scenario) -> list[Checked]:
+def evaluate_documents(documents: Sequence[Document], scenario: Scenario) -> list[Evaluated]:
     """Validate every document first, within the scenario's limits (the first bad one
     raises ``RequestError`` and nothing is evaluated), then evaluate them all in one
     batch. How far ahead a request may be filed is a submission's rule, not checked here."""
@@ -35,5 +37,5 @@ def check(documents: Sequence[Document], scenario: Scenario) -> list[Checked]:
     ]
     evaluations = evaluate_many(requests, scenario)
     return [
-        Checked(d.source, r, e) for d, r, e in zip(documents, requests, evaluations, strict=True)
+        Evaluated(d.source, r, e) for d, r, e in zip(documents, requests, evaluations, strict=True)
     ]
