@@ -4,7 +4,8 @@ Checks REV out into a temporary ``git worktree`` (removed afterwards), then runs
 ``bench/BENCH.py`` from each tree in turn (base, head, base, head...), each with its own
 ``src`` first on ``PYTHONPATH``, so both see the same machine and the same load. Each tree
 runs its own bench file (its imports follow its own layout); a base that lacks the file
-runs this tree's copy, and the JSON says so. "head" is this working tree as it is,
+runs this tree's copy, and the JSON says so; ``--head-bench`` runs this tree's copy in
+both (when the bench itself changed; what it imports must exist in the base). "head" is this working tree as it is,
 uncommitted changes included (``head.dirty``).
 
 Prints each run's figures as it goes, then one JSON line: per tree, the median of every
@@ -88,7 +89,14 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
     return {path: statistics.median(values) for path, values in collected.items()}
 
 
-def compare(name: str, base_rev: str, rounds: int, small: bool, extra: list[str]) -> dict[str, Any]:
+def compare(
+    name: str,
+    base_rev: str,
+    rounds: int,
+    small: bool,
+    extra: list[str],
+    head_bench_in_both: bool = False,
+) -> dict[str, Any]:
     head_bench = ROOT / "bench" / f"{name}.py"
     if name in ("compare", "benchkit") or not head_bench.is_file():
         benches = sorted(
@@ -110,7 +118,10 @@ def compare(name: str, base_rev: str, rounds: int, small: bool, extra: list[str]
         try:
             base_bench = base_tree / "bench" / f"{name}.py"
             bench_file = {"base": "its own", "head": "its own"}
-            if not base_bench.is_file():
+            if head_bench_in_both:
+                base_bench = head_bench
+                bench_file["base"] = "head's (--head-bench)"
+            elif not base_bench.is_file():
                 base_bench = head_bench
                 bench_file["base"] = "head's (the base has none)"
             trees = {"base": (base_tree, base_bench), "head": (ROOT, head_bench)}
@@ -157,6 +168,11 @@ def main() -> None:
     ap.add_argument("--base", required=True, help="the commit to compare against (any git rev)")
     ap.add_argument("--rounds", type=int, default=3, help="runs of each tree (default 3)")
     ap.add_argument("--small", action="store_true", help="the benches' small runs (CI)")
+    ap.add_argument(
+        "--head-bench",
+        action="store_true",
+        help="run this tree's bench file in the base too (its imports must exist there)",
+    )
     argv = sys.argv[1:]
     extra: list[str] = []
     if "--" in argv:
@@ -164,10 +180,20 @@ def main() -> None:
         argv, extra = argv[:at], argv[at + 1 :]
     args = ap.parse_args(argv)
     try:
-        result = compare(args.bench.removesuffix(".py"), args.base, args.rounds, args.small, extra)
+        result = compare(
+            args.bench.removesuffix(".py"),
+            args.base,
+            args.rounds,
+            args.small,
+            extra,
+            args.head_bench,
+        )
     except RefusedError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
+        print(f"error: a bench run failed: {e}", file=sys.stderr)  # its stderr included
+        raise SystemExit(1) from None
     print(json.dumps(result))
 
 

@@ -203,6 +203,19 @@ def test_compare_runs_heads_bench_file_on_a_base_that_lacks_it_and_says_so(
     assert result["medians"] == {"base": {"value": 10.0}, "head": {"value": 30.0}}
 
 
+def test_compare_runs_heads_bench_file_in_both_trees_when_asked(tmp_path: Path) -> None:
+    repo = _toy_repo(tmp_path)
+    (repo / "bench" / "value.py").write_text(
+        "import json, toy\nprint(json.dumps({'value': toy.VALUE + 100}))\n"
+    )  # uncommitted: head is the working tree
+    done = _toy_compare(repo, "value", "--base", "HEAD~1", "--rounds", "1", "--head-bench")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["bench_file"] == {"base": "head's (--head-bench)", "head": "its own"}
+    assert result["medians"] == {"base": {"value": 101.0}, "head": {"value": 103.0}}
+    assert result["head"]["dirty"] is True
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
