@@ -76,7 +76,8 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def _media(request: Request) -> str:
+def media_type(request: Request) -> str:
+    """The body's media type: ``Content-Type`` without its parameters, in lower case."""
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
@@ -86,12 +87,13 @@ def _is_json(media: str) -> bool:
     )
 
 
-def _unsupported(media: str, expected: str) -> ApiError:
+def unsupported_media(media: str, expected: str) -> ApiError:
+    """415, naming what the route takes."""
     return ApiError(
         415,
         "unsupported-media-type",
         "Unsupported media type",
-        f"send the body as {expected}, not {media or 'nothing'}",
+        f"send {expected}, not {media or 'nothing'}",
         field="Content-Type",
         source="header",
     )
@@ -120,9 +122,9 @@ HeavyDep = Annotated[Heavy, Depends(get_heavy)]
 
 async def json_object(request: Request, heavy: HeavyDep) -> dict[str, Any]:
     """The body as a JSON object: UTF-8, no NaN or infinities, at most MAX_DEPTH deep."""
-    media = _media(request)
+    media = media_type(request)
     if not _is_json(media):
-        raise _unsupported(media, "application/json")
+        raise unsupported_media(media, "the body as application/json")
     return await _json_body(request, heavy)
 
 
@@ -132,12 +134,12 @@ JsonObjectDep = Annotated[dict[str, Any], Depends(json_object)]
 async def document(request: Request, heavy: HeavyDep) -> dict[str, Any]:
     """A request document: a JSON object, or the same written as YAML (application/yaml),
     the form the example files use."""
-    media = _media(request)
+    media = media_type(request)
     if _is_json(media):
         return await _json_body(request, heavy)
     if media in YAML_MEDIA:
         return await heavy(parse_yaml_object, await request.body())
-    raise _unsupported(media, "application/json or application/yaml")
+    raise unsupported_media(media, "the body as application/json or application/yaml")
 
 
 DocumentDep = Annotated[dict[str, Any], Depends(document)]
