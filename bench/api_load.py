@@ -5,7 +5,9 @@ database too), loads the Niger scenario, creates an operator principal, then dri
 --connections keep-alive clients that POST /v1/requests for --seconds and measures
 each response. The load generator is a minimal asyncio HTTP/1.1 client on one core
 (no HTTP library in the loop), so most of the machine's second core is left to the
-server. Prints submissions/s and p50/p99 latency as JSON on its last line.
+server. Prints submissions/s, p50/p99 latency and the server's CPU time per submission
+(user + system, all its threads; it moves less with the machine's other load than the
+rate does) as JSON on its last line.
 
     .venv/bin/python bench/api_load.py [--seconds 10] [--connections 16] [--postgres URL]
 """
@@ -84,7 +86,18 @@ async def client(
     writer.close()
 
 
-async def drive(port: int, token: str, seconds: float, connections: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process, all its threads (Linux's /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(
+    port: int, token: str, seconds: float, connections: int, pid: int | None = None
+) -> dict[str, Any]:
     source = iter(bodies(int(seconds * 3000) + 10000))
     latencies: list[float] = []
     errors: list[int] = []
@@ -95,19 +108,26 @@ async def drive(port: int, token: str, seconds: float, connections: int) -> dict
             for _ in range(connections)
         )
     )
+    cpu_before = cpu_seconds(pid) if pid else None
     start = time.perf_counter()
     until = start + seconds
     await asyncio.gather(
         *(client(port, source, token, until, latencies, errors) for _ in range(connections))
     )
     elapsed = time.perf_counter() - start
-    return {
+    cpu_after = cpu_seconds(pid) if pid else None
+    figures = {
         "submissions": len(latencies),
         "submissions_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies), 2),
         "p99_ms": round(statistics.quantiles(latencies, n=100)[98], 2),
         "non_201": len(errors),
     }
+    if cpu_before is not None and cpu_after is not None:
+        figures["server_cpu_ms_per_submission"] = round(
+            (cpu_after - cpu_before) * 1000 / len(latencies), 2
+        )
+    return figures
 
 
 def run_against(url: str, workdir: Path, seconds: float, connections: int) -> dict[str, Any]:
@@ -115,7 +135,8 @@ def run_against(url: str, workdir: Path, seconds: float, connections: int) -> di
     token = server.prepare({"bench-planner": ("--operator", "US.AFRICOM")})["bench-planner"]
     server.start()
     try:
-        return asyncio.run(drive(server.port, token, seconds, connections))
+        assert server.process is not None
+        return asyncio.run(drive(server.port, token, seconds, connections, server.process.pid))
     finally:
         server.stop()
 

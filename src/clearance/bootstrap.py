@@ -12,13 +12,14 @@ from sqlalchemy.engine import Engine
 
 from clearance.adapters.clock import ReplayClock, SystemClock
 from clearance.adapters.files import expand_paths, read_document
-from clearance.adapters.keys import KeyStore, raw_public
+from clearance.adapters.keys import KeyStore
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.config import Settings
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.errors import InputError, RequestError, ScenarioError
 from clearance.domain.ledger.audit import scenario_version
+from clearance.domain.ledger.checkpoint import raw_public
 from clearance.service.audit import AuditLog, check_origin, record_keys
 from clearance.service.evaluations import Document
 from clearance.service.ports import Clock, PinnedClock

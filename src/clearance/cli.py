@@ -28,13 +28,13 @@ from clearance.domain.airspace.volumes import LatLng
 from clearance.domain.clearance.model import ApprovalStatus, Evaluation, Outcome, Principal
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import Decision, Event, RequestRecord, RequestState
+from clearance.domain.documents import instant
 from clearance.domain.errors import ClearanceError, ConflictError, InputError
 from clearance.service.evaluations import evaluate_documents
 from clearance.service.monitoring import check_track, read_track_file, simulated_track_csv
 from clearance.service.views import (
     evaluation_view,
     event_view,
-    instant,
     principal_view,
     record_view,
     summary_view,

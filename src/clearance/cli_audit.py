@@ -21,7 +21,7 @@ from clearance.adapters.audit_files import read_export, write_export
 from clearance.cli_run import ExitCode, settings
 from clearance.domain.errors import InputError
 from clearance.domain.ledger.audit import AuditError, verify_log
-from clearance.domain.ledger.checkpoint import NoteError, parse_vkey
+from clearance.domain.ledger.checkpoint import NoteError, parse_vkey, raw_public
 from clearance.service.audit import checkpoint_view, entry_view
 
 audit_app = typer.Typer(
@@ -145,7 +145,7 @@ def _log_key(keys: dict[str, object], given: str | None) -> tuple[str, bytes]:
     try:
         if given is not None:
             name, public = parse_vkey(given)
-            return name, public.public_bytes_raw()
+            return name, raw_public(public)
         log = keys.get("log")
         if not isinstance(log, dict) or not isinstance(log.get("public_key"), str):
             raise AuditError("keys.json has no log key")

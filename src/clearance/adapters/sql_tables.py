@@ -24,6 +24,7 @@ from clearance.domain.clearance.model import (
     Violation,
 )
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
+from clearance.domain.ledger.signatures import conditions_json
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -295,7 +296,7 @@ def approval_rows(record: RequestRecord) -> list[dict[str, Any]]:
             "decided_by": a.by,
             "decided_at": a.at,
             "comment": a.comment,
-            "conditions": _conditions_json(a.conditions),
+            "conditions": conditions_json(a.conditions),
             "signature": a.signature or None,
         }
         for i, a in enumerate(record.approvals)
@@ -359,17 +360,6 @@ def to_event(row: sa.Row[Any]) -> Event:
     return Event(row.request_id, row.version, row.kind, row.occurred_at, row.actor, row.detail)
 
 
-def _conditions_json(c: Conditions | None) -> dict[str, Any] | None:
-    if c is None:
-        return None
-    return {
-        "text": c.text,
-        "time_start": _iso(c.time_start),
-        "time_end": _iso(c.time_end),
-        "volume": c.volume,
-    }
-
-
 def _conditions(raw: dict[str, Any] | None) -> Conditions | None:
     if raw is None:
         return None
@@ -379,10 +369,6 @@ def _conditions(raw: dict[str, Any] | None) -> Conditions | None:
         time_end=_instant(raw.get("time_end")),
         volume=raw.get("volume"),
     )
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def _instant(value: str | None) -> datetime | None:

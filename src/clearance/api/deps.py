@@ -9,7 +9,10 @@ Heavy work (parsing a body, evaluating, submitting, checking telemetry) runs in 
 threads, at most ``HEAVY_THREADS`` at once (the app's ``heavy`` limiter), so the event
 loop stays free to answer everyone else (``/healthz`` within milliseconds while large
 uploads and evaluations run), and a burst of heavy requests queues instead of making
-dozens of threads fight for the GIL.
+dozens of threads fight for the GIL. A JSON body of at most ``INLINE_JSON_BYTES`` is read on
+the event loop: a worker thread's round trip costs more than reading it (tens of
+microseconds for a request document), and a submission's hops were part of why
+``bench/api_load.py`` slowed down once heavy work moved to threads.
 """
 
 from __future__ import annotations
@@ -44,12 +47,17 @@ ETAG_PATTERN = r'^(?:(?:W/)?"[0-9]{1,18}"|[0-9]{1,18})$'
 # Python holds one core at a time (the GIL); a few threads keep the database's waits
 # overlapped without starving the event loop.
 HEAVY_THREADS = 2
+# A 100-volume request document is about 40 KB of JSON, read in well under a millisecond;
+# YAML is read ten times slower and always goes to a worker thread.
+INLINE_JSON_BYTES = 64 * 1024
 T = TypeVar("T")
 
 bearer = HTTPBearer(auto_error=False, description="A principal's token.")
 
 
-def get_workflow(request: Request) -> Workflow:
+# The dependencies that only read the app's state are coroutines: FastAPI runs a plain
+# function dependency in a worker thread, a hop that costs more than the call.
+async def get_workflow(request: Request) -> Workflow:
     workflow: Workflow = request.app.state.workflow
     return workflow
 
@@ -67,7 +75,8 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def _media(request: Request) -> str:
+def media_type(request: Request) -> str:
+    """The body's media type: ``Content-Type`` without its parameters, in lower case."""
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
@@ -77,12 +86,13 @@ def _is_json(media: str) -> bool:
     )
 
 
-def _unsupported(media: str, expected: str) -> ApiError:
+def unsupported_media(media: str, expected: str) -> ApiError:
+    """415, naming what the route takes."""
     return ApiError(
         415,
         "unsupported-media-type",
         "Unsupported media type",
-        f"send the body as {expected}, not {media or 'nothing'}",
+        f"send {expected}, not {media or 'nothing'}",
         field="Content-Type",
         source="header",
     )
@@ -102,7 +112,7 @@ def heavy_limiter() -> anyio.CapacityLimiter:
     return anyio.CapacityLimiter(HEAVY_THREADS)
 
 
-def get_heavy(request: Request) -> Heavy:
+async def get_heavy(request: Request) -> Heavy:
     return Heavy(request.app.state.heavy)
 
 
@@ -111,10 +121,10 @@ HeavyDep = Annotated[Heavy, Depends(get_heavy)]
 
 async def json_object(request: Request, heavy: HeavyDep) -> dict[str, Any]:
     """The body as a JSON object: UTF-8, no NaN or infinities, at most MAX_DEPTH deep."""
-    media = _media(request)
+    media = media_type(request)
     if not _is_json(media):
-        raise _unsupported(media, "application/json")
-    return await heavy(parse_json_object, await request.body())
+        raise unsupported_media(media, "the body as application/json")
+    return await _json_body(request, heavy)
 
 
 JsonObjectDep = Annotated[dict[str, Any], Depends(json_object)]
@@ -123,15 +133,22 @@ JsonObjectDep = Annotated[dict[str, Any], Depends(json_object)]
 async def document(request: Request, heavy: HeavyDep) -> dict[str, Any]:
     """A request document: a JSON object, or the same written as YAML (application/yaml),
     the form the example files use."""
-    media = _media(request)
+    media = media_type(request)
     if _is_json(media):
-        return await heavy(parse_json_object, await request.body())
+        return await _json_body(request, heavy)
     if media in YAML_MEDIA:
         return await heavy(parse_yaml_object, await request.body())
-    raise _unsupported(media, "application/json or application/yaml")
+    raise unsupported_media(media, "the body as application/json or application/yaml")
 
 
 DocumentDep = Annotated[dict[str, Any], Depends(document)]
+
+
+async def _json_body(request: Request, heavy: Heavy) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) <= INLINE_JSON_BYTES:
+        return parse_json_object(raw)
+    return await heavy(parse_json_object, raw)
 
 
 def parse_yaml_object(raw: bytes) -> dict[str, Any]:
@@ -216,7 +233,7 @@ def _malformed(detail: str) -> ApiError:
     return ApiError(400, "malformed-body", "Malformed body", detail, source="body")
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         # declared required in the OpenAPI by the route (routers.requests.IF_MATCH): a

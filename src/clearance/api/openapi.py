@@ -14,11 +14,11 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
 
+from clearance.api.problems import PROBLEM_JSON
 from clearance.api.schemas import INPUTS
 from clearance.domain.clearance.scenario import Scenario
 
 REF = "#/components/schemas/{model}"
-PROBLEM_JSON = "application/problem+json"
 
 
 def ref(model: str) -> dict[str, str]:

@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from clearance.domain.clearance.model import Approval
 from clearance.domain.clearance.workflow import decided_by_person
@@ -42,6 +41,7 @@ from clearance.domain.ledger.checkpoint import (
     format_checkpoint,
     key_id,
     open_checkpoint,
+    raw_public,
     read_checkpoint,
     sign_note,
     vkey,
@@ -109,10 +109,6 @@ class Verified:
     def problem(self) -> str | None:
         """The first problem, or None."""
         return self.problems[0] if self.problems else None
-
-
-def raw_public(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 def b64(raw: bytes) -> str:

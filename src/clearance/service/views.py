@@ -3,14 +3,16 @@ and the API."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from clearance.domain.clearance.model import Approval, Conditions, Evaluation, Violation
+from clearance.domain.clearance.model import Approval, Evaluation, Violation
 from clearance.domain.clearance.overview import Overview
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.titles import request_title
 from clearance.domain.clearance.workflow import Event, RequestRecord
+from clearance.domain.documents import instant
+from clearance.domain.ledger.signatures import conditions_json
 from clearance.service.conflicts import SeenConflict
 from clearance.service.ports import PrincipalRecord
 from clearance.service.workflow import EvaluationResult, QueueItem
@@ -40,22 +42,8 @@ def evaluation_view(e: Evaluation) -> dict[str, Any]:
     }
 
 
-def instant(at: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, the form request documents use."""
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _maybe_instant(at: datetime | None) -> str | None:
     return instant(at) if at is not None else None
-
-
-def conditions_view(c: Conditions) -> dict[str, Any]:
-    return {
-        "text": c.text,
-        "time_start": _maybe_instant(c.time_start),
-        "time_end": _maybe_instant(c.time_end),
-        "volume": c.volume,
-    }
 
 
 def decided_approval_view(a: Approval) -> dict[str, Any]:
@@ -65,7 +53,7 @@ def decided_approval_view(a: Approval) -> dict[str, Any]:
         "by": a.by,
         "at": _maybe_instant(a.at),
         "comment": a.comment,
-        "conditions": conditions_view(a.conditions) if a.conditions else None,
+        "conditions": conditions_json(a.conditions),
         # the authority's Ed25519 signature of the decision (domain.signatures), base64
         "signature": a.signature or None,
     }

@@ -38,7 +38,7 @@ router = APIRouter(tags=["audit"])
 MAX_INDEX = 2**62
 
 
-def get_audit_log(request: Request) -> AuditLog:
+async def get_audit_log(request: Request) -> AuditLog:
     log: AuditLog = request.app.state.audit_log
     return log
 

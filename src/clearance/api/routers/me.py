@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from clearance.api import schemas
 from clearance.api.deps import PrincipalDep, WorkflowDep
 from clearance.api.problems import ok, problem_responses
-from clearance.service.views import instant
+from clearance.domain.documents import instant
 
 router = APIRouter(prefix="/v1/me", tags=["me"])
 

@@ -77,7 +77,7 @@ DECISION_BODY: dict[str, Any] = {
 }
 
 
-def decision_in(body: JsonObjectDep) -> DecisionIn:
+async def decision_in(body: JsonObjectDep) -> DecisionIn:
     try:
         return DecisionIn.model_validate(body)
     except ValidationError as e:

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from clearance.api import schemas
-from clearance.api.deps import HeavyDep, PrincipalDep, WorkflowDep
-from clearance.api.problems import ApiError, ok, problem_responses
+from clearance.api.deps import HeavyDep, PrincipalDep, WorkflowDep, media_type, unsupported_media
+from clearance.api.problems import ok, problem_responses
 from clearance.domain.airspace.telemetry import TrackReader
 from clearance.service.monitoring import check_track, may_record
 
@@ -50,16 +50,9 @@ async def telemetry(
     result is recorded on the request. Only the request's operator may record it. The
     body (at most 64 MB and 10^6 points) is parsed as it streams in, a quarter of a
     megabyte at a time, in worker threads."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type(request)
     if media not in MEDIA:
-        raise ApiError(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            f"send telemetry as {' or '.join(MEDIA)}, not {media or 'nothing'}",
-            field="Content-Type",
-            source="header",
-        )
+        raise unsupported_media(media, f"telemetry as {' or '.join(MEDIA)}")
     await heavy(may_record, workflow, request_id, who)  # before reading a byte of it
     reader = TrackReader("telemetry", MEDIA[media])
     piece = bytearray()

@@ -56,6 +56,7 @@ import shapely
 from clearance.domain.airspace.geotemporal import micros, outline_ring
 from clearance.domain.airspace.tracks import Floats, Track
 from clearance.domain.airspace.volumes import WGS84, Circle, Volume4D
+from clearance.domain.documents import instant
 
 MIN_PERCENT = 95.0
 MAX_EXCURSION_S = 10.0
@@ -84,8 +85,8 @@ class Excursion:
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "start": _rfc3339(self.start),
-            "end": _rfc3339(self.end),
+            "start": instant(self.start),
+            "end": instant(self.end),
             "seconds": round(self.seconds, 6),
             "max_outside_m": round(self.max_outside_m, 2),
             "party": self.party,
@@ -111,10 +112,6 @@ class ConformanceResult:
             "flight_seconds": round(self.flight_seconds, 6),
             "reasons": list(self.reasons),
         }
-
-
-def _rfc3339(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _instant(us: int) -> datetime:
@@ -415,11 +412,11 @@ def _reasons(
         worst = max(long, key=lambda e: e.seconds)
         out.append(
             f"{len(long)} excursion(s) longer than {MAX_EXCURSION_S:g} s (the longest "
-            f"{worst.seconds:.1f} s, from {_rfc3339(worst.start)})"
+            f"{worst.seconds:.1f} s, from {instant(worst.start)})"
         )
     for name, when in sorted(entered.items(), key=lambda x: x[1]):
         out.append(
-            f"flew over {name} territory, which no approval covers (first at {_rfc3339(when)})"
+            f"flew over {name} territory, which no approval covers (first at {instant(when)})"
         )
     allowed = MAX_EXCURSIONS_PER_HOUR * max(1.0, flight_s / 3600.0)
     if len(excursions) > allowed:

@@ -54,12 +54,11 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from clearance.domain.clearance.model import Approval, Principal
 from clearance.domain.clearance.workflow import RequestRecord
 from clearance.domain.errors import AuditError
-from clearance.domain.ledger.checkpoint import open_checkpoint
+from clearance.domain.ledger.checkpoint import open_checkpoint, raw_public
 from clearance.domain.ledger.merkle import Frontier, ProofError, canonical_json, leaf_hash
 from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
@@ -229,12 +228,6 @@ class LogSummary:
     origin: str
 
 
-def _raw(key: bytes | Ed25519PublicKey) -> bytes:
-    if isinstance(key, Ed25519PublicKey):
-        return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return key
-
-
 def describe(index: int, entry: Mapping[str, Any] | None) -> str:
     """``log index 12 (request.decided, req-...)``: how failures name an entry."""
     if entry is None:
@@ -299,7 +292,7 @@ def verify_log(
             f"log index {frontier.size}: missing (the checkpoint has {checkpoint.size} entries)"
         )
     recorded = keys.keys.get((LOG_ROLE, log_name))
-    if recorded is not None and recorded != _raw(log_key):
+    if recorded is not None and recorded != raw_public(log_key):
         raise AuditError(f"the log records another key for {log_name} than the one given")
     if frontier.root() != checkpoint.root:
         raise AuditError(

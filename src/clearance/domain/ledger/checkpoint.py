@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from clearance.domain.errors import NoteError, SignatureError
 from clearance.domain.ledger.merkle import HASH_SIZE
@@ -48,6 +47,7 @@ __all__ = [
     "open_checkpoint",
     "parse_checkpoint",
     "parse_vkey",
+    "raw_public",
     "read_checkpoint",
     "sign_note",
     "verify_note",
@@ -147,12 +147,16 @@ def _b64decode(text: str, what: str) -> bytes:
 # -- keys ---------------------------------------------------------------------------------
 
 
-def _raw_public(public_key: Ed25519PublicKey | bytes) -> bytes:
-    if isinstance(public_key, Ed25519PublicKey):
-        return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    if not isinstance(public_key, bytes) or len(public_key) != 32:
+def raw_public(key: Ed25519PrivateKey | Ed25519PublicKey | bytes) -> bytes:
+    """The 32 bytes of an Ed25519 public key, from its private key, the key itself or its
+    bytes (checked); the one form keys are stored, logged and compared in."""
+    if isinstance(key, Ed25519PrivateKey):
+        key = key.public_key()
+    if isinstance(key, Ed25519PublicKey):
+        return key.public_bytes_raw()
+    if not isinstance(key, bytes) or len(key) != 32:
         raise NoteError("an Ed25519 public key is 32 bytes")
-    return public_key
+    return key
 
 
 def _check_name(name: str) -> None:
@@ -166,13 +170,13 @@ def _check_name(name: str) -> None:
 def key_id(name: str, public_key: Ed25519PublicKey | bytes) -> bytes:
     """The 4-byte key ID: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
     _check_name(name)
-    raw = _raw_public(public_key)
+    raw = raw_public(public_key)
     return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([ED25519]) + raw).digest()[:4]
 
 
 def vkey(name: str, public_key: Ed25519PublicKey | bytes) -> str:
     """The verifier key string ``<name>+<hex key ID>+<base64(0x01 || public key)>``."""
-    raw = _raw_public(public_key)
+    raw = raw_public(public_key)
     encoded = base64.b64encode(bytes([ED25519]) + raw).decode("ascii")
     return f"{name}+{key_id(name, raw).hex()}+{encoded}"
 
@@ -229,7 +233,7 @@ def verify_note(note: str, name: str, public_key: Ed25519PublicKey | bytes) -> s
     key = (
         public_key
         if isinstance(public_key, Ed25519PublicKey)
-        else Ed25519PublicKey.from_public_bytes(_raw_public(public_key))
+        else Ed25519PublicKey.from_public_bytes(raw_public(public_key))
     )
     message = text.encode("utf-8")
     verified = False
