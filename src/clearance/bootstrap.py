@@ -6,6 +6,7 @@ import fcntl
 import os
 import shutil
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -177,8 +178,9 @@ def workflow(settings: Settings | None = None) -> Workflow:
     versions = ScenarioVersions(load_scenario_files)
     with new_uow() as uow:
         scenario = versions.current(uow)  # NotFoundError before any load
+        since = uow.scenarios.made_current_at()
     signer = KeyStore(settings.key_dir)
-    return Workflow(new_uow, versions, clock_for(scenario, settings), signer)
+    return Workflow(new_uow, versions, clock_for(scenario, settings, since), signer)
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -186,13 +188,14 @@ def engine_for(settings: Settings) -> Engine:
     return make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
 
 
-def clock_for(scenario: Scenario, settings: Settings) -> Clock:
+def clock_for(scenario: Scenario, settings: Settings, since: datetime | None = None) -> Clock:
     """CLEARANCE_NOW (pinned: it stands still), else the scenario's ``clock:`` (a replay
-    from its instant, starting now, at its rate), else real time."""
+    from its instant, started at the wall-clock ``since`` the version was made current,
+    or now, at its rate), else real time."""
     if settings.now is not None:
         return PinnedClock(settings.now)
     if scenario.clock is not None:
-        return ReplayClock(scenario.clock.start, scenario.clock.rate)
+        return ReplayClock(scenario.clock.start, scenario.clock.rate, since=since)
     return SystemClock()
 
 

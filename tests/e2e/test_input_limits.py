@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.e2e.conftest import Actors, assert_problem, document
-from tests.e2e.test_cli_bad_input import SCENARIO, check, error_line
+from tests.e2e.test_cli_bad_input import SCENARIO, error_line, evaluate
 
 JSON = {"Content-Type": "application/json"}
 YAML = {"Content-Type": "application/yaml"}
@@ -127,7 +127,7 @@ def test_the_cli_refuses_a_repeated_key_in_a_request_file(tmp_path: Path) -> Non
     ):
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
-        line = error_line(check(path, tmp_path), path)
+        line = error_line(evaluate(path, tmp_path), path)
         assert "'operator' appears twice" in line
 
 
@@ -137,7 +137,7 @@ def test_the_cli_refuses_a_repeated_key_in_a_scenario_file(tmp_path: Path) -> No
     main = scenario / "scenario.yaml"
     main.write_text(main.read_text() + "\nname: again\n", encoding="utf-8")
     request = scenario / "requests" / "01-us-isr-ouallam.yaml"
-    line = error_line(check(request, tmp_path, scenario), main)
+    line = error_line(evaluate(request, tmp_path, scenario), main)
     assert "'name' appears twice" in line
 
 
@@ -145,6 +145,6 @@ def test_the_cli_refuses_a_request_beyond_the_limits(tmp_path: Path) -> None:
     text = (SCENARIO / "requests" / "01-us-isr-ouallam.yaml").read_text()
     path = tmp_path / "high.yaml"
     path.write_text(text.replace("{value: 4500,", "{value: 1000000000,"), encoding="utf-8")
-    line = error_line(check(path, tmp_path), path)
+    line = error_line(evaluate(path, tmp_path), path)
     assert "volumes[0].volume.altitude_upper.value" in line
     assert "limits.max_altitude_m" in line

@@ -57,6 +57,28 @@ def test_a_replay_at_rate_0_stands_still() -> None:
     assert clock.now() == START
 
 
+def test_a_replay_continues_from_when_its_version_was_made_current() -> None:
+    """Every process (and a restart) reads the same wall-clock ``since`` from the
+    database, so their replays agree instead of each starting over at ``start``."""
+    ticks = FakeMonotonic()
+    since = datetime.now(UTC) - timedelta(minutes=1)  # made current a real minute ago
+    clock = ReplayClock(START, 60, since=since, monotonic=ticks)
+    elapsed = clock.now() - START
+    assert timedelta(hours=1) <= elapsed < timedelta(hours=2)  # an hour, and then some
+    later = ReplayClock(START, 60, since=since, monotonic=ticks)  # another process
+    assert abs(later.now() - clock.now()) < timedelta(minutes=30)
+    assert ReplayClock(START, 60, monotonic=ticks).now() == START  # no since: starts now
+
+
+def test_clock_for_starts_the_replay_where_the_database_says() -> None:
+    scenario = load_scenario(NIGER)
+    assert scenario.clock is not None
+    assert scenario.clock.rate == 1
+    since = datetime.now(UTC) - timedelta(days=1)
+    clock = clock_for(scenario, Settings("sqlite://", None), since)
+    assert timedelta(days=1) <= clock.now() - scenario.clock.start < timedelta(days=2)
+
+
 def test_a_pinned_clock_stands_still_and_says_so() -> None:
     clock = PinnedClock(START)
     assert clock.now() == clock.now() == START

@@ -16,10 +16,11 @@ class SystemClock(Clock):
 
 
 class ReplayClock(Clock):
-    """A scenario's replay: ``start`` when the clock is made (when a process loads the
-    scenario), then forward ``rate`` seconds per second of ``monotonic`` (a real-time
-    source in seconds, ``time.monotonic`` by default: never set back, unlike the wall
-    clock).
+    """A scenario's replay: ``start`` at the wall-clock instant ``since`` (when the
+    scenario version was made current, as the database records it, so every process and
+    every restart agrees; when the clock is made if None), then forward ``rate`` seconds per
+    second of ``monotonic`` (a real-time source in seconds, ``time.monotonic`` by default:
+    never set back, unlike the wall clock).
 
     >>> ticks = iter([100.0, 160.0])
     >>> clock = ReplayClock(datetime(2017, 11, 20, tzinfo=UTC), 60, monotonic=lambda: next(ticks))
@@ -28,12 +29,18 @@ class ReplayClock(Clock):
     """
 
     def __init__(
-        self, start: datetime, rate: float = 1.0, *, monotonic: Callable[[], float] = time.monotonic
+        self,
+        start: datetime,
+        rate: float = 1.0,
+        *,
+        since: datetime | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.start = start
         self.rate = rate
         self._monotonic = monotonic
-        self._origin = monotonic()
+        already = max((wall_now() - since).total_seconds(), 0.0) if since is not None else 0.0
+        self._origin = monotonic() - already
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(self._monotonic() - self._origin) * self.rate)

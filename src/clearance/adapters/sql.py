@@ -40,6 +40,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from clearance.adapters import sql_tables as t
+from clearance.adapters.clock import wall_now
 from clearance.adapters.sql_audit import SqlAudit
 from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
 from clearance.domain.clearance.overview import ApprovalTimes, ChainTimes
@@ -609,13 +610,22 @@ class SqlScenarios(ScenarioRepository):
                 if rows:
                     self.uow.execute(sa.insert(t.scenario_version_files), rows, write=True)
         self.uow.execute(
-            sa.insert(t.scenario_loads).values(version=version, loaded_at=at), write=True
+            sa.insert(t.scenario_loads).values(
+                version=version, loaded_at=at, recorded_at=wall_now()
+            ),
+            write=True,
         )
 
     def current(self) -> str | None:
         loads = t.scenario_loads.c
         query = sa.select(loads.version).order_by(loads.id.desc()).limit(1)
         found: str | None = self.uow.execute(query).scalar_one_or_none()
+        return found
+
+    def made_current_at(self) -> datetime | None:
+        loads = t.scenario_loads.c
+        query = sa.select(loads.recorded_at).order_by(loads.id.desc()).limit(1)
+        found: datetime | None = self.uow.execute(query).scalar_one_or_none()
         return found
 
     def files(self, version: str) -> dict[str, bytes] | None:

@@ -195,7 +195,8 @@ scenario_loads = sa.Table(
     metadata,
     sa.Column("id", EventId, primary_key=True, autoincrement=True),
     sa.Column("version", sa.String(64), sa.ForeignKey("scenario_versions.version"), nullable=False),
-    sa.Column("loaded_at", UtcDateTime(), nullable=False),
+    sa.Column("loaded_at", UtcDateTime(), nullable=False),  # the service's clock
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),  # wall-clock
 )
 
 # The audit log (see clearance.service.audit and clearance.adapters.sql_audit). Entries

@@ -47,6 +47,7 @@ class MemoryStore:
     revoked: dict[str, datetime] = field(default_factory=dict)
     scenario_versions: dict[str, dict[str, bytes]] = field(default_factory=dict)
     scenario_loads: list[str] = field(default_factory=list)
+    scenario_loaded_at: list[datetime] = field(default_factory=list)  # wall-clock
     audit: list[StoredEntry] = field(default_factory=list)
     checkpoints: list[StoredCheckpoint] = field(default_factory=list)
 
@@ -211,9 +212,13 @@ class MemoryScenarios(ScenarioRepository):
     def _save(self, version: str, files: dict[str, bytes], at: datetime) -> None:
         self.store.scenario_versions.setdefault(version, dict(files))
         self.store.scenario_loads.append(version)
+        self.store.scenario_loaded_at.append(at)  # a fake: the service's time stands in
 
     def current(self) -> str | None:
         return self.store.scenario_loads[-1] if self.store.scenario_loads else None
+
+    def made_current_at(self) -> datetime | None:
+        return self.store.scenario_loaded_at[-1] if self.store.scenario_loaded_at else None
 
     def files(self, version: str) -> dict[str, bytes] | None:
         found = self.store.scenario_versions.get(version)

@@ -196,6 +196,11 @@ class ScenarioRepository(Logged, abc.ABC):
         """The current version (None before any load): one indexed read."""
 
     @abc.abstractmethod
+    def made_current_at(self) -> datetime | None:
+        """When, in wall-clock time, the newest load was recorded (None before any): where
+        a replayed ``clock:`` starts, the same for every process."""
+
+    @abc.abstractmethod
     def files(self, version: str) -> dict[str, bytes] | None:
         """The files of ``version``, or None when no such version is stored."""
 

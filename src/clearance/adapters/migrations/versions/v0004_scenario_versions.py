@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("id", LOAD_ID, autoincrement=True, nullable=False),
         sa.Column("version", sa.String(64), nullable=False),
         sa.Column("loaded_at", TIME, nullable=False),
+        sa.Column("recorded_at", TIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["version"],
             ["scenario_versions.version"],
@@ -106,7 +107,10 @@ def upgrade() -> None:
             sa.column("content", sa.LargeBinary),
         )
         loads = sa.table(
-            "scenario_loads", sa.column("version", sa.String), sa.column("loaded_at", TIME)
+            "scenario_loads",
+            sa.column("version", sa.String),
+            sa.column("loaded_at", TIME),
+            sa.column("recorded_at", TIME),
         )
         requests = sa.table("requests", sa.column("scenario_version", sa.String))
         bind.execute(sa.insert(versions).values(version=version, first_loaded_at=at))
@@ -114,7 +118,8 @@ def upgrade() -> None:
             sa.insert(version_files),
             [{"version": version, "path": p, "content": c} for p, c in files.items()],
         )
-        bind.execute(sa.insert(loads).values(version=version, loaded_at=at))
+        # when it was recorded in real time is not known: its load time stands in
+        bind.execute(sa.insert(loads).values(version=version, loaded_at=at, recorded_at=at))
         bind.execute(sa.update(requests).values(scenario_version=version))
     op.drop_table("scenario_files")
 
