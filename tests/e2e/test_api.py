@@ -14,7 +14,16 @@ from fastapi.testclient import TestClient
 
 from clearance.api import create_app
 from clearance.service.workflow import Workflow
-from tests.e2e.conftest import NOW, Actors, Headers, assert_problem, document, later, set_now
+from tests.e2e.conftest import (
+    NOW,
+    Actors,
+    Headers,
+    assert_problem,
+    document,
+    later,
+    niger,
+    set_now,
+)
 
 US_ARMED = "05"  # pending: US.DoD, then US.State, then NE.Defense and NE.PM
 US_ISR = "01"  # cleared by policy and grant
@@ -110,7 +119,9 @@ def test_submit_returns_the_resource_with_location_and_etag(
         "outcome": "pending",
         "violations": [],
         "evaluated_at": "2017-11-20T00:00:00Z",
+        "scenario_version": niger().version,  # the SHA-256 of the example's files
     }
+    assert len(body["evaluation"]["scenario_version"]) == 64
     assert body["version"] == 1
     assert body["operator"] == "US.AFRICOM"
     assert body["submitted_by"] == "US.AFRICOM-planner"
