@@ -92,6 +92,12 @@ def test_a_request_keeps_its_version_and_every_process_sees_a_new_one_at_once(
 
     v2 = store_scenario(_second_version(tmp_path), settings).version  # a third process
     assert v2 != v1
+    # first last read v1: its guess is checked in the unit of work, never trusted
+    with pytest.raises(RequestError, match="aircraft"):
+        first.submit(PLANNER, _document("01-us-isr-ouallam.yaml"))  # valid in v1 only
+    assert (
+        first.submit(PLANNER, _document("02-us-isr-river-route.yaml")).record.scenario_version == v2
+    )
     # neither process was restarted: the next unit of work reads the new current version
     assert first.current_scenario().version == v2
     with pytest.raises(RequestError, match="aircraft"):

@@ -27,13 +27,20 @@ class ScenarioVersions:
         self.parse = parse
         self._parsed: dict[str, Scenario] = {}
         self._lock = threading.Lock()
+        self._last: Scenario | None = None  # a hint only: never taken as current
 
     def current(self, uow: UnitOfWork) -> Scenario:
         """The version the database names current now."""
         version = uow.scenarios.current()
         if version is None:
             raise NotFoundError(NO_SCENARIO)
-        return self.get(uow, version)
+        self._last = self.get(uow, version)
+        return self._last
+
+    def last_current(self) -> Scenario | None:
+        """The version ``current`` last returned in this process (None before): a guess
+        to start work with, which the unit of work then checks."""
+        return self._last
 
     def get(self, uow: UnitOfWork, version: str) -> Scenario:
         """Version ``version`` (a request's); the current one for "" (a request stored
@@ -69,4 +76,7 @@ class OneScenario(ScenarioVersions):
         return self.scenario
 
     def cached(self, version: str) -> Scenario | None:
+        return self.scenario
+
+    def last_current(self) -> Scenario | None:
         return self.scenario

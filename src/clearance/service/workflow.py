@@ -120,6 +120,23 @@ class Workflow:
         with self.uow() as uow:
             return self.scenarios.current(uow)
 
+    def _read_first(
+        self, read: Callable[[object, Scenario], Read], document: object
+    ) -> tuple[Scenario, Read]:
+        """Read a document before its unit of work begins, against the current version as
+        this process last read it (no query): ``_evaluate`` checks that guess against the
+        database inside the unit of work and reads the document again if it changed. A
+        document the guess refuses is read against the database's current version."""
+        guess = self.scenarios.last_current()
+        if guess is not None:
+            try:
+                return guess, read(document, guess)
+            except RequestError:
+                if self.current_scenario().version == guess.version:
+                    raise
+        scenario = self.current_scenario()
+        return scenario, read(document, scenario)
+
     def scenario_of(self, record: RequestRecord) -> Scenario:
         """The version ``record`` was last evaluated against: what it is read, shown,
         deconflicted and checked for conformance against."""
@@ -216,8 +233,7 @@ class Workflow:
     def submit(
         self, who: Principal, document: object, idempotency_key: str | None = None
     ) -> Submitted:
-        scenario = self.current_scenario()
-        doc, request = self._read(document, scenario)
+        scenario, (doc, request) = self._read_first(self._read, document)
         if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
             raise RequestError("must be 1 to 255 characters", field="Idempotency-Key")
         access.must_submit_for(who, request.operator)
@@ -251,8 +267,7 @@ class Workflow:
     def amend(
         self, who: Principal, request_id: str, document: object, expected_version: int
     ) -> Amended:
-        scenario = self.current_scenario()
-        doc, request = self._parse(document, scenario)
+        scenario, (doc, request) = self._read_first(self._parse, document)
         with self.airspace.lock, self.uow() as uow:
             record = self._visible(uow, who, request_id)
             access.must_amend(who, record)
@@ -272,8 +287,7 @@ class Workflow:
     def evaluate(self, who: Principal, document: object) -> EvaluationResult:
         """Evaluate and deconflict ``document`` as a submission would, storing nothing:
         what the page shows while an operator composes a request."""
-        scenario = self.current_scenario()
-        doc, request = self._parse(document, scenario)
+        scenario, (doc, request) = self._read_first(self._parse, document)
         access.must_submit_for(who, request.operator)
         with self.airspace.lock, self.uow() as uow:
             _, evaluation, flagged = self._evaluate(uow, doc, request, scenario, None)
@@ -499,6 +513,7 @@ class _Dated(Protocol):
 
 
 Found = TypeVar("Found", bound=_Dated)
+Read = TypeVar("Read")
 
 
 def _newest_visible(who: Principal, fetch: Callable[..., list[Found]]) -> list[Found]:
