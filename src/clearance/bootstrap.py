@@ -9,16 +9,16 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from clearance.adapters.clock import ReplayClock, SystemClock
 from clearance.adapters.files import expand_paths, read_document
 from clearance.adapters.keys import KeyStore
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
-from clearance.adapters.sql import make_engine, uow_factory, upgrade
+from clearance.adapters.sql import make_engine, schema_problem, uow_factory, upgrade
 from clearance.config import Settings
 from clearance.domain.clearance.scenario import Scenario
-from clearance.domain.errors import InputError, RequestError, ScenarioError
+from clearance.domain.errors import InputError, NotFoundError, RequestError, ScenarioError
 from clearance.domain.ledger.audit import scenario_version
 from clearance.domain.ledger.checkpoint import raw_public
 from clearance.service.audit import AuditLog, check_origin, record_keys
@@ -165,7 +165,7 @@ def audit_log(settings: Settings | None = None, workflow: Workflow | None = None
     """The audit log over the workflow's database (or the configured one), signing
     checkpoints with the instance key."""
     settings = settings or Settings.from_env()
-    new_uow = workflow.uow if workflow is not None else uow_factory(engine_for(settings))
+    new_uow = workflow.uow if workflow is not None else uow_factory(_migrated(settings))
     keys = KeyStore(settings.key_dir)
     return AuditLog(new_uow, settings.log_origin, keys.instance_key())
 
@@ -173,7 +173,7 @@ def audit_log(settings: Settings | None = None, workflow: Workflow | None = None
 def workflow(settings: Settings | None = None) -> Workflow:
     """The workflow over the configured database and the scenario stored in it."""
     settings = settings or Settings.from_env()
-    engine = engine_for(settings)
+    engine = _migrated(settings)
     new_uow = uow_factory(engine)
     versions = ScenarioVersions(load_scenario_files)
     with new_uow() as uow:
@@ -181,6 +181,19 @@ def workflow(settings: Settings | None = None) -> Workflow:
         since = uow.scenarios.made_current_at()
     signer = KeyStore(settings.key_dir)
     return Workflow(new_uow, versions, clock_for(scenario, settings, since), signer)
+
+
+def _migrated(settings: Settings) -> Engine:
+    """An engine on the configured database, which must be at this code's schema: a
+    database never upgraded (or upgraded by newer code) is named with the fix, never met
+    as a missing table mid-command."""
+    engine = engine_for(settings)
+    problem = schema_problem(engine)
+    if problem is not None:
+        engine.dispose()
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise NotFoundError(f"the database {where} {problem}: run `clearance db upgrade`")
+    return engine
 
 
 def engine_for(settings: Settings) -> Engine:

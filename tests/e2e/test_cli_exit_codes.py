@@ -93,6 +93,19 @@ def test_3_for_an_id_that_names_nothing(stored: tuple[Server, str]) -> None:
     failed(run(server, "principal", "revoke", "nobody"), 3, "nobody")
 
 
+@pytest.mark.parametrize("command", [("request", "list"), ("audit", "verify")])
+def test_3_for_a_database_never_upgraded_naming_the_fix(
+    stored: tuple[Server, str], tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """An empty database file (a typo'd URL, or `db upgrade` never run) is named with the
+    fix, not met as a missing table (which was an internal error, exit 70)."""
+    server, _ = stored
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    done = run(server, *command, env={"CLEARANCE_DATABASE_URL": f"sqlite:///{empty}"})
+    failed(done, 3, "empty.db", "has no Clearance schema", "clearance db upgrade")
+
+
 def test_4_for_an_action_the_state_does_not_allow(stored: tuple[Server, str]) -> None:
     server, _ = stored
     submitted = json.loads(

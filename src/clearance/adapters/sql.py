@@ -34,6 +34,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -158,6 +160,21 @@ def upgrade(target: str | Engine, revision: str = "head") -> None:
     finally:
         if isinstance(target, str):
             engine.dispose()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why this database cannot be used as it stands: no schema, or a revision other than
+    this code's head (one small read); None when it is at head."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if current == head:
+        return None
+    if current is None:
+        return "has no Clearance schema"
+    return f"is at schema revision {current}, not {head}"
 
 
 def uow_factory(engine: Engine) -> Callable[[], SqlUnitOfWork]:
