@@ -620,12 +620,11 @@ class SqlScenarios(ScenarioRepository):
         self.uow = uow
 
     def _save(self, version: str, files: dict[str, bytes], at: datetime) -> None:
-        if self.files(version) is None:
-            new = sa.insert(t.scenario_versions).values(version=version, first_loaded_at=at)
-            if self.uow.insert_unique(new, {}):  # else another load stored it meanwhile
-                rows = [{"version": version, "path": p, "content": c} for p, c in files.items()]
-                if rows:
-                    self.uow.execute(sa.insert(t.scenario_version_files), rows, write=True)
+        new = sa.insert(t.scenario_versions).values(version=version, first_loaded_at=at)
+        if self.uow.insert_unique(new, {}):  # else stored already: a version never changes
+            rows = [{"version": version, "path": p, "content": c} for p, c in files.items()]
+            if rows:
+                self.uow.execute(sa.insert(t.scenario_version_files), rows, write=True)
         self.uow.execute(
             sa.insert(t.scenario_loads).values(
                 version=version, loaded_at=at, recorded_at=wall_now()
