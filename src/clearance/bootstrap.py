@@ -21,11 +21,12 @@ from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.errors import InputError, NotFoundError, RequestError, ScenarioError
 from clearance.domain.ledger.audit import scenario_version
 from clearance.domain.ledger.checkpoint import raw_public
+from clearance.service import handlers
 from clearance.service.audit import AuditLog, check_origin, record_keys
+from clearance.service.context import Context
 from clearance.service.evaluations import Document
 from clearance.service.ports import Clock, PinnedClock
 from clearance.service.scenarios import ScenarioVersions
-from clearance.service.workflow import Workflow
 
 
 def scenario_from(directory: Path) -> Scenario:
@@ -62,10 +63,10 @@ def store_scenario(directory: Path, settings: Settings | None = None) -> Scenari
     public = _public_keys(keys, settings, list(scenario.authorities))
     engine = engine_for(settings)
     try:
-        with uow_factory(engine)() as uow:
-            uow.scenarios.save(files, clock_for(scenario, settings).now())
-            record_keys(uow, public)  # every authority gets a key pair, in the log too
-            uow.commit()
+        # every authority gets a key pair, in the log too
+        handlers.load_scenario(
+            uow_factory(engine), files, clock_for(scenario, settings).now(), public
+        )
     finally:
         engine.dispose()
     return scenario
@@ -161,17 +162,17 @@ def authority_keygen(authority: str, settings: Settings | None = None) -> tuple[
     return public[("authority", authority)], created
 
 
-def audit_log(settings: Settings | None = None, workflow: Workflow | None = None) -> AuditLog:
-    """The audit log over the workflow's database (or the configured one), signing
+def audit_log(settings: Settings | None = None, ctx: Context | None = None) -> AuditLog:
+    """The audit log over the context's database (or the configured one), signing
     checkpoints with the instance key."""
     settings = settings or Settings.from_env()
-    new_uow = workflow.uow if workflow is not None else uow_factory(_migrated(settings))
+    new_uow = ctx.uow if ctx is not None else uow_factory(_migrated(settings))
     keys = KeyStore(settings.key_dir)
     return AuditLog(new_uow, settings.log_origin, keys.instance_key())
 
 
-def workflow(settings: Settings | None = None) -> Workflow:
-    """The workflow over the configured database and the scenario stored in it."""
+def context(settings: Settings | None = None) -> Context:
+    """The use cases' context over the configured database and the scenario stored in it."""
     settings = settings or Settings.from_env()
     engine = _migrated(settings)
     new_uow = uow_factory(engine)
@@ -180,7 +181,7 @@ def workflow(settings: Settings | None = None) -> Workflow:
         scenario = versions.current(uow)  # NotFoundError before any load
         since = uow.scenarios.made_current_at()
     signer = KeyStore(settings.key_dir)
-    return Workflow(new_uow, versions, clock_for(scenario, settings, since), signer)
+    return Context(new_uow, versions, clock_for(scenario, settings, since), signer)
 
 
 def _migrated(settings: Settings) -> Engine:

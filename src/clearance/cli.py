@@ -30,8 +30,11 @@ from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.domain.documents import instant
 from clearance.domain.errors import ClearanceError, ConflictError, InputError
+from clearance.service import handlers, queries
+from clearance.service.context import Context
 from clearance.service.evaluations import evaluate_documents
-from clearance.service.monitoring import check_track, read_track_file, simulated_track_csv
+from clearance.service.handlers.telemetry import record_telemetry
+from clearance.service.monitoring import read_track_file, simulated_track_csv
 from clearance.service.views import (
     evaluation_view,
     event_view,
@@ -39,7 +42,6 @@ from clearance.service.views import (
     record_view,
     summary_view,
 )
-from clearance.service.workflow import Workflow
 
 app = typer.Typer(
     name="clearance",
@@ -186,8 +188,8 @@ def principal_add(
     operator: Annotated[str | None, typer.Option(help="Submits for this operator.")] = None,
 ) -> None:
     """Create a principal; its API token is the last line of output (shown once)."""
-    token = bootstrap.workflow(settings()).add_principal(
-        name, operator=operator, authority=authority
+    token = handlers.add_principal(
+        bootstrap.context(settings()), name, operator=operator, authority=authority
     )
     typer.echo(f"created principal {name}")
     typer.echo(token)
@@ -196,7 +198,7 @@ def principal_add(
 @principal_app.command("list")
 def principal_list(as_json: JsonOption = False) -> None:
     """Every principal: name, role, when it was created and, if so, revoked."""
-    records = bootstrap.workflow(settings()).principals()
+    records = queries.principals(bootstrap.context(settings()))
     if as_json:
         typer.echo(json.dumps([principal_view(r) for r in records], indent=2))
         return
@@ -216,7 +218,7 @@ def principal_revoke(name: Annotated[str, typer.Argument(help="The principal's n
     """Revoke a principal: every server on this database refuses its token at once.
 
     The revocation is recorded in the audit log; the name stays taken."""
-    record = bootstrap.workflow(settings()).revoke_principal(name)
+    record = handlers.revoke_principal(bootstrap.context(settings()), name)
     typer.echo(f"revoked principal {name} at {_when(record.revoked_at)}: its token is refused")
 
 
@@ -235,7 +237,7 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = None) -> None:
 
     Uses the configured database (CLEARANCE_DATABASE_URL); `db upgrade` and `scenario load` first."""
     listening = _listen(host, port or settings().port)
-    _serve(bootstrap.workflow(settings()), listening, settings())
+    _serve(bootstrap.context(settings()), listening, settings())
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -258,12 +260,12 @@ def _listen(host: str, port: int) -> socket.socket:
     return listening
 
 
-def _serve(workflow: Workflow, listening: socket.socket, configured: Settings) -> None:
+def _serve(ctx: Context, listening: socket.socket, configured: Settings) -> None:
     import uvicorn
 
     from clearance.api.app import create_app
 
-    app = create_app(workflow, audit_log=bootstrap.audit_log(configured, workflow=workflow))
+    app = create_app(ctx, audit_log=bootstrap.audit_log(configured, ctx=ctx))
     host, port = listening.getsockname()[:2]
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     server.run(sockets=[listening])
@@ -283,7 +285,9 @@ def conformance_check(
 ) -> None:
     """Check a flown track; the result is recorded on the request (exit 0 either way)."""
     media = "jsonl" if track.suffix.lower() in (".jsonl", ".ndjson") else "csv"
-    result = check_track(bootstrap.workflow(settings()), request_id, read_track_file(track, media))
+    result = record_telemetry(
+        bootstrap.context(settings()), request_id, read_track_file(track, media)
+    )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -309,7 +313,7 @@ def simulate_track_command(
     """Write a plausible track for a request: inside its first volume, or drifting."""
     target = _lat_lng(drift_to) if drift_to else None
     out.write_text(
-        simulated_track_csv(bootstrap.workflow(settings()), request_id, target), encoding="utf-8"
+        simulated_track_csv(bootstrap.context(settings()), request_id, target), encoding="utf-8"
     )
     typer.echo(f"wrote {out}")
 
@@ -363,7 +367,7 @@ def demo(
         configured = settings()
     bootstrap.upgrade_database(configured)
     loaded, _ = bootstrap.scenario_unless_stored(scenario, configured)
-    flow = bootstrap.workflow(configured)
+    ctx = bootstrap.context(configured)
     console = _console()
     table = Table(title="Demo principals (new tokens on every start; earlier ones stop working)")
     for column in ("principal", "acts for", "token"):
@@ -375,17 +379,17 @@ def demo(
     ]
     for name, role in roles:
         try:
-            token = flow.issue_token(name, **role)
+            token = handlers.issue_token(ctx, name, **role)
         except ConflictError as e:  # revoked, or the name taken by another role
             token = f"none: {e}"
         else:
             if "operator" in role:
-                planners[role["operator"]] = flow.principal(name)
+                planners[role["operator"]] = queries.principal(ctx, name)
         table.add_row(name, next(iter(role.values())), token)
-    stored = flow.inspect_all(limit=1)
+    stored = queries.inspect_all(ctx, limit=1)
     if not stored:
-        _store_examples(flow, scenario / "requests", planners)
-    records = flow.inspect_all(limit=100)
+        _store_examples(ctx, scenario / "requests", planners)
+    records = queries.inspect_all(ctx, limit=100)
     rows = [(_title(r), r.state.value, _as_evaluation(r)) for r in reversed(records)]
     console.print(_table(rows, "Requests", column="state"))
     if stored:
@@ -408,10 +412,10 @@ def demo(
             f"  curl -s -H 'Authorization: Bearer <token>' {base}/v1/requests"
         )
         sys.stdout.flush()
-        _serve(flow, listening, configured)
+        _serve(ctx, listening, configured)
 
 
-def _store_examples(flow: Workflow, examples: Path, planners: dict[str, Principal]) -> None:
+def _store_examples(ctx: Context, examples: Path, planners: dict[str, Principal]) -> None:
     """Submit each example request as its operator's demo planner (in file order)."""
     if not examples.is_dir():
         return
@@ -423,7 +427,7 @@ def _store_examples(flow: Workflow, examples: Path, planners: dict[str, Principa
             _console().print(f"not stored: {document.source}: no demo planner for {operator}")
             continue
         try:
-            flow.submit(planner, content)
+            handlers.submit(ctx, planner, content)
         except ClearanceError as e:
             _console().print(f"not stored: {document.source}: {e}")
 
@@ -447,18 +451,18 @@ def request_submit(
     as_json: JsonOption = False,
 ) -> None:
     """Submit a request: it is evaluated, stored and routed."""
-    flow = bootstrap.workflow(settings())
+    ctx = bootstrap.context(settings())
     (document,) = bootstrap.documents_from([file])
-    record = flow.submit(flow.principal(as_), document.content).record
-    _print_record(record, [], as_json, flow.scenario_of(record))
+    record = handlers.submit(ctx, queries.principal(ctx, as_), document.content).record
+    _print_record(record, [], as_json, ctx.scenario_of(record))
 
 
 @request_app.command("show")
 def request_show(request_id: RequestIdArg, as_json: JsonOption = False) -> None:
     """One request: its state, chain of approvals and timeline."""
-    flow = bootstrap.workflow(settings())
-    record, events = flow.inspect(request_id)
-    _print_record(record, events, as_json, flow.scenario_of(record))
+    ctx = bootstrap.context(settings())
+    record, events = queries.inspect(ctx, request_id)
+    _print_record(record, events, as_json, ctx.scenario_of(record))
 
 
 @request_app.command("list")
@@ -468,10 +472,10 @@ def request_list(
     as_json: JsonOption = False,
 ) -> None:
     """Every stored request, whoever's (the database operator's view), newest first."""
-    flow = bootstrap.workflow(settings())
-    records = flow.inspect_all(state, limit)
+    ctx = bootstrap.context(settings())
+    records = queries.inspect_all(ctx, state, limit)
     if as_json:
-        typer.echo(json.dumps([summary_view(r, flow.scenario_of(r)) for r in records], indent=2))
+        typer.echo(json.dumps([summary_view(r, ctx.scenario_of(r)) for r in records], indent=2))
         return
     table = Table(title="Requests")
     for column in ("id", "state", "operator", "submitted", "first start", "awaiting"):
@@ -525,16 +529,16 @@ def request_decide(
             attached["time_end"] = not_after
     elif not_before is not None or not_after is not None:
         raise InputError("--not-before and --not-after need --conditions", field="--conditions")
-    flow = bootstrap.workflow(settings())
+    ctx = bootstrap.context(settings())
     decision = Decision.APPROVE if approve else Decision.DENY
-    who = flow.principal(as_)
+    who = queries.principal(ctx, as_)
     try:
-        record = flow.decide(who, request_id, authority, decision, comment, attached)
+        record = handlers.decide(ctx, who, request_id, authority, decision, comment, attached)
     except InputError as e:
         if e.field in CONDITION_OPTIONS:
             raise InputError(e.rule, field=CONDITION_OPTIONS[e.field]) from None
         raise
-    _print_record(record, [], as_json, flow.scenario_of(record))
+    _print_record(record, [], as_json, ctx.scenario_of(record))
 
 
 # The fields of the API's decision conditions, as the options that give them.
@@ -549,9 +553,9 @@ CONDITION_OPTIONS = {
 @request_app.command("withdraw")
 def request_withdraw(request_id: RequestIdArg, as_: AsOption, as_json: JsonOption = False) -> None:
     """Withdraw a pending or cleared request."""
-    flow = bootstrap.workflow(settings())
-    withdrawn = flow.withdraw(flow.principal(as_), request_id)
-    _print_record(withdrawn, [], as_json, flow.scenario_of(withdrawn))
+    ctx = bootstrap.context(settings())
+    withdrawn = handlers.withdraw(ctx, queries.principal(ctx, as_), request_id)
+    _print_record(withdrawn, [], as_json, ctx.scenario_of(withdrawn))
 
 
 def _print_record(

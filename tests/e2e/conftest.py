@@ -1,6 +1,6 @@
-"""Fixtures for the HTTP API tests: one Workflow per test, an app over it, actors.
+"""Fixtures for the HTTP API tests: one Context per test, an app over it, actors.
 
-Every test gets its Workflow only through ``make_workflow`` (via the ``workflow``
+Every test gets its Context only through ``make_workflow`` (via the ``workflow``
 fixture), so switching the tests from memory to a real database is a one-function change.
 """
 
@@ -25,9 +25,10 @@ from clearance.adapters.scenario_loader import load_scenario
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.api import create_app
 from clearance.domain.clearance.scenario import Scenario
+from clearance.service import handlers
 from clearance.service.audit import AuditLog
+from clearance.service.context import Context
 from clearance.service.ports import PinnedClock, Signer
-from clearance.service.workflow import Workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "examples" / "niger"
@@ -38,11 +39,11 @@ LOG_ORIGIN = "test.clearance/log"
 Headers = dict[str, str]
 
 
-def make_workflow(engine: Engine, signer: Signer | None = None) -> Workflow:
-    """The Workflow under test: the Niger scenario, as of 2017-11-20, on a real database
+def make_workflow(engine: Engine, signer: Signer | None = None) -> Context:
+    """The Context under test: the Niger scenario, as of 2017-11-20, on a real database
     (each API test runs on a SQLite file and on PostgreSQL)."""
     upgrade(engine)
-    return Workflow(uow_factory(engine), niger(), PinnedClock(NOW), signer)
+    return Context(uow_factory(engine), niger(), PinnedClock(NOW), signer)
 
 
 @functools.cache
@@ -77,7 +78,7 @@ def document(prefix: str) -> dict[str, Any]:
     return data
 
 
-def set_now(workflow: Workflow, at: datetime) -> None:
+def set_now(workflow: Context, at: datetime) -> None:
     assert isinstance(workflow.clock, PinnedClock)
     workflow.clock.at = at
 
@@ -85,7 +86,7 @@ def set_now(workflow: Workflow, at: datetime) -> None:
 class Actors:
     """Bearer headers for principals, created on first use: one per operator or authority."""
 
-    def __init__(self, workflow: Workflow) -> None:
+    def __init__(self, workflow: Context) -> None:
         self.workflow = workflow
         self.headers: dict[str, Headers] = {}
 
@@ -97,7 +98,7 @@ class Actors:
 
     def _get(self, name: str, **role: str) -> Headers:
         if name not in self.headers:
-            token = self.workflow.add_principal(name, **role)
+            token = handlers.add_principal(self.workflow, name, **role)
             self.headers[name] = {"Authorization": f"Bearer {token}"}
         return self.headers[name]
 
@@ -109,7 +110,7 @@ def keys(tmp_path: Path) -> KeyStore:
 
 
 @pytest.fixture
-def workflow(db_url: str, keys: KeyStore) -> Iterator[Workflow]:
+def workflow(db_url: str, keys: KeyStore) -> Iterator[Context]:
     engine = make_engine(db_url)
     try:
         yield make_workflow(engine, keys)
@@ -119,12 +120,12 @@ def workflow(db_url: str, keys: KeyStore) -> Iterator[Workflow]:
 
 
 @pytest.fixture
-def audit_log(workflow: Workflow, keys: KeyStore) -> AuditLog:
+def audit_log(workflow: Context, keys: KeyStore) -> AuditLog:
     return AuditLog(workflow.uow, LOG_ORIGIN, keys.instance_key())
 
 
 @pytest.fixture
-def app(workflow: Workflow, audit_log: AuditLog) -> FastAPI:
+def app(workflow: Context, audit_log: AuditLog) -> FastAPI:
     return create_app(workflow, audit_log=audit_log)
 
 
@@ -135,7 +136,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def actors(workflow: Workflow) -> Actors:
+def actors(workflow: Context) -> Actors:
     return Actors(workflow)
 
 

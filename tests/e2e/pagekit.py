@@ -22,8 +22,9 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from clearance.adapters.keys import KeyStore
 from clearance.adapters.sql import make_engine
 from clearance.api import create_app
+from clearance.service import handlers
 from clearance.service.audit import AuditLog
-from clearance.service.workflow import Workflow
+from clearance.service.context import Context
 from tests.e2e.conftest import LOG_ORIGIN, document, later, make_workflow
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,7 +43,7 @@ TIMEOUT_MS = 10_000
 class Site:
     """The API and the page, served by uvicorn in a thread, with a token per actor."""
 
-    def __init__(self, workflow: Workflow, base_url: str) -> None:
+    def __init__(self, workflow: Context, base_url: str) -> None:
         self.workflow = workflow
         self.base_url = base_url
         self.tokens: dict[str, str] = {}
@@ -55,7 +56,7 @@ class Site:
 
     def _token(self, name: str, **role: str) -> str:
         if name not in self.tokens:
-            self.tokens[name] = self.workflow.add_principal(name, **role)
+            self.tokens[name] = handlers.add_principal(self.workflow, name, **role)
         return self.tokens[name]
 
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from clearance.api import create_app
-from clearance.service.workflow import Workflow
+from clearance.service.context import Context
 from tests.e2e.conftest import (
     NOW,
     Actors,
@@ -150,7 +150,7 @@ def test_get_shows_the_request_and_its_timeline(client: TestClient, actors: Acto
 
 
 def test_a_request_has_one_live_state_and_its_last_evaluation_nested(
-    client: TestClient, actors: Actors, workflow: Workflow
+    client: TestClient, actors: Actors, workflow: Context
 ) -> None:
     """No top-level ``outcome`` beside ``state`` in any view of a stored request: the
     last evaluation is ``evaluation: {outcome, violations, evaluated_at}``, dated when it
@@ -293,6 +293,44 @@ def test_a_member_approves_their_stage(client: TestClient, actors: Actors) -> No
         "time_end": "2020-03-02T12:00:00Z",
         "volume": None,
     }
+
+
+def test_a_decision_on_a_version_no_longer_current_conflicts(
+    client: TestClient, actors: Actors
+) -> None:
+    """If-Match on a decision names the version its author saw: a request changed since
+    (here US.DoD approved, version 2) is refused with 409 naming the current version, and
+    nothing is recorded."""
+    created = submit(client, actors.operator())
+    assert decide(client, actors.member("US.DoD"), created["id"], "US.DoD").status_code == 200
+    response = client.post(
+        f"/v1/requests/{created['id']}/decisions",
+        json={"authority": "US.State", "decision": "approve"},
+        headers=actors.member("US.State") | {"If-Match": '"1"'},
+    )
+    body = assert_problem(response, 409)
+    assert "at version 2, not 1" in body["detail"]
+    shown = client.get(f"/v1/requests/{created['id']}", headers=actors.operator())
+    assert shown.headers["etag"] == '"2"'
+    assert shown.json()["awaiting"] == ["US.State"]
+    current = client.post(
+        f"/v1/requests/{created['id']}/decisions",
+        json={"authority": "US.State", "decision": "approve"},
+        headers=actors.member("US.State") | {"If-Match": '"2"'},
+    )
+    assert current.status_code == 200, current.text
+    assert current.headers["etag"] == '"3"'
+    assert "US.State" not in current.json()["awaiting"]
+
+
+def test_a_decision_rejects_an_unreadable_if_match(client: TestClient, actors: Actors) -> None:
+    created = submit(client, actors.operator())
+    response = client.post(
+        f"/v1/requests/{created['id']}/decisions",
+        json={"authority": "US.DoD", "decision": "approve"},
+        headers=actors.member("US.DoD") | {"If-Match": "*"},
+    )
+    assert_problem(response, 422, field="If-Match", source="header")
 
 
 def test_a_deny_ends_the_request(client: TestClient, actors: Actors) -> None:
@@ -471,7 +509,7 @@ def test_amend_rejects_an_unreadable_if_match(
 
 
 def test_queue_lists_oldest_first_only_requests_whose_earlier_stages_are_done(
-    client: TestClient, actors: Actors, workflow: Workflow
+    client: TestClient, actors: Actors, workflow: Context
 ) -> None:
     older = submit(client, actors.operator(), US_ARMED)
     set_now(workflow, NOW + timedelta(hours=1))
@@ -544,7 +582,7 @@ def test_revoking_an_unknown_grant_is_not_found(client: TestClient, actors: Acto
 
 
 def test_a_genuine_bug_is_a_logged_500_problem(
-    workflow: Workflow, caplog: pytest.LogCaptureFixture
+    workflow: Context, caplog: pytest.LogCaptureFixture
 ) -> None:
     app: FastAPI = create_app(workflow)
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from clearance.domain.ledger.checkpoint import open_checkpoint, parse_vkey
 from clearance.domain.ledger.merkle import leaf_hash, verify_inclusion
-from clearance.service.workflow import Workflow
+from clearance.service.context import Context
 from tests.e2e.conftest import LOG_ORIGIN, NOW, Actors, assert_problem, document, set_now
 
 AGADEZ = "05"  # the armed Agadez request: refers to US.DoD, US.State, NE.Defense, NE.PM
@@ -136,7 +136,7 @@ def test_bad_yaml_bodies_are_400_problems_and_store_nothing(
 
 # -- GET /v1/overview ------------------------------------------------------------------
 def test_the_overview_gives_each_authoritys_waiting_times(
-    client: TestClient, actors: Actors, workflow: Workflow
+    client: TestClient, actors: Actors, workflow: Context
 ) -> None:
     made = client.post("/v1/requests", json=document(AGADEZ), headers=actors.operator())
     rid = made.json()["id"]
@@ -222,7 +222,7 @@ def test_a_requests_audit_entries_are_hidden_from_those_who_may_not_see_it(
 
 
 def test_me_names_the_role_and_the_services_present_time(
-    client: TestClient, actors: Actors, workflow: Workflow
+    client: TestClient, actors: Actors, workflow: Context
 ) -> None:
     me = client.get("/v1/me", headers=actors.member("NE.PM")).json()
     assert me == {

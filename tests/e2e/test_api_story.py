@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from clearance.adapters.sql import make_engine
 from clearance.api import create_app
+from clearance.service import handlers, queries
 from tests.e2e.conftest import Actors, document, make_workflow, set_now
 
 CHAIN = [
@@ -75,9 +76,9 @@ def test_the_server_stores_expiries_in_the_background(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         workflow = make_workflow(engine)
-        token = workflow.add_principal("planner", operator="US.AFRICOM")
-        planner = workflow.authenticate(token)
-        rid = workflow.submit(planner, document("05")).record.id
+        token = handlers.add_principal(workflow, "planner", operator="US.AFRICOM")
+        planner = queries.authenticate(workflow, token)
+        rid = handlers.submit(workflow, planner, document("05")).record.id
         set_now(workflow, datetime(2020, 3, 2, 5, tzinfo=UTC))  # after its first start
         with TestClient(create_app(workflow, sweep_seconds=0.05)):
             deadline = time.monotonic() + 10

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from clearance.api import problems
 from clearance.domain.airspace import telemetry
 from clearance.domain.airspace.volumes import LatLng
+from clearance.service.context import Context
 from clearance.service.monitoring import simulated_track_csv
-from clearance.service.workflow import Workflow
 from tests.e2e.conftest import Actors, assert_problem, document
 
 CSV = {"Content-Type": "text/csv"}
@@ -25,7 +25,7 @@ def cleared_isr(client: TestClient, actors: Actors) -> str:
 
 
 def test_a_track_inside_the_cleared_volume_conforms_and_is_recorded(
-    client: TestClient, actors: Actors, workflow: Workflow
+    client: TestClient, actors: Actors, workflow: Context
 ) -> None:
     rid = cleared_isr(client, actors)
     track = simulated_track_csv(workflow, rid, None)
@@ -49,7 +49,7 @@ def test_a_track_inside_the_cleared_volume_conforms_and_is_recorded(
 
 
 def test_a_track_drifting_towards_mali_is_not_conforming_and_names_mali(
-    client: TestClient, actors: Actors, workflow: Workflow
+    client: TestClient, actors: Actors, workflow: Context
 ) -> None:
     rid = cleared_isr(client, actors)  # a 25 km circle around Ouallam, Niger
     track = simulated_track_csv(workflow, rid, LatLng(15.3, -0.5))  # deep into Mali
@@ -102,7 +102,7 @@ def test_telemetry_for_a_request_the_caller_cannot_see_is_404(
 
 
 def test_only_the_operator_records_telemetry_members_of_the_chain_get_403(
-    client: TestClient, actors: Actors, workflow: Workflow
+    client: TestClient, actors: Actors, workflow: Context
 ) -> None:
     rid = cleared_isr(client, actors)
     track = simulated_track_csv(workflow, rid, None)
@@ -125,7 +125,7 @@ def test_only_the_operator_records_telemetry_members_of_the_chain_get_403(
 
 
 def test_telemetry_over_its_size_limit_is_413_while_it_streams(
-    client: TestClient, actors: Actors, workflow: Workflow, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, actors: Actors, workflow: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(problems, "TELEMETRY_MAX_BYTES", 100_000)
     rid = cleared_isr(client, actors)
@@ -145,7 +145,7 @@ def test_telemetry_over_its_size_limit_is_413_while_it_streams(
 
 
 def test_telemetry_over_the_point_limit_is_422_naming_the_line(
-    client: TestClient, actors: Actors, workflow: Workflow, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, actors: Actors, workflow: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(telemetry, "MAX_POINTS", 1000)
     rid = cleared_isr(client, actors)

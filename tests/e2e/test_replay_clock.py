@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from clearance.adapters.clock import ReplayClock
-from clearance.service.workflow import Workflow
+from clearance.service.context import Context
 from tests.e2e.conftest import NOW, Actors, document
 
 HOUR = "2017-11-20T01:00:00Z"
@@ -28,7 +28,7 @@ def dod_waits(overview: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_records_queue_overview_and_me_read_one_replayed_clock(
-    client: TestClient, actors: Actors, workflow: Workflow
+    client: TestClient, actors: Actors, workflow: Context
 ) -> None:
     ticks = FakeMonotonic()
     workflow.clock = ReplayClock(NOW, 60, monotonic=ticks)  # a minute is an hour

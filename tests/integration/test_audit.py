@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,10 @@ from clearance.domain.clearance.workflow import Decision
 from clearance.domain.ledger import merkle
 from clearance.domain.ledger.audit import AuditError, verify_log
 from clearance.domain.ledger.checkpoint import format_checkpoint, open_checkpoint, sign_note
+from clearance.service import handlers, queries
 from clearance.service.audit import AuditLog, raw_public, record_keys
+from clearance.service.context import Context
 from clearance.service.ports import PinnedClock
-from clearance.service.workflow import Workflow
 from tests.e2e.conftest import NOW, document, niger
 
 ORIGIN = "test.clearance/log"
@@ -49,7 +51,7 @@ class Setup:
     url: str
     engine: Engine
     keys: KeyStore
-    flow: Workflow
+    flow: Context
     log: AuditLog
 
     def uow(self) -> SqlUnitOfWork:
@@ -92,7 +94,7 @@ def _make_setup(db_url: str, tmp_path: Path) -> Iterator[Setup]:
     engine = make_engine(db_url)
     upgrade(engine)
     keys = KeyStore(tmp_path / "keys")
-    flow = Workflow(uow_factory(engine), niger(), PinnedClock(NOW), keys)
+    flow = Context(uow_factory(engine), niger(), PinnedClock(NOW), keys)
     log = AuditLog(uow_factory(engine), ORIGIN, keys.instance_key())
     try:
         yield Setup(db_url, engine, keys, flow, log)
@@ -110,10 +112,10 @@ def story(s: Setup) -> str:
     """Scenario, principals, a request decided by two authorities; integrated."""
     s.load_scenario()
     for p in (PLANNER, member("US.DoD"), member("US.State")):
-        s.flow.add_principal(p.name, operator=p.operator, authority=p.authority)
-    rid = s.flow.submit(PLANNER, document("05")).record.id
-    s.flow.decide(member("US.DoD"), rid, "US.DoD", Decision.APPROVE, "fine")
-    s.flow.decide(member("US.State"), rid, "US.State", Decision.APPROVE, "agreed")
+        handlers.add_principal(s.flow, p.name, operator=p.operator, authority=p.authority)
+    rid = handlers.submit(s.flow, PLANNER, document("05")).record.id
+    handlers.decide(s.flow, member("US.DoD"), rid, "US.DoD", Decision.APPROVE, "fine")
+    handlers.decide(s.flow, member("US.State"), rid, "US.State", Decision.APPROVE, "agreed")
     s.log.integrate()
     return rid
 
@@ -124,33 +126,35 @@ def story(s: Setup) -> str:
 def test_every_change_appends_exactly_one_entry_in_its_transaction(setup: Setup) -> None:
     s, flow = setup, setup.flow
     assert new_kinds(s, s.load_scenario)[0] == "scenario.loaded"
-    assert new_kinds(s, lambda: flow.add_principal("planner", operator="US.AFRICOM")) == [
+    assert new_kinds(s, lambda: handlers.add_principal(flow, "planner", operator="US.AFRICOM")) == [
         "principal.added"
     ]
-    flow.add_principal("fr-planner", operator="FR.Barkhane")
+    handlers.add_principal(flow, "fr-planner", operator="FR.Barkhane")
     for a in ("US.DoD", "US.State", "NE.Defense"):
-        flow.add_principal(f"{a}-member", authority=a)
+        handlers.add_principal(flow, f"{a}-member", authority=a)
 
     rid = ""
 
     def submit() -> None:
         nonlocal rid
-        rid = flow.submit(PLANNER, document("05")).record.id
+        rid = handlers.submit(flow, PLANNER, document("05")).record.id
 
     assert new_kinds(s, submit) == ["request.submitted"]
-    decide = lambda: flow.decide(member("US.DoD"), rid, "US.DoD", Decision.APPROVE)  # noqa: E731
+    decide = lambda: handlers.decide(flow, member("US.DoD"), rid, "US.DoD", Decision.APPROVE)  # noqa: E731
     assert new_kinds(s, decide) == ["request.decided"]
     amended = dict(document("05"), justification="new words")
-    assert new_kinds(s, lambda: flow.amend(PLANNER, rid, amended, 2)) == ["request.amended"]
-    assert new_kinds(s, lambda: flow.withdraw(PLANNER, rid)) == ["request.withdrawn"]
+    assert new_kinds(s, lambda: handlers.amend(flow, PLANNER, rid, amended, 2)) == [
+        "request.amended"
+    ]
+    assert new_kinds(s, lambda: handlers.withdraw(flow, PLANNER, rid)) == ["request.withdrawn"]
 
-    late = flow.submit(PLANNER, document("05")).record
+    late = handlers.submit(flow, PLANNER, document("05")).record
     s.flow.clock = PinnedClock(late.time_start + timedelta(seconds=1))
-    assert new_kinds(s, flow.expire_due) == ["request.expired"]
+    assert new_kinds(s, partial(handlers.expire_due, flow)) == ["request.expired"]
 
     s.flow.clock = PinnedClock(NOW)
-    french = flow.submit(FR_PLANNER, document("06")).record.id
-    revoke = lambda: flow.revoke_grant(member("NE.Defense"), "ne-fr-isr-armed")  # noqa: E731
+    french = handlers.submit(flow, FR_PLANNER, document("06")).record.id
+    revoke = lambda: handlers.revoke_grant(flow, member("NE.Defense"), "ne-fr-isr-armed")  # noqa: E731
     assert new_kinds(s, revoke) == ["grant.revoked", "request.grant_revoked"]
 
     # every request event in the database has its entry, with the same version and kind
@@ -179,7 +183,7 @@ def test_every_change_appends_exactly_one_entry_in_its_transaction(setup: Setup)
 
 def test_a_rolled_back_change_appends_nothing(setup: Setup) -> None:
     s = setup
-    s.flow.add_principal("planner", operator="US.AFRICOM")
+    handlers.add_principal(s.flow, "planner", operator="US.AFRICOM")
     before = s.kinds()
     with s.uow() as uow:
         uow.scenarios.save({"a": b"b"}, NOW)
@@ -190,10 +194,10 @@ def test_a_rolled_back_change_appends_nothing(setup: Setup) -> None:
         # leaving without commit rolls back
     assert s.kinds() == before
     # a change that fails half-way (the grant is already revoked) leaves no entry either
-    s.flow.revoke_grant(member("NE.Defense"), "ne-fr-isr-armed")
+    handlers.revoke_grant(s.flow, member("NE.Defense"), "ne-fr-isr-armed")
     after_revoke = s.kinds()
     with pytest.raises(Exception, match="already revoked"):
-        s.flow.revoke_grant(member("NE.Defense"), "ne-fr-isr-armed")
+        handlers.revoke_grant(s.flow, member("NE.Defense"), "ne-fr-isr-armed")
     assert s.kinds() == after_revoke
 
 
@@ -221,7 +225,7 @@ def test_integration_numbers_entries_in_order_under_signed_checkpoints(setup: Se
 
     # integrating again with nothing new signs nothing new; new entries extend the tree
     assert s.log.integrate() == checkpoint
-    s.flow.withdraw(PLANNER, rid)
+    handlers.withdraw(s.flow, PLANNER, rid)
     later = s.log.integrate()
     assert later.size == checkpoint.size + 1
     with s.uow() as uow:
@@ -457,7 +461,7 @@ def test_a_denial_by_policy_is_no_decision_to_find_in_the_log(setup: Setup) -> N
     is no signed decision to look for, and the intact log verifies."""
     s = setup
     story(s)
-    record = s.flow.submit(PLANNER, document("03")).record
+    record = handlers.submit(s.flow, PLANNER, document("03")).record
     assert any(a.status.value == "denied" and a.by is None for a in record.approvals)
     s.log.integrate()
     verified = s.log.verify()
@@ -610,11 +614,11 @@ def test_audit_verify_passes_with_every_example_stored_policy_denials_included(
         principal = operators.get(doc["operator"])
         if principal is None:
             principal = Principal(f"planner-{len(operators)}", operator=doc["operator"])
-            s.flow.add_principal(principal.name, operator=principal.operator)
+            handlers.add_principal(s.flow, principal.name, operator=principal.operator)
             operators[doc["operator"]] = principal
-        s.flow.submit(principal, doc)
-    states = {r.state.value for r in s.flow.list_requests(member("US.DoD"))} | {
-        r.state.value for r in s.flow.list_requests(FR_PLANNER)
+        handlers.submit(s.flow, principal, doc)
+    states = {r.state.value for r in queries.list_requests(s.flow, member("US.DoD"))} | {
+        r.state.value for r in queries.list_requests(s.flow, FR_PLANNER)
     }
     assert "denied" in states
     s.log.integrate()

@@ -18,10 +18,11 @@ from clearance.adapters import sql_tables as t
 from clearance.adapters.keys import KeyStore
 from clearance.domain.clearance.model import ApprovalStatus, Principal
 from clearance.domain.clearance.workflow import Decision, RequestState
+from clearance.service import handlers
 from clearance.service.audit import AuditLog, record_keys
+from clearance.service.context import Context
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock
-from clearance.service.workflow import Workflow
 from tests.e2e.conftest import NOW, document, niger
 from tests.integration.test_audit import (
     ORIGIN,
@@ -48,7 +49,7 @@ class Ids:
 
 def two_requests(s: Setup) -> Ids:
     decided = story(s)
-    automatic = s.flow.submit(PLANNER, document("01")).record.id
+    automatic = handlers.submit(s.flow, PLANNER, document("01")).record.id
     s.log.integrate()
     return Ids(decided, automatic)
 
@@ -227,15 +228,15 @@ def every_example(s: Setup) -> dict[str, str]:
         planner = planners.get(doc["operator"])
         if planner is None:
             planner = Principal(f"planner-{len(planners)}", operator=doc["operator"])
-            s.flow.add_principal(planner.name, operator=planner.operator)
+            handlers.add_principal(s.flow, planner.name, operator=planner.operator)
             planners[doc["operator"]] = planner
-        ids[path.name[:2]] = s.flow.submit(planner, doc).record.id
+        ids[path.name[:2]] = handlers.submit(s.flow, planner, doc).record.id
     for authority in ("NE.Defense", "NG.Defense"):
-        s.flow.add_principal(f"{authority}-member", authority=authority)
-    s.flow.decide(member("NE.Defense"), ids["13"], "NE.Defense", Decision.APPROVE, "ok")
-    s.flow.decide(member("NG.Defense"), ids["13"], "NG.Defense", Decision.DENY, "no")
-    s.flow.withdraw(planners["US.AFRICOM"], ids["12"])
-    s.flow.revoke_grant(member("NE.Defense"), "ne-fr-isr-armed")
+        handlers.add_principal(s.flow, f"{authority}-member", authority=authority)
+    handlers.decide(s.flow, member("NE.Defense"), ids["13"], "NE.Defense", Decision.APPROVE, "ok")
+    handlers.decide(s.flow, member("NG.Defense"), ids["13"], "NG.Defense", Decision.DENY, "no")
+    handlers.withdraw(s.flow, planners["US.AFRICOM"], ids["12"])
+    handlers.revoke_grant(s.flow, member("NE.Defense"), "ne-fr-isr-armed")
     s.log.integrate()
     return ids
 
@@ -276,7 +277,7 @@ def test_every_example_verifies_on_the_cli_then_a_widened_radius_is_named(
 
 
 @pytest.fixture
-def memory(tmp_path: Path) -> Iterator[tuple[MemoryStore, Workflow, AuditLog]]:
+def memory(tmp_path: Path) -> Iterator[tuple[MemoryStore, Context, AuditLog]]:
     store = MemoryStore()
     keys = KeyStore(tmp_path / "keys")  # the SQL setup's key directory: the same keys
 
@@ -285,12 +286,12 @@ def memory(tmp_path: Path) -> Iterator[tuple[MemoryStore, Workflow, AuditLog]]:
 
     return (
         store,
-        Workflow(new, niger(), PinnedClock(NOW), keys),
+        Context(new, niger(), PinnedClock(NOW), keys),
         AuditLog(new, ORIGIN, keys.instance_key()),
     )
 
 
-def memory_story(store: MemoryStore, flow: Workflow, log: AuditLog, public: Setup) -> Ids:
+def memory_story(store: MemoryStore, flow: Context, log: AuditLog, public: Setup) -> Ids:
     """What :func:`two_requests` does, on the memory fake."""
     public_keys = {("log", ORIGIN): log.public_key} | {
         ("authority", a): public.keys.public_key(a) for a in flow.current_scenario().authorities
@@ -300,11 +301,11 @@ def memory_story(store: MemoryStore, flow: Workflow, log: AuditLog, public: Setu
         record_keys(uow, public_keys)
         uow.commit()
     for p in (PLANNER, member("US.DoD"), member("US.State")):
-        flow.add_principal(p.name, operator=p.operator, authority=p.authority)
-    rid = flow.submit(PLANNER, document("05")).record.id
-    flow.decide(member("US.DoD"), rid, "US.DoD", Decision.APPROVE, "fine")
-    flow.decide(member("US.State"), rid, "US.State", Decision.APPROVE, "agreed")
-    automatic = flow.submit(PLANNER, document("01")).record.id
+        handlers.add_principal(flow, p.name, operator=p.operator, authority=p.authority)
+    rid = handlers.submit(flow, PLANNER, document("05")).record.id
+    handlers.decide(flow, member("US.DoD"), rid, "US.DoD", Decision.APPROVE, "fine")
+    handlers.decide(flow, member("US.State"), rid, "US.State", Decision.APPROVE, "agreed")
+    automatic = handlers.submit(flow, PLANNER, document("01")).record.id
     log.integrate()
     return Ids(rid, automatic)
 
@@ -349,7 +350,7 @@ SAME = {
 
 @pytest.mark.parametrize("change", sorted(SAME))
 def test_the_memory_fake_gives_the_verdicts_sql_gives(
-    setup: Setup, memory: tuple[MemoryStore, Workflow, AuditLog], change: str
+    setup: Setup, memory: tuple[MemoryStore, Context, AuditLog], change: str
 ) -> None:
     s = setup
     store, flow, log = memory

@@ -24,10 +24,11 @@ from clearance.config import Settings
 from clearance.domain.clearance.model import Principal
 from clearance.domain.errors import NotFoundError, RequestError
 from clearance.domain.ledger.audit import scenario_version
+from clearance.service import handlers, queries
+from clearance.service.context import Context
 from clearance.service.ports import PinnedClock
 from clearance.service.scenarios import ScenarioVersions
 from clearance.service.views import record_view, summary_view
-from clearance.service.workflow import Workflow
 
 NIGER = Path(__file__).parents[2] / "examples" / "niger"
 REQUESTS = NIGER / "requests"
@@ -63,15 +64,15 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def process(settings: Settings) -> Iterator[Callable[[], Workflow]]:
+def process(settings: Settings) -> Iterator[Callable[[], Context]]:
     """Makes the workflow a server process builds (its own engine and version cache)
     over the test's database, as ``bootstrap.workflow`` does."""
     engines: list[Engine] = []
 
-    def start() -> Workflow:
+    def start() -> Context:
         engines.append(make_engine(settings.database_url))
         versions = ScenarioVersions(load_scenario_files)
-        return Workflow(uow_factory(engines[-1]), versions, PinnedClock(NOW))
+        return Context(uow_factory(engines[-1]), versions, PinnedClock(NOW))
 
     yield start
     for engine in engines:
@@ -79,7 +80,7 @@ def process(settings: Settings) -> Iterator[Callable[[], Workflow]]:
 
 
 def test_a_request_keeps_its_version_and_every_process_sees_a_new_one_at_once(
-    settings: Settings, process: Callable[[], Workflow], tmp_path: Path
+    settings: Settings, process: Callable[[], Context], tmp_path: Path
 ) -> None:
     upgrade_database(settings)
     first, second = process(), process()  # two processes, say
@@ -87,26 +88,29 @@ def test_a_request_keeps_its_version_and_every_process_sees_a_new_one_at_once(
         first.current_scenario()
     v1 = store_scenario(NIGER, settings).version
     assert v1 == scenario_version(scenario_files(NIGER))
-    old = first.submit(PLANNER, _document("01-us-isr-ouallam.yaml")).record
+    old = handlers.submit(first, PLANNER, _document("01-us-isr-ouallam.yaml")).record
     assert old.scenario_version == v1
 
     v2 = store_scenario(_second_version(tmp_path), settings).version  # a third process
     assert v2 != v1
     # first last read v1: its guess is checked in the unit of work, never trusted
     with pytest.raises(RequestError, match="aircraft"):
-        first.submit(PLANNER, _document("01-us-isr-ouallam.yaml"))  # valid in v1 only
+        handlers.submit(first, PLANNER, _document("01-us-isr-ouallam.yaml"))  # valid in v1 only
     assert (
-        first.submit(PLANNER, _document("02-us-isr-river-route.yaml")).record.scenario_version == v2
+        handlers.submit(
+            first, PLANNER, _document("02-us-isr-river-route.yaml")
+        ).record.scenario_version
+        == v2
     )
     # neither process was restarted: the next unit of work reads the new current version
     assert first.current_scenario().version == v2
     with pytest.raises(RequestError, match="aircraft"):
-        second.submit(PLANNER, _document("01-us-isr-ouallam.yaml"))  # retired in v2
-    new = second.submit(PLANNER, _document("12-us-isr-agadez-2020.yaml")).record
+        handlers.submit(second, PLANNER, _document("01-us-isr-ouallam.yaml"))  # retired in v2
+    new = handlers.submit(second, PLANNER, _document("12-us-isr-agadez-2020.yaml")).record
     assert new.scenario_version == v2
 
     # the stored request is read and shown against the version it was evaluated under
-    seen, _ = second.get(PLANNER, old.id)
+    seen, _ = queries.get(second, PLANNER, old.id)
     assert seen.scenario_version == v1
     assert second.scenario_of(seen).version == v1
     assert OLD_AREA in summary_view(seen, second.scenario_of(seen))["title"]
@@ -114,24 +118,24 @@ def test_a_request_keeps_its_version_and_every_process_sees_a_new_one_at_once(
 
 
 def test_an_amendment_is_evaluated_against_the_current_version_and_says_so(
-    settings: Settings, process: Callable[[], Workflow], tmp_path: Path
+    settings: Settings, process: Callable[[], Context], tmp_path: Path
 ) -> None:
     upgrade_database(settings)
     v1 = store_scenario(NIGER, settings).version
     flow = process()
     document = _document("02-us-isr-river-route.yaml")
-    record = flow.submit(PLANNER, document).record
-    same = flow.amend(PLANNER, record.id, document, record.version).record
-    amended_event = flow.get(PLANNER, record.id)[1][-1]
+    record = handlers.submit(flow, PLANNER, document).record
+    same = handlers.amend(flow, PLANNER, record.id, document, record.version).record
+    amended_event = queries.get(flow, PLANNER, record.id)[1][-1]
     assert amended_event.kind == "amended"
     assert amended_event.detail["scenario_version"] == v1
     assert "previous_scenario_version" not in amended_event.detail
 
     v2 = store_scenario(_second_version(tmp_path), settings).version
     document["aircraft"] = "US-MQ9-1"  # the MQ-1B is retired in v2
-    again = flow.amend(PLANNER, record.id, document, same.version).record
+    again = handlers.amend(flow, PLANNER, record.id, document, same.version).record
     assert again.scenario_version == v2
-    event = flow.get(PLANNER, record.id)[1][-1]
+    event = queries.get(flow, PLANNER, record.id)[1][-1]
     assert event.detail["scenario_version"] == v2
     assert event.detail["previous_scenario_version"] == v1
 

@@ -30,9 +30,10 @@ from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import Decision, RequestRecord, RequestState
 from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.ledger.audit import scenario_version
+from clearance.service import handlers, queries
+from clearance.service.context import Context
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock, UnitOfWork
-from clearance.service.workflow import Workflow
 
 ROOT = Path(__file__).parents[2]
 NIGER = ROOT / "examples" / "niger"
@@ -566,23 +567,23 @@ def test_a_write_blocked_longer_than_the_lock_timeout_raises_conflict(db_url: st
 # -- the use cases over SQL ----------------------------------------------------------------
 def test_the_workflow_runs_on_sql(new_uow: Callable[[], SqlUnitOfWork]) -> None:
     clock = PinnedClock(datetime(2020, 3, 1, tzinfo=UTC))
-    flow = Workflow(new_uow, load_scenario(NIGER), clock)
-    alice_token = flow.add_principal("alice", operator="US.AFRICOM")
-    flow.add_principal("bob", authority="US.DoD")
-    alice = flow.authenticate(alice_token)
-    bob = flow.principal("bob")
+    flow = Context(new_uow, load_scenario(NIGER), clock)
+    alice_token = handlers.add_principal(flow, "alice", operator="US.AFRICOM")
+    handlers.add_principal(flow, "bob", authority="US.DoD")
+    alice = queries.authenticate(flow, alice_token)
+    bob = queries.principal(flow, "bob")
     document = yaml.safe_load((NIGER / "requests" / ARMED_2020).read_text())
-    first = flow.submit(alice, document, idempotency_key="k1")
-    again = flow.submit(alice, document, idempotency_key="k1")
+    first = handlers.submit(flow, alice, document, idempotency_key="k1")
+    again = handlers.submit(flow, alice, document, idempotency_key="k1")
     assert first.created
     assert not again.created
     assert again.record.id == first.record.id
-    assert [i.record.id for i in flow.queue(bob, "US.DoD")] == [first.record.id]
-    decided = flow.decide(bob, first.record.id, "US.DoD", Decision.APPROVE, "ok")
+    assert [i.record.id for i in queries.queue(flow, bob, "US.DoD")] == [first.record.id]
+    decided = handlers.decide(flow, bob, first.record.id, "US.DoD", Decision.APPROVE, "ok")
     assert decided.version == 2
-    record, events = flow.get(bob, first.record.id)
+    record, events = queries.get(flow, bob, first.record.id)
     assert record.approval("US.DoD").status is ApprovalStatus.APPROVED
     assert [e.kind for e in events] == ["submitted", "decided"]
-    assert [r.id for r in flow.list_requests(alice)] == [first.record.id]
+    assert [r.id for r in queries.list_requests(flow, alice)] == [first.record.id]
     with pytest.raises(ConflictError):
-        flow.add_principal("alice", operator="US.AFRICOM")
+        handlers.add_principal(flow, "alice", operator="US.AFRICOM")

@@ -15,19 +15,20 @@ from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.domain.clearance.model import ApprovalStatus
 from clearance.domain.clearance.workflow import Decision, RequestState
 from clearance.domain.errors import ConflictError
+from clearance.service import handlers, queries
+from clearance.service.context import Context
 from clearance.service.ports import PinnedClock
-from clearance.service.workflow import Workflow
 
 NIGER = Path(__file__).parents[2] / "examples" / "niger"
 ARMED_2020 = NIGER / "requests" / "05-us-armed-overwatch-agadez-2020.yaml"
 
 
 @pytest.fixture
-def workflow(db_url: str) -> Iterator[Workflow]:
+def workflow(db_url: str) -> Iterator[Context]:
     engine = make_engine(db_url)
     upgrade(engine)
     try:
-        yield Workflow(
+        yield Context(
             uow_factory(engine),
             load_scenario(NIGER),
             PinnedClock(datetime(2017, 11, 20, tzinfo=UTC)),
@@ -40,15 +41,15 @@ def workflow(db_url: str) -> Iterator[Workflow]:
     "decisions", [(Decision.APPROVE, Decision.APPROVE), (Decision.APPROVE, Decision.DENY)]
 )
 def test_two_members_deciding_one_step_at_once_exactly_one_wins(
-    workflow: Workflow, decisions: tuple[Decision, Decision]
+    workflow: Context, decisions: tuple[Decision, Decision]
 ) -> None:
-    workflow.add_principal("planner", operator="US.AFRICOM")
-    first = workflow.principal("planner")
-    rid = workflow.submit(first, yaml.safe_load(ARMED_2020.read_text())).record.id
+    handlers.add_principal(workflow, "planner", operator="US.AFRICOM")
+    first = queries.principal(workflow, "planner")
+    rid = handlers.submit(workflow, first, yaml.safe_load(ARMED_2020.read_text())).record.id
     members = []
     for name in ("dod-a", "dod-b"):
-        workflow.add_principal(name, authority="US.DoD")
-        members.append(workflow.principal(name))
+        handlers.add_principal(workflow, name, authority="US.DoD")
+        members.append(queries.principal(workflow, name))
 
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -57,7 +58,7 @@ def test_two_members_deciding_one_step_at_once_exactly_one_wins(
     def decide(i: int) -> None:
         barrier.wait()
         try:
-            workflow.decide(members[i], rid, "US.DoD", decisions[i], f"by {i}")
+            handlers.decide(workflow, members[i], rid, "US.DoD", decisions[i], f"by {i}")
             result = f"won {i}"
         except ConflictError:
             result = "conflict"
@@ -72,7 +73,7 @@ def test_two_members_deciding_one_step_at_once_exactly_one_wins(
 
     assert sorted(o.split()[0] for o in outcomes) == ["conflict", "won"]
     winner = int(next(o for o in outcomes if o.startswith("won")).split()[1])
-    record, events = workflow.get(first, rid)
+    record, events = queries.get(workflow, first, rid)
     dod = record.approval("US.DoD")
     assert dod.by == members[winner].name
     assert dod.comment == f"by {winner}"

@@ -24,10 +24,11 @@ from clearance.domain.ledger.signatures import (
     document_digest,
     verify_statement,
 )
+from clearance.service import handlers, queries
 from clearance.service.audit import AuditLog
+from clearance.service.context import Context
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock
-from clearance.service.workflow import Workflow
 from tests.unit.fakes import circle, make_scenario, request_doc
 
 OPS = Principal("planner", operator="A.Ops")
@@ -46,8 +47,8 @@ def store() -> MemoryStore:
 
 
 @pytest.fixture
-def flow(store: MemoryStore, keys: KeyStore) -> Workflow:
-    return Workflow(
+def flow(store: MemoryStore, keys: KeyStore) -> Context:
+    return Context(
         lambda: MemoryUnitOfWork(store),
         make_scenario(),
         PinnedClock(datetime(2020, 5, 1, tzinfo=UTC)),
@@ -60,18 +61,18 @@ def log(store: MemoryStore, keys: KeyStore) -> AuditLog:
     return AuditLog(lambda: MemoryUnitOfWork(store), ORIGIN, keys.instance_key())
 
 
-def decided(flow: Workflow) -> str:
+def decided(flow: Context) -> str:
     doc = request_doc(circle(5, 5), payload="armed", purpose="overwatch")
-    rid = flow.submit(OPS, doc).record.id
-    flow.decide(CMD, rid, "A.Command", Decision.APPROVE, "fine")
+    rid = handlers.submit(flow, OPS, doc).record.id
+    handlers.decide(flow, CMD, rid, "A.Command", Decision.APPROVE, "fine")
     return rid
 
 
 def test_a_decision_is_signed_by_its_authority_over_the_request_version(
-    flow: Workflow, keys: KeyStore
+    flow: Context, keys: KeyStore
 ) -> None:
     rid = decided(flow)
-    record, events = flow.inspect(rid)
+    record, events = queries.inspect(flow, rid)
     step = record.approval("A.Command")
     statement = decision_statement(rid, 2, document_digest(record.document), step)
     assert statement["decision"] == "approve"
@@ -85,7 +86,7 @@ def test_a_decision_is_signed_by_its_authority_over_the_request_version(
 
 
 def test_the_log_integrates_verifies_and_catches_a_changed_approval(
-    flow: Workflow, log: AuditLog, store: MemoryStore
+    flow: Context, log: AuditLog, store: MemoryStore
 ) -> None:
     rid = decided(flow)
     checkpoint = log.integrate()
@@ -107,7 +108,7 @@ def test_the_log_integrates_verifies_and_catches_a_changed_approval(
 
 
 def test_an_offline_copy_needs_the_right_log_key(
-    flow: Workflow, log: AuditLog, tmp_path: Path
+    flow: Context, log: AuditLog, tmp_path: Path
 ) -> None:
     decided(flow)
     checkpoint = log.integrate()
@@ -150,7 +151,7 @@ def test_keys_are_private_files_created_once(keys: KeyStore) -> None:
 
 
 def test_entries_from_before_approvals_were_logged_still_verify_by_signature(
-    flow: Workflow, log: AuditLog, store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+    flow: Context, log: AuditLog, store: MemoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A log written before request entries carried their approvals: version, state,
     document and signatures are still checked; the approvals themselves cannot be
@@ -164,7 +165,7 @@ def test_entries_from_before_approvals_were_logged_still_verify_by_signature(
     monkeypatch.setattr(audit, "record_entries", without_approvals)
     rid = decided(flow)
     monkeypatch.undo()
-    newer = flow.submit(OPS, request_doc(circle(6, 6))).record.id
+    newer = handlers.submit(flow, OPS, request_doc(circle(6, 6))).record.id
     log.integrate()
     verified = log.verify()
     assert verified.ok, verified.problems
@@ -211,7 +212,7 @@ def test_an_automatic_step_must_name_what_gave_it(
 
 
 def test_a_signed_decision_must_be_the_approval_its_entry_records(
-    flow: Workflow, store: MemoryStore
+    flow: Context, store: MemoryStore
 ) -> None:
     """The approvals a decision's entry records are held to the signed statement in it."""
     rid = decided(flow)

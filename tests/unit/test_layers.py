@@ -123,3 +123,27 @@ def test_the_rules_see_relative_imports_and_the_configuration(tmp_path: Path) ->
 def test_every_layer_has_modules_to_check() -> None:
     for layer in RULES:
         assert sum(module_name(p).startswith(layer) for p in LAYERED) >= 3, layer
+
+
+def _calls_commit(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    ]
+
+
+def test_the_reads_never_commit_and_every_handler_does(tmp_path: Path) -> None:
+    """Reads apart from writes: ``service.queries`` commits nothing; each handler module
+    commits its change (or calls a handler that does)."""
+    assert _calls_commit(PACKAGE / "service" / "queries.py") == []
+    handlers = sorted((PACKAGE / "service" / "handlers").glob("[!_]*.py"))
+    assert len(handlers) >= 8
+    for path in handlers:
+        assert _calls_commit(path), f"{path.name} changes nothing"
+    writer = tmp_path / "queries.py"
+    writer.write_text("def get(uow):\n    uow.commit()\n")
+    assert _calls_commit(writer) == [2]

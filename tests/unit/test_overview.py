@@ -10,9 +10,10 @@ from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.overview import ChainTimes, nearest_rank, overview
 from clearance.domain.clearance.workflow import Decision
 from clearance.domain.errors import ForbiddenError
+from clearance.service import handlers, queries
+from clearance.service.context import Context
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock
-from clearance.service.workflow import Workflow
 from tests.unit.fakes import circle, make_scenario, request_doc
 
 START = datetime(2020, 5, 1, tzinfo=UTC)
@@ -27,9 +28,9 @@ def clock() -> PinnedClock:
 
 
 @pytest.fixture
-def flow(clock: PinnedClock) -> Workflow:
+def flow(clock: PinnedClock) -> Context:
     store = MemoryStore()
-    return Workflow(lambda: MemoryUnitOfWork(store), make_scenario(), clock)
+    return Context(lambda: MemoryUnitOfWork(store), make_scenario(), clock)
 
 
 def armed(band: int = 0) -> dict[str, object]:
@@ -48,18 +49,18 @@ def test_nearest_rank_takes_the_smallest_value_covering_the_share() -> None:
 
 
 def test_waits_run_from_when_a_step_could_be_decided_to_its_decision(
-    flow: Workflow, clock: PinnedClock
+    flow: Context, clock: PinnedClock
 ) -> None:
     minutes = [10, 20, 30, 40, 600]  # A.Command's five decisions; the last one is slow
     for i, wait in enumerate(minutes):
         clock.at = START + timedelta(days=i)
-        rid = flow.submit(OPS, armed(i)).record.id
+        rid = handlers.submit(flow, OPS, armed(i)).record.id
         clock.at += timedelta(minutes=wait)
-        flow.decide(CMD, rid, "A.Command", Decision.APPROVE)
+        handlers.decide(flow, CMD, rid, "A.Command", Decision.APPROVE)
         clock.at += timedelta(minutes=1)  # A.Foreign decides a minute after A.Command
-        flow.decide(FOREIGN, rid, "A.Foreign", Decision.APPROVE)
+        handlers.decide(flow, FOREIGN, rid, "A.Foreign", Decision.APPROVE)
     result = overview(
-        [ChainTimes.of(r) for r in flow.list_requests(OPS)], clock.at + timedelta(hours=1)
+        [ChainTimes.of(r) for r in queries.list_requests(flow, OPS)], clock.at + timedelta(hours=1)
     )
     rows = {r.authority: r for r in result.authorities}
     command = rows["A.Command"]
@@ -77,42 +78,42 @@ def test_waits_run_from_when_a_step_could_be_decided_to_its_decision(
     assert result.requests == 5
 
 
-def test_policy_and_grant_steps_take_no_ones_time(flow: Workflow) -> None:
-    flow.submit(OPS, request_doc(circle(5, 5)))  # cleared by policy at once
-    result = flow.overview(OPS)
+def test_policy_and_grant_steps_take_no_ones_time(flow: Context) -> None:
+    handlers.submit(flow, OPS, request_doc(circle(5, 5)))  # cleared by policy at once
+    result = queries.overview(flow, OPS)
     assert result.by_state["cleared"] == 1
     assert result.authorities == []
     assert result.bottleneck is None
 
 
-def test_an_evaluation_stores_nothing_and_matches_the_submission(flow: Workflow) -> None:
-    result = flow.evaluate(OPS, armed())
-    assert flow.list_requests(OPS) == []
-    submitted = flow.submit(OPS, armed()).record
+def test_an_evaluation_stores_nothing_and_matches_the_submission(flow: Context) -> None:
+    result = queries.evaluate(flow, OPS, armed())
+    assert queries.list_requests(flow, OPS) == []
+    submitted = handlers.submit(flow, OPS, armed()).record
     assert [a.authority for a in result.evaluation.approvals] == [
         a.authority for a in submitted.approvals
     ]
-    again = flow.evaluate(OPS, armed())  # now the same airspace is taken
+    again = queries.evaluate(flow, OPS, armed())  # now the same airspace is taken
     assert [v.code for v in again.evaluation.violations] == ["conflict"]
     with pytest.raises(ForbiddenError):
-        flow.evaluate(CMD, armed())
+        queries.evaluate(flow, CMD, armed())
 
 
 def test_a_request_still_pending_at_its_start_counts_as_expired(
-    flow: Workflow, clock: PinnedClock
+    flow: Context, clock: PinnedClock
 ) -> None:
-    flow.submit(OPS, armed())  # starts 2020-06-01T06:00Z, waits for A.Command
-    assert flow.overview(OPS).by_state["pending"] == 1
+    handlers.submit(flow, OPS, armed())  # starts 2020-06-01T06:00Z, waits for A.Command
+    assert queries.overview(flow, OPS).by_state["pending"] == 1
     clock.at = datetime(2020, 6, 1, 6, tzinfo=UTC)
-    result = flow.overview(OPS)
+    result = queries.overview(flow, OPS)
     assert result.by_state["pending"] == 0
     assert result.by_state["expired"] == 1
     assert all(a.waiting_now == 0 for a in result.authorities)
 
 
-def test_instant_decisions_name_no_bottleneck(flow: Workflow) -> None:
-    rid = flow.submit(OPS, armed()).record.id
-    flow.decide(CMD, rid, "A.Command", Decision.APPROVE)  # the pinned clock does not move
-    result = flow.overview(OPS)
+def test_instant_decisions_name_no_bottleneck(flow: Context) -> None:
+    rid = handlers.submit(flow, OPS, armed()).record.id
+    handlers.decide(flow, CMD, rid, "A.Command", Decision.APPROVE)  # the pinned clock does not move
+    result = queries.overview(flow, OPS)
     assert [a.median_wait_seconds for a in result.authorities if a.decisions] == [0.0]
     assert result.bottleneck is None

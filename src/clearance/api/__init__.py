@@ -1,7 +1,8 @@
-"""The HTTP API: a thin FastAPI layer over ``clearance.service.workflow.Workflow``.
+"""The HTTP API: a thin FastAPI layer over the service's handlers and queries.
 
-Build it with ``create_app(workflow)``; each router parses one resource's requests,
-calls one ``Workflow`` method and returns a view. Every error is an RFC 9457 problem.
+Build it with ``create_app(ctx)`` over a ``clearance.service.context.Context``; each route
+parses one resource's request, calls one handler (``service.handlers``) or query
+(``service.queries``) and returns a view. Every error is an RFC 9457 problem.
 """
 
 from clearance.api.app import create_app

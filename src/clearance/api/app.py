@@ -1,4 +1,4 @@
-"""``create_app(workflow)``: the FastAPI application over one ``Workflow``."""
+"""``create_app(ctx)``: the FastAPI application over one ``Context``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -29,8 +30,9 @@ from clearance.api.routers import (
     telemetry,
 )
 from clearance.api.security import SecurityHeaders
+from clearance.service import handlers
 from clearance.service.audit import AuditLog
-from clearance.service.workflow import Workflow
+from clearance.service.context import Context
 
 MAX_BODY_BYTES = 1024 * 1024
 SWEEP_SECONDS = 30.0
@@ -41,14 +43,14 @@ WEB = Path(__file__).resolve().parents[1] / "web"  # the page: / and its assets 
 
 
 def create_app(
-    workflow: Workflow,
+    ctx: Context,
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
     sweep_seconds: float | None = SWEEP_SECONDS,
     audit_log: AuditLog | None = None,
     integrate_seconds: float | None = INTEGRATE_SECONDS,
 ) -> FastAPI:
-    """The API; serve it with ``uvicorn.run(create_app(workflow))``.
+    """The API; serve it with ``uvicorn.run(create_app(ctx))``.
 
     While serving, expired requests are stored as such every ``sweep_seconds`` (reads
     already show them expired; the sweep records the change and its event). With an
@@ -63,7 +65,9 @@ def create_app(
         sys.setswitchinterval(SWITCH_SECONDS)
         threads = []
         if sweep_seconds:
-            threads.append(_Sweeper(workflow.expire_due, sweep_seconds, "expiry-sweep"))
+            threads.append(
+                _Sweeper(partial(handlers.expire_due, ctx), sweep_seconds, "expiry-sweep")
+            )
         if audit_log is not None and integrate_seconds:
             threads.append(
                 _Sweeper(audit_log.integrate_if_pending, integrate_seconds, "audit-integrate")
@@ -89,7 +93,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.workflow = workflow
+    app.state.context = ctx
     app.state.heavy = heavy_limiter()  # see api.deps: heavy work off the event loop
     for module in (
         health,
@@ -120,7 +124,7 @@ def create_app(
         return FileResponse(WEB / "docs.html")
 
     problems.install(app, max_body_bytes=max_body_bytes)
-    openapi.install(app, workflow.current_scenario())
+    openapi.install(app, ctx.current_scenario())
     app.add_middleware(SecurityHeaders)  # outermost: problems from CatchAll get them too
     return app
 

@@ -1,9 +1,9 @@
 """What routes depend on, as ``Annotated`` aliases that keep their signatures short.
 
-``WorkflowDep`` is the app's ``Workflow``; ``PrincipalDep`` the caller, authenticated
+``ContextDep`` is the app's ``Context``; ``PrincipalDep`` the caller, authenticated
 from ``Authorization: Bearer``; ``JsonObjectDep`` the body, read as one strict JSON
 object; ``DocumentDep`` a request document, as JSON or YAML; ``ExpectedVersionDep`` the
-version named by ``If-Match``; ``HeavyDep`` runs heavy work off the event loop.
+version named by ``If-Match`` (``SeenVersionDep`` the same, optional); ``HeavyDep`` runs heavy work off the event loop.
 
 Heavy work (parsing a body, evaluating, submitting, checking telemetry) runs in worker
 threads, at most ``HEAVY_THREADS`` at once (the app's ``heavy`` limiter), so the event
@@ -31,7 +31,8 @@ from clearance.adapters.files import parse_json, parse_yaml
 from clearance.api.problems import ApiError
 from clearance.domain.clearance.model import Principal
 from clearance.domain.errors import DuplicateKeyError, InputError
-from clearance.service.workflow import Workflow
+from clearance.service import queries
+from clearance.service.context import Context
 
 # A request document is about six levels deep; anything far deeper is hostile, and
 # copying or hashing it would exhaust the stack.
@@ -57,19 +58,19 @@ bearer = HTTPBearer(auto_error=False, description="A principal's token.")
 
 # The dependencies that only read the app's state are coroutines: FastAPI runs a plain
 # function dependency in a worker thread, a hop that costs more than the call.
-async def get_workflow(request: Request) -> Workflow:
-    workflow: Workflow = request.app.state.workflow
-    return workflow
+async def get_context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
 
 
-WorkflowDep = Annotated[Workflow, Depends(get_workflow)]
+ContextDep = Annotated[Context, Depends(get_context)]
 
 
 def get_principal(
-    workflow: WorkflowDep,
+    ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    return workflow.authenticate(credentials.credentials if credentials else None)
+    return queries.authenticate(ctx, credentials.credentials if credentials else None)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -250,6 +251,23 @@ async def expected_version(
             field="If-Match",
             source="header",
         )
+    return _version(if_match)
+
+
+async def seen_version(
+    if_match: Annotated[
+        str | None,
+        # declared in the OpenAPI by the route (routers.requests.IF_MATCH_SEEN)
+        Header(include_in_schema=False),
+    ] = None,
+) -> int | None:
+    """The version a decision's author saw, when it says (If-Match); None otherwise."""
+    if if_match is None or not if_match.strip():
+        return None
+    return _version(if_match)
+
+
+def _version(if_match: str) -> int:
     found = ETAG.fullmatch(if_match.strip())
     if found is None:
         raise ApiError(
@@ -264,3 +282,4 @@ async def expected_version(
 
 
 ExpectedVersionDep = Annotated[int, Depends(expected_version)]
+SeenVersionDep = Annotated[int | None, Depends(seen_version)]

@@ -15,7 +15,7 @@ from clearance.domain.documents import instant
 from clearance.domain.ledger.signatures import conditions_json
 from clearance.service.conflicts import SeenConflict
 from clearance.service.ports import PrincipalRecord
-from clearance.service.workflow import EvaluationResult, QueueItem
+from clearance.service.queries import EvaluationResult, QueueItem
 
 
 def approval_view(a: Approval) -> dict[str, Any]:

@@ -243,7 +243,8 @@ async function decide(decision) {
     if (start) body.conditions.time_start = start;
     if (end) body.conditions.time_end = end;
   }
-  await api("POST", `/v1/requests/${encodeURIComponent(r.id)}/decisions`, body);
+  // the version shown: a request changed since is refused (409), not decided unseen
+  await api("POST", `/v1/requests/${encodeURIComponent(r.id)}/decisions`, body, { "If-Match": `"${r.version}"` });
   for (const id of ["comment", "conditions-text", "conditions-start", "conditions-end"]) $(id).value = "";
   await openRequest(r.id);
   showMessage(`${decision === "approve" ? "Approved" : "Denied"} for ${authority}.`, "info");

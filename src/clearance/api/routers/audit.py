@@ -24,8 +24,9 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from clearance.api import schemas
-from clearance.api.deps import PrincipalDep, WorkflowDep
+from clearance.api.deps import ContextDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
+from clearance.service import queries
 from clearance.service.audit import (
     AuditLog,
     checkpoint_view,
@@ -87,11 +88,11 @@ def entry(
     responses=ok(schemas.RequestAudit) | problem_responses(401, 404),
 )
 def request_entries(
-    who: PrincipalDep, workflow: WorkflowDep, log: AuditLogDep, request_id: str
+    who: PrincipalDep, ctx: ContextDep, log: AuditLogDep, request_id: str
 ) -> dict[str, Any]:
     """Every audit entry about one request, each with its inclusion proof in the latest
     checkpoint's tree (one checkpoint for all), so a reader can verify them alone."""
-    workflow.get(who, request_id)  # 404 unless the caller may see the request
+    queries.get(ctx, who, request_id)  # 404 unless the caller may see the request
     checkpoint, entries = log.request_entries(request_id)
     return {
         "checkpoint": checkpoint_view(checkpoint),

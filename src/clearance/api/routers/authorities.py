@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from clearance.api import schemas
-from clearance.api.deps import PrincipalDep, WorkflowDep
+from clearance.api.deps import ContextDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
+from clearance.service import queries
 from clearance.service.views import queue_item_view
 
 router = APIRouter(prefix="/v1/authorities", tags=["authorities"])
@@ -19,10 +20,10 @@ router = APIRouter(prefix="/v1/authorities", tags=["authorities"])
     response_model=None,
     responses=ok(schemas.Queue) | problem_responses(401, 403),
 )
-def queue(who: PrincipalDep, workflow: WorkflowDep, authority_id: str) -> dict[str, Any]:
-    items = workflow.queue(who, authority_id)
-    now = workflow.clock.now()
+def queue(who: PrincipalDep, ctx: ContextDep, authority_id: str) -> dict[str, Any]:
+    items = queries.queue(ctx, who, authority_id)
+    now = ctx.clock.now()
     return {
         "authority": authority_id,
-        "items": [queue_item_view(i, now, workflow.scenario_of(i.record)) for i in items],
+        "items": [queue_item_view(i, now, ctx.scenario_of(i.record)) for i in items],
     }

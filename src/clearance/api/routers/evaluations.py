@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from clearance.api import schemas
-from clearance.api.deps import DocumentDep, HeavyDep, PrincipalDep, WorkflowDep
+from clearance.api.deps import ContextDep, DocumentDep, HeavyDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
 from clearance.api.routers.requests import DOCUMENT_BODY
+from clearance.service import queries
 from clearance.service.views import evaluation_result_view
 
 router = APIRouter(prefix="/v1/evaluations", tags=["requests"])
@@ -22,11 +23,11 @@ router = APIRouter(prefix="/v1/evaluations", tags=["requests"])
     responses=ok(schemas.Evaluation) | problem_responses(400, 401, 403, 413, 415, 422),
 )
 async def evaluate(
-    who: PrincipalDep, workflow: WorkflowDep, document: DocumentDep, heavy: HeavyDep
+    who: PrincipalDep, ctx: ContextDep, document: DocumentDep, heavy: HeavyDep
 ) -> JSONResponse:
     def work() -> JSONResponse:
-        result = workflow.evaluate(who, document)
-        conflicts = workflow.conflicts(who, result.evaluation.violations)
+        result = queries.evaluate(ctx, who, document)
+        conflicts = queries.conflicts(ctx, who, result.evaluation.violations)
         return JSONResponse(evaluation_result_view(result, conflicts))
 
     return await heavy(work)

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from clearance.api import schemas
-from clearance.api.deps import PrincipalDep, WorkflowDep
+from clearance.api.deps import ContextDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
+from clearance.service import handlers
 
 router = APIRouter(prefix="/v1/grants", tags=["grants"])
 
@@ -18,6 +19,6 @@ router = APIRouter(prefix="/v1/grants", tags=["grants"])
     response_model=None,
     responses=ok(schemas.Revoked) | problem_responses(401, 403, 404, 409),
 )
-def revoke(who: PrincipalDep, workflow: WorkflowDep, grant_id: str) -> dict[str, Any]:
-    affected = workflow.revoke_grant(who, grant_id)
+def revoke(who: PrincipalDep, ctx: ContextDep, grant_id: str) -> dict[str, Any]:
+    affected = handlers.revoke_grant(ctx, who, grant_id)
     return {"grant": grant_id, "returned_to_review": affected}

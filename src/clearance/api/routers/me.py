@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from clearance.api import schemas
-from clearance.api.deps import PrincipalDep, WorkflowDep
+from clearance.api.deps import ContextDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
 from clearance.domain.documents import instant
 
@@ -16,11 +16,11 @@ router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("", response_model=None, responses=ok(schemas.Me) | problem_responses(401))
-def me(who: PrincipalDep, workflow: WorkflowDep) -> dict[str, str | float | None]:
+def me(who: PrincipalDep, ctx: ContextDep) -> dict[str, str | float | None]:
     return {
         "name": who.name,
         "operator": who.operator,
         "authority": who.authority,
-        "now": instant(workflow.clock.now()),
-        "clock_rate": workflow.clock.rate,
+        "now": instant(ctx.clock.now()),
+        "clock_rate": ctx.clock.rate,
     }

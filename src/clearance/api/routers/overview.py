@@ -9,10 +9,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from clearance.api import schemas
-from clearance.api.deps import PrincipalDep, WorkflowDep
+from clearance.api.deps import ContextDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
+from clearance.service import queries
+from clearance.service.queries import OVERVIEW_LIMIT
 from clearance.service.views import overview_view
-from clearance.service.workflow import OVERVIEW_LIMIT
 
 router = APIRouter(prefix="/v1/overview", tags=["overview"])
 
@@ -22,5 +23,5 @@ router = APIRouter(prefix="/v1/overview", tags=["overview"])
     response_model=None,
     responses=ok(schemas.OverviewOut) | problem_responses(401),
 )
-def overview(who: PrincipalDep, workflow: WorkflowDep) -> dict[str, Any]:
-    return overview_view(workflow.overview(who)) | {"limit": OVERVIEW_LIMIT}
+def overview(who: PrincipalDep, ctx: ContextDep) -> dict[str, Any]:
+    return overview_view(queries.overview(ctx, who)) | {"limit": OVERVIEW_LIMIT}

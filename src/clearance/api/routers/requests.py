@@ -13,16 +13,18 @@ from clearance.api import schemas
 from clearance.api.deps import (
     ETAG_PATTERN,
     YAML_MEDIA,
+    ContextDep,
     DocumentDep,
     ExpectedVersionDep,
     HeavyDep,
     JsonObjectDep,
     PrincipalDep,
-    WorkflowDep,
+    SeenVersionDep,
 )
 from clearance.api.problems import ok, problem_responses
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import Decision, RequestRecord, RequestState
+from clearance.service import handlers, queries
 from clearance.service.views import conflict_view, event_view, record_view
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
@@ -46,6 +48,11 @@ IF_MATCH: dict[str, Any] = {
     "required": True,
     "description": 'The version being amended: "3", 3 or W/"3" (the ETag); 428 without it.',
     "schema": {"type": "string", "pattern": ETAG_PATTERN},
+}
+IF_MATCH_SEEN: dict[str, Any] = IF_MATCH | {
+    "required": False,
+    "description": 'The version the decision was made on: "3", 3 or W/"3" (the ETag); a '
+    "request changed since is refused with 409.",
 }
 IDEMPOTENCY_KEY: dict[str, Any] = {
     "name": "Idempotency-Key",
@@ -117,19 +124,19 @@ def _resource(
 )
 async def submit(
     who: PrincipalDep,
-    workflow: WorkflowDep,
+    ctx: ContextDep,
     document: DocumentDep,
     heavy: HeavyDep,
     # declared by IDEMPOTENCY_KEY: the domain checks it and names it
     idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> JSONResponse:
     def work() -> JSONResponse:
-        submitted = workflow.submit(who, document, idempotency_key)
+        submitted = handlers.submit(ctx, who, document, idempotency_key)
         headers = {"Location": f"/v1/requests/{submitted.record.id}"}
         if not submitted.created:
             headers["Idempotent-Replayed"] = "true"
         return _resource(
-            submitted.record, workflow.scenario_of(submitted.record), status=201, headers=headers
+            submitted.record, ctx.scenario_of(submitted.record), status=201, headers=headers
         )
 
     return await heavy(work)
@@ -138,24 +145,24 @@ async def submit(
 @router.get("", responses=ok(schemas.RequestList) | problem_responses(401, 422))
 def list_requests(
     who: PrincipalDep,
-    workflow: WorkflowDep,
+    ctx: ContextDep,
     state: RequestState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JSONResponse:
-    records = workflow.list_requests(who, state, limit)
-    return JSONResponse({"items": [record_view(r, workflow.scenario_of(r)) for r in records]})
+    records = queries.list_requests(ctx, who, state, limit)
+    return JSONResponse({"items": [record_view(r, ctx.scenario_of(r)) for r in records]})
 
 
 @router.get(
     "/{request_id}",
     responses=ok(schemas.RequestWithEvents, headers=ETAG_HEADER) | problem_responses(401, 404),
 )
-def get_request(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONResponse:
-    record, events = workflow.get(who, request_id)
-    conflicts = workflow.conflicts(who, record.violations)
+def get_request(who: PrincipalDep, ctx: ContextDep, request_id: str) -> JSONResponse:
+    record, events = queries.get(ctx, who, request_id)
+    conflicts = queries.conflicts(ctx, who, record.violations)
     return _resource(
         record,
-        workflow.scenario_of(record),
+        ctx.scenario_of(record),
         {
             "events": [event_view(e) for e in events],
             "conflicts": [conflict_view(c) for c in conflicts],
@@ -165,19 +172,27 @@ def get_request(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JS
 
 @router.post(
     "/{request_id}/decisions",
-    openapi_extra=DECISION_BODY,
+    openapi_extra=DECISION_BODY | {"parameters": [IF_MATCH_SEEN]},
     responses=ok(schemas.RequestResource, headers=ETAG_HEADER) | problem_responses(*BODY_ERRORS),
 )
 def decide(
     who: PrincipalDep,
-    workflow: WorkflowDep,
+    ctx: ContextDep,
     request_id: str,
     body: Annotated[DecisionIn, Depends(decision_in)],
+    seen: SeenVersionDep,
 ) -> JSONResponse:
-    record = workflow.decide(
-        who, request_id, body.authority, Decision(body.decision), body.comment, body.conditions
+    record = handlers.decide(
+        ctx,
+        who,
+        request_id,
+        body.authority,
+        Decision(body.decision),
+        body.comment,
+        body.conditions,
+        expected_version=seen,
     )
-    return _resource(record, workflow.scenario_of(record))
+    return _resource(record, ctx.scenario_of(record))
 
 
 @router.post(
@@ -185,9 +200,9 @@ def decide(
     responses=ok(schemas.RequestResource, headers=ETAG_HEADER)
     | problem_responses(401, 403, 404, 409),
 )
-def withdraw(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONResponse:
-    withdrawn = workflow.withdraw(who, request_id)
-    return _resource(withdrawn, workflow.scenario_of(withdrawn))
+def withdraw(who: PrincipalDep, ctx: ContextDep, request_id: str) -> JSONResponse:
+    withdrawn = handlers.withdraw(ctx, who, request_id)
+    return _resource(withdrawn, ctx.scenario_of(withdrawn))
 
 
 @router.put(
@@ -197,17 +212,17 @@ def withdraw(who: PrincipalDep, workflow: WorkflowDep, request_id: str) -> JSONR
 )
 async def amend(
     who: PrincipalDep,
-    workflow: WorkflowDep,
+    ctx: ContextDep,
     request_id: str,
     version: ExpectedVersionDep,
     document: DocumentDep,
     heavy: HeavyDep,
 ) -> JSONResponse:
     def work() -> JSONResponse:
-        amended = workflow.amend(who, request_id, document, version)
+        amended = handlers.amend(ctx, who, request_id, document, version)
         return _resource(
             amended.record,
-            workflow.scenario_of(amended.record),
+            ctx.scenario_of(amended.record),
             {"kept": amended.kept, "reset": amended.reset},
         )
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from shapely.geometry import mapping
 
 from clearance.api import schemas
-from clearance.api.deps import PrincipalDep, WorkflowDep
+from clearance.api.deps import ContextDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
 from clearance.domain.clearance.model import Payload
 from clearance.domain.clearance.scenario import Scenario
@@ -26,11 +26,11 @@ router = APIRouter(prefix="/v1/scenario", tags=["scenario"])
     response_model=None,
     responses=ok(schemas.ScenarioMap) | problem_responses(401),
 )
-def scenario_map(_: PrincipalDep, workflow: WorkflowDep, request: Request) -> dict[str, Any]:
+def scenario_map(_: PrincipalDep, ctx: ContextDep, request: Request) -> dict[str, Any]:
     """Territories and named areas as GeoJSON FeatureCollections (properties ``party`` or
     ``id``, and ``name``), sites as points, and the aircraft (with their combat radius),
     payloads and purposes a request may name."""
-    scenario = workflow.current_scenario()
+    scenario = ctx.current_scenario()
     maps: dict[str, dict[str, Any]] = getattr(request.app.state, "scenario_maps", {})
     request.app.state.scenario_maps = maps
     if scenario.version not in maps:

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from clearance.api import schemas
-from clearance.api.deps import HeavyDep, PrincipalDep, WorkflowDep, media_type, unsupported_media
+from clearance.api.deps import ContextDep, HeavyDep, PrincipalDep, media_type, unsupported_media
 from clearance.api.problems import ok, problem_responses
 from clearance.domain.airspace.telemetry import TrackReader
-from clearance.service.monitoring import check_track, may_record
+from clearance.service.handlers.telemetry import may_record, record_telemetry
 
 router = APIRouter(prefix="/v1/requests", tags=["telemetry"])
 
@@ -41,7 +41,7 @@ PIECE_BYTES = 1 << 18
 )
 async def telemetry(
     who: PrincipalDep,
-    workflow: WorkflowDep,
+    ctx: ContextDep,
     heavy: HeavyDep,
     request_id: str,
     request: Request,
@@ -53,7 +53,7 @@ async def telemetry(
     media = media_type(request)
     if media not in MEDIA:
         raise unsupported_media(media, f"telemetry as {' or '.join(MEDIA)}")
-    await heavy(may_record, workflow, request_id, who)  # before reading a byte of it
+    await heavy(may_record, ctx, request_id, who)  # before reading a byte of it
     reader = TrackReader("telemetry", MEDIA[media])
     piece = bytearray()
     async for chunk in request.stream():
@@ -66,6 +66,6 @@ async def telemetry(
     track = await heavy(reader.close)
 
     def work() -> JSONResponse:
-        return JSONResponse(check_track(workflow, request_id, track, who).to_dict())
+        return JSONResponse(record_telemetry(ctx, request_id, track, who).to_dict())
 
     return await heavy(work)
