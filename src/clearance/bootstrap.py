@@ -176,12 +176,17 @@ def context(settings: Settings | None = None) -> Context:
     settings = settings or Settings.from_env()
     engine = _migrated(settings)
     new_uow = uow_factory(engine)
-    versions = ScenarioVersions(load_scenario_files)
+    versions = scenario_versions()
     with new_uow() as uow:
         scenario = versions.current(uow)  # NotFoundError before any load
         since = uow.scenarios.made_current_at()
     signer = KeyStore(settings.key_dir)
     return Context(new_uow, versions, clock_for(scenario, settings, since), signer)
+
+
+def scenario_versions() -> ScenarioVersions:
+    """Stored scenario versions, read from their files when first asked for."""
+    return ScenarioVersions(load_scenario_files)
 
 
 def _migrated(settings: Settings) -> Engine:

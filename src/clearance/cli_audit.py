@@ -63,8 +63,8 @@ def audit_proof(
 def audit_verify(as_json: JsonOption = False) -> None:
     """Check the whole database against the log; exit 1 naming what disagrees.
 
-    Recomputes every leaf and the tree, checks every signed checkpoint and every decision signature, then replays the log and compares every request's state, version, document and approvals with it."""
-    verified = bootstrap.audit_log(settings()).verify()
+    Recomputes every leaf and the tree, checks every signed checkpoint and every decision signature, then replays the log and compares every request's state, version, document and approvals with it; every automatic step is evaluated again against the scenario version its entry names."""
+    verified = bootstrap.audit_log(settings()).verify(bootstrap.scenario_versions())
     if as_json:
         typer.echo(
             json.dumps(

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from clearance.adapters import sql_tables as t
 from clearance.adapters.audit_files import read_export, write_export
 from clearance.adapters.keys import KeyStore
+from clearance.adapters.scenario_loader import scenario_files
 from clearance.adapters.sql import SqlUnitOfWork, make_engine, uow_factory, upgrade
 from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.workflow import Decision
@@ -73,7 +74,7 @@ class Setup:
         public = {("log", ORIGIN): self.log.public_key}
         public |= {("authority", a): self.keys.public_key(a) for a in scenario.authorities}
         with self.uow() as uow:
-            uow.scenarios.save({"scenario.yaml": b"name: test\n"}, NOW)
+            uow.scenarios.save(scenario_files(ROOT / "examples" / "niger"), NOW)
             record_keys(uow, public)
             uow.commit()
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from clearance.adapters import sql_tables as t
 from clearance.adapters.keys import KeyStore
+from clearance.bootstrap import scenario_versions
 from clearance.domain.clearance.model import ApprovalStatus, Principal
 from clearance.domain.clearance.workflow import Decision, RequestState
 from clearance.service import handlers
@@ -271,6 +272,47 @@ def test_every_example_verifies_on_the_cli_then_a_widened_radius_is_named(
     assert lines[0].startswith(f"audit log: FAILED: request {ids['08']}: its state"), lines
     assert any(f"request {ids['13']}: its document in the database" in line for line in lines)
     assert "Traceback" not in done.stderr
+
+
+def test_an_automatic_step_its_scenario_version_does_not_give_is_named(setup: Setup) -> None:
+    """A server that evaluated against rules other than the stored version's (here a grant
+    the version does not hold) writes log and tables that agree with each other; the
+    verifier evaluates each automatic step again against the version the log names."""
+    s = setup
+    s.load_scenario()
+    forged = niger()  # claims the stored version, holds one grant more
+    honest = forged.grants["ne-us-unarmed-isr"]
+    forged.grants["ne-us-armed"] = replace(
+        honest,
+        id="ne-us-armed",
+        purposes=frozenset({"armed-overwatch"}),
+        payloads=frozenset({"armed"}),
+    )
+    liar = Context(s.flow.uow, forged, PinnedClock(NOW), s.keys)
+    handlers.add_principal(liar, PLANNER.name, operator=PLANNER.operator)
+    covered = []
+    for path in sorted((ROOT / "examples" / "niger" / "requests").glob("*.yaml")):
+        doc = document(path.name[:2])
+        if doc["operator"] != PLANNER.operator:
+            continue
+        record = handlers.submit(liar, PLANNER, doc).record
+        if any(a.grant == "ne-us-armed" for a in record.approvals):
+            covered.append(record.id)
+    assert covered, "no example is covered by the forged grant"
+    s.log.integrate()
+    assert s.log.verify().ok  # log and tables agree: only evaluating again shows it
+    verified = s.log.verify(scenario_versions())
+    assert not verified.ok
+    shown = "\n".join(verified.problems)
+    for rid in covered:
+        assert (
+            f"request {rid}: NE.Defense's covered_by_grant step (version 1): its grant "
+            "(ne-us-armed) is not what its scenario version's policies and grants give"
+        ) in shown, shown
+        # NE.PM's step follows NE.Defense's grant: it was forged with it
+        assert f"request {rid}: NE.PM's auto_approved step (version 1): its status" in shown
+    # the honest requests (the rest of the US examples) verify
+    assert all(p.split(":")[0] in {f"request {rid}" for rid in covered} for p in verified.problems)
 
 
 # -- the memory fake gives the same verdicts as SQL ----------------------------------------

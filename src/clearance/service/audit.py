@@ -32,9 +32,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from clearance.domain.clearance.evaluation import evaluate
 from clearance.domain.clearance.model import Approval
-from clearance.domain.clearance.workflow import decided_by_person
-from clearance.domain.errors import InputError, NotFoundError
+from clearance.domain.clearance.requests import parse_request
+from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.clearance.workflow import RequestRecord, decided_by_person
+from clearance.domain.errors import ClearanceError, InputError, NotFoundError
 from clearance.domain.ledger import audit
 from clearance.domain.ledger.checkpoint import (
     NoteError,
@@ -47,7 +50,12 @@ from clearance.domain.ledger.checkpoint import (
     vkey,
 )
 from clearance.domain.ledger.merkle import Frontier, ProofError, leaf_hash
-from clearance.domain.ledger.replay import Replay, ReplayError, disagreements
+from clearance.domain.ledger.replay import (
+    Replay,
+    ReplayError,
+    automatic_disagreements,
+    disagreements,
+)
 from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
     decision_statement,
@@ -60,6 +68,7 @@ from clearance.service.ports import (
     StoredRequest,
     UnitOfWork,
 )
+from clearance.service.scenarios import ScenarioVersions
 
 BATCH = 10_000  # entries integrated per transaction
 PAGE = 5_000  # entries read per query when verifying or exporting
@@ -286,10 +295,12 @@ class AuditLog:
             start = (page[-1].index or 0) + 1
 
     # -- verification ------------------------------------------------------------------
-    def verify(self) -> Verified:
+    def verify(self, scenarios: ScenarioVersions | None = None) -> Verified:
         """Check the whole database against the log and its signed checkpoints (reads
-        only; entries not integrated yet are checked for their own hash only)."""
-        return _Verifier(self).run()
+        only; entries not integrated yet are checked for their own hash only). Given the
+        ``scenarios``, every automatic step is also evaluated again against the scenario
+        version its entry records."""
+        return _Verifier(self, scenarios).run()
 
 
 def key_view(name: str, public: bytes) -> dict[str, Any]:
@@ -301,8 +312,10 @@ def key_view(name: str, public: bytes) -> dict[str, Any]:
 
 
 class _Verifier:
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, scenarios: ScenarioVersions | None) -> None:
         self.log = log
+        self.scenarios = scenarios
+        self.versions: dict[str, Scenario | str] = {}  # version -> it, or why not
         self.replays: dict[str, Replay] = {}  # request id -> its entries folded so far
         self.problems: list[str] = []
         self.requests = 0
@@ -409,6 +422,7 @@ class _Verifier:
             )
         # 4. every stored request is what the replayed log says it must be, and every
         #    decision a person made on it is the one its authority signed
+        self._read_versions()
         seen: set[str] = set()
         with log.uow() as uow, contextlib.closing(uow.audit.request_records()) as rows:
             for row in rows:
@@ -447,11 +461,41 @@ class _Verifier:
         except ValueError:  # not JSON the log could have recorded
             stored = audit.request_head(replace(row.record, document={}))
             stored["document_digest"] = "(not canonical JSON)"
-        found = disagreements(replay, stored)
+        found = disagreements(replay, stored) + self._check_automatic(replay, row.record)
         for approval in row.record.approvals:
             if decided_by_person(approval):
                 found += self._check_approval(row.id, approval, decided)
         return found
+
+    def _read_versions(self) -> None:
+        """Every scenario version the replayed log names, read once, before the requests
+        are streamed."""
+        if self.scenarios is None:
+            return
+        named = {str(r.head.get("scenario_version") or "") for r in self.replays.values()}
+        with self.log.uow() as uow:
+            for version in sorted(named - {""}):
+                try:
+                    self.versions[version] = self.scenarios.get(uow, version)
+                except ClearanceError as e:
+                    self.versions[version] = str(e)
+
+    def _check_automatic(self, replay: Replay, record: RequestRecord) -> list[str]:
+        """The automatic steps the log records, held to the evaluation of the stored
+        document against the scenario version the log records (whose digest the
+        replay already held to the log's)."""
+        version = str(replay.head.get("scenario_version") or "")
+        if self.scenarios is None or not version or not replay.approvals_logged:
+            return []
+        scenario = self.versions.get(version)
+        where = f"request {record.id}: scenario version {version[:12]}"
+        if not isinstance(scenario, Scenario):
+            return [f"{where} cannot be read to check its automatic steps: {scenario}"]
+        try:
+            evaluated = evaluate(parse_request(record.document, scenario), scenario)
+        except ClearanceError as e:
+            return [f"{where} no longer reads its document: {e}"]
+        return automatic_disagreements(replay, evaluated.approvals)
 
     @staticmethod
     def _entry(e: StoredEntry, where: str) -> dict[str, Any]:

@@ -11,7 +11,10 @@ they follow one another:
   signed (status, ``by``, ``at``, ``comment``, ``conditions``, ``signature``), on the
   document the entry records;
 - an automatic step is what it says: ``auto_approved`` names the Cedar policies that
-  permitted it, ``covered_by_grant`` names its grant, and neither names a person.
+  permitted it, ``covered_by_grant`` names its grant, and neither names a person; and,
+  given the evaluation of the request's document against the scenario version the log
+  records (:func:`automatic_disagreements`), it is the step that evaluation produces:
+  same status, same policies, same grant.
 
 What the fold ends with is what the tables must hold; :func:`disagreements` compares it
 with the stored request (the same :func:`request_head` of the row) and names each field
@@ -24,14 +27,14 @@ are compared; its people's decisions are still checked by their signatures.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from clearance.domain.clearance.model import ApprovalStatus
+from clearance.domain.clearance.model import Approval, ApprovalStatus
 from clearance.domain.errors import ReplayError
 
-__all__ = ["Replay", "ReplayError", "disagreements"]
+__all__ = ["Replay", "ReplayError", "automatic_disagreements", "disagreements"]
 
 APPROVALS = "approvals"
 # an approval's fields that the authority's signature covers, as the decision entry's
@@ -132,6 +135,46 @@ def disagreements(replay: Replay, stored: Mapping[str, Any]) -> list[str]:
         )
     if replay.approvals_logged:
         found += _approvals(rid, version, stored.get(APPROVALS, []), logged[APPROVALS])
+    return found
+
+
+# what no person decided: Cedar permitted or forbade it, or a standing grant covered it
+AUTOMATIC = frozenset(
+    {ApprovalStatus.AUTO_APPROVED, ApprovalStatus.COVERED_BY_GRANT, ApprovalStatus.DENIED}
+)
+
+
+def automatic_disagreements(replay: Replay, evaluated: Sequence[Approval]) -> list[str]:
+    """Each automatic step the log records (no person named) that ``evaluated`` (the
+    request's document evaluated again against the scenario version the log records)
+    does not produce: the same authority with the same status, policies and grant.
+    A revoked grant only ever turns a step back to review, which a person then decides,
+    so every automatic step still logged is one its evaluation gave."""
+    if not replay.approvals_logged:
+        return []
+    rid, version = replay.request_id, replay.head["version"]
+    produced = {a.authority: a for a in evaluated}
+    found = []
+    for logged in replay.head[APPROVALS]:
+        status, authority = logged.get("status"), logged.get("authority")
+        if status not in AUTOMATIC or logged.get("by") is not None:
+            continue
+        where = f"request {rid}: {authority}'s {status} step (version {version})"
+        again = produced.get(str(authority))
+        if again is None:
+            found.append(f"{where} is not in the chain its scenario version gives")
+            continue
+        expected = {
+            "status": again.status.value,
+            "policies": list(again.policies),
+            "grant": again.grant,
+        }
+        for name, value in expected.items():
+            if logged.get(name) != value:
+                found.append(
+                    f"{where}: its {name} ({_shown(logged.get(name))}) is not what its "
+                    f"scenario version's policies and grants give ({_shown(value)})"
+                )
     return found
 
 
