@@ -315,6 +315,27 @@ def test_an_automatic_step_its_scenario_version_does_not_give_is_named(setup: Se
     assert all(p.split(":")[0] in {f"request {rid}" for rid in covered} for p in verified.problems)
 
 
+def test_an_open_request_still_covered_by_a_revoked_grant_is_named(setup: Setup) -> None:
+    """A revocation logged without sending what the grant covered back to review (a
+    server that skipped it): the request the log last shows open and covered is named."""
+    s = setup
+    s.load_scenario()
+    handlers.add_principal(s.flow, PLANNER.name, operator=PLANNER.operator)
+    rid = handlers.submit(s.flow, PLANNER, document("01")).record.id
+    with s.uow() as uow:  # the grant's row and its entry, and nothing else
+        uow.grants.revoke("ne-us-unarmed-isr", "NE.Defense-member", NOW)
+        uow.commit()
+    s.log.integrate()
+    verified = s.log.verify(scenario_versions())
+    assert not verified.ok
+    assert verified.problems[0].startswith(
+        f"request {rid}: NE.Defense's step is still covered by grant ne-us-unarmed-isr "
+        "(version 1), revoked by log index "
+    ), verified.problems
+    # (the same revocation made by the handler verifies: see every_example, which
+    # revokes ne-fr-isr-armed)
+
+
 # -- the memory fake gives the same verdicts as SQL ----------------------------------------
 
 

@@ -55,6 +55,7 @@ from clearance.domain.ledger.replay import (
     ReplayError,
     automatic_disagreements,
     disagreements,
+    still_covered,
 )
 from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
@@ -316,6 +317,8 @@ class _Verifier:
         self.log = log
         self.scenarios = scenarios
         self.versions: dict[str, Scenario | str] = {}  # version -> it, or why not
+        self.revoked: dict[str, str] = {}  # grant id -> the entry revoking it, so far
+        self.revoked_then: dict[str, frozenset[str]] = {}  # request -> at its last entry
         self.replays: dict[str, Replay] = {}  # request id -> its entries folded so far
         self.problems: list[str] = []
         self.requests = 0
@@ -487,15 +490,17 @@ class _Verifier:
         version = str(replay.head.get("scenario_version") or "")
         if self.scenarios is None or not version or not replay.approvals_logged:
             return []
+        found = still_covered(replay, self.revoked)
         scenario = self.versions.get(version)
         where = f"request {record.id}: scenario version {version[:12]}"
         if not isinstance(scenario, Scenario):
-            return [f"{where} cannot be read to check its automatic steps: {scenario}"]
+            return [*found, f"{where} cannot be read to check its automatic steps: {scenario}"]
+        scenario = scenario.with_revoked(self.revoked_then.get(record.id, frozenset()))
         try:
             evaluated = evaluate(parse_request(record.document, scenario), scenario)
         except ClearanceError as e:
-            return [f"{where} no longer reads its document: {e}"]
-        return automatic_disagreements(replay, evaluated.approvals)
+            return [*found, f"{where} no longer reads its document: {e}"]
+        return found + automatic_disagreements(replay, evaluated.approvals)
 
     @staticmethod
     def _entry(e: StoredEntry, where: str) -> dict[str, Any]:
@@ -525,6 +530,10 @@ class _Verifier:
                 rid = entry["request_id"]
                 logged_events.add((rid, entry["version"], kind[len("request.") :]))
                 self.replays.setdefault(rid, Replay(rid)).apply(entry)
+                # the grants revoked when this change was made: what it evaluated with
+                self.revoked_then[rid] = frozenset(self.revoked)
+            if kind == audit.GRANT_REVOKED:
+                self.revoked.setdefault(str(entry["grant"]), named)
             if kind == audit.DECIDED:
                 keys.check_decision(entry)
                 authority = entry["detail"]["authority"]

@@ -168,7 +168,7 @@ class GrantRepository(Logged, abc.ABC):
     def revoke(self, grant: str, by: str, at: datetime) -> None:
         """Raises ``ConflictError`` when already revoked."""
         self._revoke(grant, by, at)
-        self.log.append("grant.revoked", {"grant": grant, "by": by, "at": instant(at)})
+        self.log.append(audit.GRANT_REVOKED, {"grant": grant, "by": by, "at": instant(at)})
 
     @abc.abstractmethod
     def _revoke(self, grant: str, by: str, at: datetime) -> None: ...

@@ -90,6 +90,7 @@ __all__ = [
 
 KEY = "key"
 DECIDED = "request.decided"
+GRANT_REVOKED = "grant.revoked"
 LOG_ROLE = "log"
 AUTHORITY_ROLE = "authority"
 

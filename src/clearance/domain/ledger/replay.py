@@ -34,7 +34,13 @@ from typing import Any
 from clearance.domain.clearance.model import Approval, ApprovalStatus
 from clearance.domain.errors import ReplayError
 
-__all__ = ["Replay", "ReplayError", "automatic_disagreements", "disagreements"]
+__all__ = [
+    "Replay",
+    "ReplayError",
+    "automatic_disagreements",
+    "disagreements",
+    "still_covered",
+]
 
 APPROVALS = "approvals"
 # an approval's fields that the authority's signature covers, as the decision entry's
@@ -176,6 +182,24 @@ def automatic_disagreements(replay: Replay, evaluated: Sequence[Approval]) -> li
                     f"scenario version's policies and grants give ({_shown(value)})"
                 )
     return found
+
+
+OPEN = frozenset({"pending", "cleared"})
+
+
+def still_covered(replay: Replay, revoked: Mapping[str, str]) -> list[str]:
+    """An open request (pending or cleared, as the log last records it) whose step is
+    still covered by a grant the log records revoked (grant id -> where): revoking a grant
+    sends every open request it covers back to review, in the same change."""
+    head = replay.head
+    if head.get("state") not in OPEN or not replay.approvals_logged:
+        return []
+    return [
+        f"request {replay.request_id}: {a.get('authority')}'s step is still covered by grant "
+        f"{a.get('grant')} (version {head['version']}), revoked by {revoked[str(a.get('grant'))]}"
+        for a in head[APPROVALS]
+        if a.get("status") == ApprovalStatus.COVERED_BY_GRANT and str(a.get("grant")) in revoked
+    ]
 
 
 def _approvals(
