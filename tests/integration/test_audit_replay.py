@@ -336,6 +336,24 @@ def test_an_open_request_still_covered_by_a_revoked_grant_is_named(setup: Setup)
     # revokes ne-fr-isr-armed)
 
 
+def test_entries_rewritten_as_text_are_judged_by_their_hashes(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """SQLite keeps the type a value was written with: an entry's data rewritten as text
+    (same content) still verifies, and changed text is named, never an internal error."""
+    for s in _make_setup(sqlite_url, tmp_path):
+        story(s)
+        s.sql("UPDATE audit_entries SET data = CAST(data AS TEXT)")
+        assert s.log.verify().ok
+        s.sql(
+            "UPDATE audit_entries SET data = REPLACE(data, 'fine', 'FINE') "
+            "WHERE kind = 'request.decided'"
+        )
+        verified = s.log.verify()
+        assert not verified.ok
+        assert "the stored data does not hash to its leaf hash" in verified.problems[0]
+
+
 # -- the memory fake gives the same verdicts as SQL ----------------------------------------
 
 

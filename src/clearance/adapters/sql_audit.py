@@ -309,9 +309,15 @@ class SqlAudit(AuditRepository):
 
 def _entry(row: sa.Row[Any]) -> StoredEntry:
     return StoredEntry(
-        row.seq, row.log_index, row.kind, row.request_id, bytes(row.data), bytes(row.leaf_hash)
+        row.seq, row.log_index, row.kind, row.request_id, _blob(row.data), _blob(row.leaf_hash)
     )
 
 
 def _checkpoint(row: sa.Row[Any]) -> StoredCheckpoint:
-    return StoredCheckpoint(row.size, bytes(row.root), row.note, row.created_at)
+    return StoredCheckpoint(row.size, _blob(row.root), row.note, row.created_at)
+
+
+def _blob(value: bytes | str) -> bytes:
+    """A binary column's bytes. SQLite keeps whatever type was written: a value rewritten
+    as text comes back as ``str``, read as its UTF-8 bytes so the hashes judge it."""
+    return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
