@@ -19,7 +19,7 @@ from clearance.adapters.sql import make_engine, schema_problem, uow_factory, upg
 from clearance.config import Settings
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.errors import InputError, NotFoundError, RequestError, ScenarioError
-from clearance.domain.ledger.audit import scenario_version
+from clearance.domain.ledger.audit import ROOT_ROLE, scenario_version
 from clearance.domain.ledger.checkpoint import raw_public
 from clearance.service import handlers
 from clearance.service.audit import AuditLog, check_origin, record_keys
@@ -60,7 +60,13 @@ def store_scenario(directory: Path, settings: Settings | None = None) -> Scenari
     if scenario.version != scenario_version(files):
         raise ScenarioError("changed while it was being read; load it again", source=str(directory))
     keys = KeyStore(settings.key_dir)
-    public = _public_keys(keys, settings, list(scenario.authorities))
+    # the service holds keys only for authorities that keep no root key of their own
+    served = [a.id for a in scenario.authorities.values() if a.root_key is None]
+    public = _public_keys(keys, settings, served) | {
+        (ROOT_ROLE, a.id): a.root_key
+        for a in scenario.authorities.values()
+        if a.root_key is not None
+    }
     engine = engine_for(settings)
     try:
         # every authority gets a key pair, in the log too

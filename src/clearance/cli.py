@@ -21,7 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clearance import bootstrap, cli_audit, cli_run
+from clearance import bootstrap, cli_audit, cli_keys, cli_run
+from clearance.adapters.keys import read_key_file
 from clearance.cli_run import EPILOG, ExitCode, exit_code, settings
 from clearance.config import DEFAULT_PORT, Settings
 from clearance.domain.airspace.volumes import LatLng
@@ -30,9 +31,11 @@ from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.domain.documents import instant
 from clearance.domain.errors import ClearanceError, ConflictError, InputError
+from clearance.domain.ledger.signatures import document_digest, sign_statement, statement_for
 from clearance.service import handlers, queries
 from clearance.service.context import Context
 from clearance.service.evaluations import evaluate_documents
+from clearance.service.handlers.decide import Signed, read_conditions
 from clearance.service.handlers.telemetry import record_telemetry
 from clearance.service.monitoring import read_track_file, simulated_track_csv
 from clearance.service.views import (
@@ -154,6 +157,8 @@ app.add_typer(principal_app, name="principal")
 app.add_typer(request_app, name="request")
 app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_audit.authority_app, name="authority")
+app.add_typer(cli_keys.key_app, name="key")
+app.add_typer(cli_keys.member_app, name="member")
 
 AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -513,6 +518,14 @@ def request_decide(
             "--not-after", help="With --conditions: fly until this time (RFC 3339), not later."
         ),
     ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            help="Sign the decision here with your enrolled private key (required for an "
+            "authority whose scenario entry names a root_key).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Approve or deny for one authority (its approval on the request), with conditions if need be.
@@ -533,12 +546,51 @@ def request_decide(
     decision = Decision.APPROVE if approve else Decision.DENY
     who = queries.principal(ctx, as_)
     try:
-        record = handlers.decide(ctx, who, request_id, authority, decision, comment, attached)
+        if key is None:
+            record = handlers.decide(ctx, who, request_id, authority, decision, comment, attached)
+        else:
+            record = _decide_signed(
+                ctx, who, request_id, authority, decision, comment, attached, key
+            )
     except InputError as e:
         if e.field in CONDITION_OPTIONS:
             raise InputError(e.rule, field=CONDITION_OPTIONS[e.field]) from None
         raise
     _print_record(record, [], as_json, ctx.scenario_of(record))
+
+
+def _decide_signed(
+    ctx: Context,
+    who: Principal,
+    request_id: str,
+    authority: str,
+    decision: Decision,
+    comment: str,
+    attached: dict[str, str] | None,
+    key: Path,
+) -> RequestRecord:
+    """Sign the decision's statement here, on the version of the request read now, and
+    have the service check it against the key enrolled for ``who``."""
+    private = read_key_file(key, "--key")
+    seen, _ = queries.get(ctx, who, request_id)
+    parsed = read_conditions(attached, seen) if attached is not None else None
+    at = ctx.clock.now()
+    statement = statement_for(
+        seen.id,
+        seen.version + 1,
+        document_digest(seen.document),
+        authority,
+        decision.value,
+        comment,
+        parsed,
+        who.name,
+        at,
+    )
+    signed = Signed(at, sign_statement(private, statement))
+    return handlers.decide(
+        ctx, who, request_id, authority, decision, comment, attached,
+        expected_version=seen.version, signed=signed,
+    )  # fmt: skip
 
 
 # The fields of the API's decision conditions, as the options that give them.

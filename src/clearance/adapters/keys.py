@@ -144,3 +144,50 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# -- a party's own key file (members' and authorities' root keys, on their machines) ----
+def new_key_file(path: Path) -> bytes:
+    """Make an Ed25519 key pair, write the private key to ``path`` (PKCS#8 PEM, mode 0600
+    from the start, never over an existing file) and return the raw public key."""
+    path = path.expanduser()
+    if path.exists():
+        raise InputError(
+            f"{path} exists; give a new file (a key is never overwritten)", field="--out"
+        )
+    if not path.parent.is_dir():
+        raise InputError(f"the folder {path.parent} does not exist", field="--out")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        raise InputError(f"cannot create {path} ({e.strerror})", field="--out") from None
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+        os.write(fd, pem)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return raw_public(key)
+
+
+def read_key_file(path: Path, option: str) -> Ed25519PrivateKey:
+    """The Ed25519 private key in ``path`` (as ``new_key_file`` writes it); errors name
+    the file and the ``option`` that gave it."""
+    path = path.expanduser()
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read {path} ({e.strerror})", field=option) from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as e:
+        raise InputError(
+            f"{path} is not an unencrypted PEM private key ({e})", field=option
+        ) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"{path} does not hold an Ed25519 private key", field=option)
+    return key

@@ -43,8 +43,9 @@ from clearance.domain.clearance.model import (
 from clearance.domain.clearance.policy import PolicyEngine, PolicyText
 from clearance.domain.clearance.scenario import Scenario, ScenarioClock
 from clearance.domain.documents import Fields
-from clearance.domain.errors import ScenarioError
+from clearance.domain.errors import RequestError, ScenarioError
 from clearance.domain.ledger.audit import scenario_version
+from clearance.domain.ledger.members import public_key
 
 SECTIONS = (
     "name", "clock", "purposes", "parties", "authorities", "members", "operators",
@@ -60,7 +61,7 @@ def load_scenario(directory: Path) -> Scenario:
     f.only(*SECTIONS)
     purposes = _purposes(f)
     authorities = {
-        k: Authority(k, v.text("party"), v.text("name", default=k))
+        k: Authority(k, v.text("party"), v.text("name", default=k), _root_key(v))
         for k, v in _named(f, "authorities")
     }
     parties = {k: _party(k, v, authorities) for k, v in _named(f, "parties")}
@@ -187,6 +188,16 @@ def _named(f: Fields, key: str, *, optional: bool = False) -> list[tuple[str, Fi
         return []
     section = f.obj(key)
     return [(str(k), section.obj(str(k))) for k in section.data]
+
+
+def _root_key(f: Fields) -> bytes | None:
+    """``root_key``: the authority's root public key, base64 of the raw Ed25519 key."""
+    if not f.has("root_key"):
+        return None
+    try:
+        return public_key(f.raw("root_key"), "root_key")
+    except RequestError as e:
+        raise f.fail(e.rule, "root_key") from None
 
 
 def _ref(f: Fields, key: str, known: dict[str, Any]) -> str:

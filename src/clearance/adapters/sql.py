@@ -48,10 +48,13 @@ from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
 from clearance.domain.clearance.overview import ApprovalTimes, ChainTimes
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 from clearance.domain.errors import ConflictError, NotFoundError
+from clearance.domain.ledger.members import MemberStatement
 from clearance.domain.ledger.signatures import instant
 from clearance.service.ports import (
     GrantRepository,
     IdempotencyRepository,
+    MemberKey,
+    MemberKeyRepository,
     PrincipalRecord,
     PrincipalRepository,
     RequestRepository,
@@ -229,6 +232,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.idempotency = SqlIdempotency(self)
         self.grants = SqlGrants(self)
         self.scenarios = SqlScenarios(self)
+        self.member_keys = SqlMemberKeys(self)
 
     def __enter__(self) -> SqlUnitOfWork:
         return self
@@ -612,6 +616,60 @@ class SqlGrants(GrantRepository):
         row = {"grant_id": grant, "revoked_by": by, "revoked_at": at}
         if not self.uow.insert_unique(sa.insert(t.grant_revocations), row):
             raise ConflictError(f"grant {grant} was already revoked")
+
+
+class SqlMemberKeys(MemberKeyRepository):
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        super().__init__(uow.audit)
+        self.uow = uow
+
+    def _enroll(self, statement: MemberStatement) -> None:
+        row = {
+            "authority": statement.authority,
+            "member": statement.member,
+            "public_key": statement.public_key,
+            "enrolled_at": statement.at,
+        }
+        if not self.uow.insert_unique(sa.insert(t.member_keys), row):
+            raise ConflictError(
+                f"{statement.member} of {statement.authority} has an enrolled key already, "
+                "or this key was enrolled before: revoke the member's key first, and make a "
+                "new key pair for each enrollment"
+            )
+
+    def _revoke(self, statement: MemberStatement) -> None:
+        k = t.member_keys.c
+        done = self.uow.execute(
+            sa.update(t.member_keys)
+            .where(
+                k.authority == statement.authority,
+                k.member == statement.member,
+                k.public_key == statement.public_key,
+                k.revoked_at.is_(None),
+            )
+            .values(revoked_at=statement.at),
+            write=True,
+        )
+        if done.rowcount != 1:
+            raise NotFoundError(
+                f"{statement.member} of {statement.authority} has no enrolled key like this one"
+            )
+
+    def active(self, authority: str, member: str) -> bytes | None:
+        k = t.member_keys.c
+        query = sa.select(k.public_key).where(
+            k.authority == authority, k.member == member, k.revoked_at.is_(None)
+        )
+        found = self.uow.execute(query).scalar_one_or_none()
+        return None if found is None else bytes(found)
+
+    def records(self) -> list[MemberKey]:
+        k = t.member_keys.c
+        rows = self.uow.execute(sa.select(t.member_keys).order_by(k.authority, k.member, k.id))
+        return [
+            MemberKey(r.authority, r.member, bytes(r.public_key), r.enrolled_at, r.revoked_at)
+            for r in rows
+        ]
 
 
 class SqlScenarios(ScenarioRepository):

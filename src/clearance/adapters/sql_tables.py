@@ -167,6 +167,27 @@ grant_revocations = sa.Table(
     sa.Column("revoked_at", UtcDateTime(), nullable=False),
 )
 
+# Members' public keys, enrolled (and revoked) by their authority's root key; the signed
+# statements are in the audit log. At most one unrevoked key per member.
+member_keys = sa.Table(
+    "member_keys",
+    metadata,
+    sa.Column("id", EventId, primary_key=True, autoincrement=True),
+    sa.Column("authority", sa.String(200), nullable=False),
+    sa.Column("member", sa.String(200), nullable=False),
+    sa.Column("public_key", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("enrolled_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Index(
+        "member_keys_one_active",
+        "authority",
+        "member",
+        unique=True,
+        sqlite_where=sa.text("revoked_at IS NULL"),
+        postgresql_where=sa.text("revoked_at IS NULL"),
+    ),
+)
+
 # Scenario versions: immutable, named by the digest of their files
 # (clearance.domain.ledger.audit.scenario_version). Each load appends to scenario_loads;
 # the current version is the newest load's.

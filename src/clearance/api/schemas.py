@@ -177,6 +177,18 @@ class DecisionBody(_Strict):
     decision: Literal["approve", "deny"]
     comment: str = ""
     conditions: ConditionsIn | None = None
+    at: str | None = Field(
+        None,
+        description="With signature: the time the member signed, RFC 3339 (within 5 minutes "
+        "of the service's clock).",
+    )
+    signature: str | None = Field(
+        None,
+        description="The member's Ed25519 signature (base64) of the decision's statement "
+        "(RFC 8785 JSON of request_id, version: the one this decision creates, "
+        "document_digest, authority, decision, comment, conditions, by, at). Required for "
+        "an authority that names a root key.",
+    )
 
 
 INPUTS: tuple[type[BaseModel], ...] = (Problem, RequestDocument, DecisionBody)

@@ -38,7 +38,7 @@ from clearance.domain.clearance.requests import parse_request
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import RequestRecord, decided_by_person
 from clearance.domain.errors import ClearanceError, InputError, NotFoundError
-from clearance.domain.ledger import audit
+from clearance.domain.ledger import audit, members
 from clearance.domain.ledger.checkpoint import (
     NoteError,
     format_checkpoint,
@@ -534,12 +534,11 @@ class _Verifier:
                 self.revoked_then[rid] = frozenset(self.revoked)
             if kind == audit.GRANT_REVOKED:
                 self.revoked.setdefault(str(entry["grant"]), named)
+            if kind in members.KINDS:
+                keys.learn_member(entry)
             if kind == audit.DECIDED:
-                keys.check_decision(entry)
-                authority = entry["detail"]["authority"]
-                key = keys.authority(authority)
-                assert key is not None  # check_decision needed it
-                decided[(entry["request_id"], authority)] = (entry, key)
+                key = keys.check_decision(entry)
+                decided[(entry["request_id"], entry["detail"]["authority"])] = (entry, key)
                 return 1
         except ReplayError as e:
             raise audit.AuditError(f"{named}: {e}") from None

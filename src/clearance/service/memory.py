@@ -21,11 +21,14 @@ from clearance.domain.clearance.workflow import (
 )
 from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.ledger import audit, merkle
+from clearance.domain.ledger.members import MemberStatement
 from clearance.domain.ledger.signatures import instant
 from clearance.service.ports import (
     AuditRepository,
     GrantRepository,
     IdempotencyRepository,
+    MemberKey,
+    MemberKeyRepository,
     PrincipalRecord,
     PrincipalRepository,
     RequestRepository,
@@ -48,6 +51,7 @@ class MemoryStore:
     scenario_versions: dict[str, dict[str, bytes]] = field(default_factory=dict)
     scenario_loads: list[str] = field(default_factory=list)
     scenario_loaded_at: list[datetime] = field(default_factory=list)  # wall-clock
+    member_keys: list[MemberKey] = field(default_factory=list)
     audit: list[StoredEntry] = field(default_factory=list)
     checkpoints: list[StoredCheckpoint] = field(default_factory=list)
 
@@ -204,6 +208,48 @@ class MemoryGrants(GrantRepository):
         self.store.revoked[grant] = at
 
 
+class MemoryMemberKeys(MemberKeyRepository):
+    def __init__(self, store: MemoryStore, log: AuditRepository) -> None:
+        super().__init__(log)
+        self.store = store
+
+    def _enroll(self, statement: MemberStatement) -> None:
+        keys = self.store.member_keys
+        if any(k.public_key == statement.public_key for k in keys) or self.active(
+            statement.authority, statement.member
+        ):
+            raise ConflictError(
+                f"{statement.member} of {statement.authority} has an enrolled key already, "
+                "or this key was enrolled before"
+            )
+        keys.append(
+            MemberKey(statement.authority, statement.member, statement.public_key, statement.at)
+        )
+
+    def _revoke(self, statement: MemberStatement) -> None:
+        keys = self.store.member_keys
+        for i, k in enumerate(keys):
+            if (k.authority, k.member, k.public_key) == (
+                statement.authority,
+                statement.member,
+                statement.public_key,
+            ) and k.revoked_at is None:
+                keys[i] = replace(k, revoked_at=statement.at)
+                return
+        raise NotFoundError(
+            f"{statement.member} of {statement.authority} has no enrolled key like this one"
+        )
+
+    def active(self, authority: str, member: str) -> bytes | None:
+        for k in self.store.member_keys:
+            if (k.authority, k.member, k.revoked_at) == (authority, member, None):
+                return k.public_key
+        return None
+
+    def records(self) -> list[MemberKey]:
+        return sorted(self.store.member_keys, key=lambda k: (k.authority, k.member))
+
+
 class MemoryScenarios(ScenarioRepository):
     def __init__(self, store: MemoryStore, log: AuditRepository) -> None:
         super().__init__(log)
@@ -242,6 +288,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.idempotency = MemoryIdempotency(self.work)
         self.grants = MemoryGrants(self.work, self.audit)
         self.scenarios = MemoryScenarios(self.work, self.audit)
+        self.member_keys = MemoryMemberKeys(self.work, self.audit)
 
     def commit(self) -> None:
         for name in vars(self.work):

@@ -34,6 +34,7 @@ from clearance.domain.clearance.overview import ChainTimes
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 from clearance.domain.documents import instant
 from clearance.domain.ledger import audit
+from clearance.domain.ledger.members import MemberStatement
 
 
 class Logged:
@@ -149,6 +150,51 @@ class PrincipalRepository(Logged, abc.ABC):
     @abc.abstractmethod
     def records(self) -> list[PrincipalRecord]:
         """Every principal, revoked or not, by name."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberKey:
+    """A member's public key as enrolled by its authority's root key; once revoked, when."""
+
+    authority: str
+    member: str
+    public_key: bytes
+    enrolled_at: datetime
+    revoked_at: datetime | None = None
+
+
+class MemberKeyRepository(Logged, abc.ABC):
+    """Members' public keys (never a private one), each enrolled and revoked by a
+    statement its authority's root key signed, which the log keeps whole."""
+
+    def enroll(self, statement: MemberStatement) -> None:
+        """Raises ``ConflictError`` when the member has an enrolled key already, or this
+        key was enrolled before."""
+        self._enroll(statement)
+        self._logged(statement)
+
+    def revoke(self, statement: MemberStatement) -> None:
+        """Raises ``NotFoundError`` unless the key is the member's enrolled one."""
+        self._revoke(statement)
+        self._logged(statement)
+
+    def _logged(self, statement: MemberStatement) -> None:
+        fields = {k: v for k, v in statement.fields().items() if k != "kind"}
+        self.log.append(statement.kind, fields | {"signature": statement.signature})
+
+    @abc.abstractmethod
+    def _enroll(self, statement: MemberStatement) -> None: ...
+
+    @abc.abstractmethod
+    def _revoke(self, statement: MemberStatement) -> None: ...
+
+    @abc.abstractmethod
+    def active(self, authority: str, member: str) -> bytes | None:
+        """The member's enrolled key unless revoked."""
+
+    @abc.abstractmethod
+    def records(self) -> list[MemberKey]:
+        """Every enrolled key, revoked or not, by authority, member and enrollment."""
 
 
 class IdempotencyRepository(abc.ABC):
@@ -341,6 +387,7 @@ class UnitOfWork(abc.ABC):
     idempotency: IdempotencyRepository
     grants: GrantRepository
     scenarios: ScenarioRepository
+    member_keys: MemberKeyRepository
     audit: AuditRepository
 
     def __enter__(self) -> UnitOfWork:

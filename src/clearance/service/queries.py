@@ -25,7 +25,7 @@ from clearance.domain.errors import ForbiddenError, NotFoundError, UnauthorizedE
 from clearance.service.conflicts import SeenConflict, seen_conflicts
 from clearance.service.context import Context
 from clearance.service.documents import evaluate_in, read_first, read_live
-from clearance.service.ports import PrincipalRecord, UnitOfWork
+from clearance.service.ports import MemberKey, PrincipalRecord, UnitOfWork
 from clearance.service.tokens import token_digest
 
 OVERVIEW_LIMIT = 5_000
@@ -75,6 +75,12 @@ def principals(ctx: Context) -> list[PrincipalRecord]:
     """Every principal, revoked or not, by name (the database operator's view)."""
     with ctx.uow() as uow:
         return uow.principals.records()
+
+
+def member_keys(ctx: Context) -> list[MemberKey]:
+    """Every enrolled member key, revoked or not (public keys only: no other kind is held)."""
+    with ctx.uow() as uow:
+        return uow.member_keys.records()
 
 
 def revoked_message(record: PrincipalRecord) -> str:

@@ -24,7 +24,10 @@ from clearance.api.deps import (
 from clearance.api.problems import ok, problem_responses
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import Decision, RequestRecord, RequestState
+from clearance.domain.documents import Fields
+from clearance.domain.errors import RequestError
 from clearance.service import handlers, queries
+from clearance.service.handlers.decide import Signed
 from clearance.service.views import conflict_view, event_view, record_view
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
@@ -74,6 +77,15 @@ class DecisionIn(BaseModel):
     decision: Literal["approve", "deny"]
     comment: str = ""
     conditions: dict[str, Any] | None = None
+    at: str | None = None
+    signature: str | None = None
+
+    def signed(self) -> Signed | None:
+        """The member's signature and the time it states, when the decision carries one."""
+        if self.signature is None and self.at is None:
+            return None
+        f = Fields({"at": self.at, "signature": self.signature}, error=RequestError)
+        return Signed(f.instant("at"), f.text("signature"))
 
 
 DECISION_BODY: dict[str, Any] = {
@@ -191,6 +203,7 @@ def decide(
         body.comment,
         body.conditions,
         expected_version=seen,
+        signed=body.signed(),
     )
     return _resource(record, ctx.scenario_of(record))
 

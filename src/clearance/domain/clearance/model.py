@@ -82,6 +82,10 @@ class Authority:
     id: str
     party: str
     name: str
+    # The public half of the root key the authority keeps itself (raw Ed25519): it
+    # enrolls its members' keys, and its decisions are then signed by the member who
+    # makes them (``domain.ledger.members``). None: the service signs for it.
+    root_key: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,8 +200,11 @@ class RequestRecord:
         comment: str = "",
         conditions: Conditions | None = None,
         sign: Callable[[bytes], str] | None = None,
+        key: str | None = None,
     ) -> None:
         """A member's decision; the caller has checked membership and separation of duties.
+        ``key``: the member's enrolled public key (base64) when ``sign`` checks the
+        member's own signature rather than making the authority's.
 
         With ``sign`` (the authority's key: canonical JSON bytes -> base64 signature), the
         decision carries the authority's signature of its statement (see
@@ -241,6 +244,8 @@ class RequestRecord:
                 "document_digest": digest,
                 "signature": decided.signature,
             }
+            if key is not None:
+                detail["key"] = key
         self.approvals = [decided if a.authority == authority else a for a in self.approvals]
         self.state = _state(self.approvals, self.violations)
         self._event("decided", now, by, detail)

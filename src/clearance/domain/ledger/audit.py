@@ -58,6 +58,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from clearance.domain.clearance.model import Approval, Principal
 from clearance.domain.clearance.workflow import RequestRecord
 from clearance.domain.errors import AuditError
+from clearance.domain.ledger import members
 from clearance.domain.ledger.checkpoint import open_checkpoint, raw_public
 from clearance.domain.ledger.merkle import Frontier, ProofError, canonical_json, leaf_hash
 from clearance.domain.ledger.signatures import (
@@ -92,7 +93,8 @@ KEY = "key"
 DECIDED = "request.decided"
 GRANT_REVOKED = "grant.revoked"
 LOG_ROLE = "log"
-AUTHORITY_ROLE = "authority"
+AUTHORITY_ROLE = "authority"  # a key the service holds and signs decisions with
+ROOT_ROLE = "root"  # an authority's own root key, named in the scenario
 
 
 def entry_data(kind: str, fields: Mapping[str, Any]) -> bytes:
@@ -179,6 +181,8 @@ class KeyRing:
     """Public keys as recorded in the log so far: (role, name) -> raw Ed25519 key."""
 
     keys: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    # (authority, member) -> the member's enrolled key, as the log stands so far
+    members: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
     def learn(self, entry: Mapping[str, Any]) -> None:
         """Record a ``key`` entry; raises ``ValueError`` when it is malformed."""
@@ -196,9 +200,32 @@ class KeyRing:
     def authority(self, authority: str) -> bytes | None:
         return self.keys.get((AUTHORITY_ROLE, authority))
 
-    def check_decision(self, entry: Mapping[str, Any]) -> None:
-        """Check a ``request.decided`` entry's signature with the authority's key as
-        recorded so far; raises :class:`DecisionSignatureError`."""
+    def learn_member(self, entry: Mapping[str, Any]) -> None:
+        """Record a ``member.enrolled`` or ``member.key_revoked`` entry once its
+        authority's root key, as recorded so far, is found to have signed it; raises
+        :class:`DecisionSignatureError` or ``ValueError``."""
+        statement = members.statement_from_entry(dict(entry))
+        root = self.keys.get((ROOT_ROLE, statement.authority))
+        if root is None:
+            raise DecisionSignatureError(
+                f"no root key of {statement.authority} is recorded before its {statement.kind}"
+            )
+        statement.verify(root)
+        who = (statement.authority, statement.member)
+        if statement.kind == members.ENROLLED:
+            if who in self.members:
+                raise ValueError(f"{statement.member} of {statement.authority} has a key already")
+            self.members[who] = statement.public_key
+        elif self.members.get(who) != statement.public_key:
+            raise ValueError(f"revokes a key {statement.member} of {statement.authority} lacks")
+        else:
+            del self.members[who]
+
+    def check_decision(self, entry: Mapping[str, Any]) -> bytes:
+        """Check a ``request.decided`` entry's signature: with the deciding member's key
+        enrolled at that point of the log when the entry names one (``key``), else with
+        the authority's key the service holds; raises :class:`DecisionSignatureError`.
+        Returns the key that verified it."""
         detail = entry.get("detail")
         if not isinstance(detail, dict):
             raise DecisionSignatureError("the decision entry has no detail")
@@ -208,9 +235,20 @@ class KeyRing:
         signature = detail.get("signature")
         if not isinstance(signature, str) or not signature:
             raise DecisionSignatureError(f"{authority}'s decision is not signed")
-        key = self.authority(authority)
-        if key is None:
-            raise DecisionSignatureError(f"no key of {authority} is recorded before its decision")
+        named = detail.get("key")
+        if named is not None:
+            key = self.members.get((authority, str(entry.get("by"))))
+            if key is None or named != base64.b64encode(key).decode():
+                raise DecisionSignatureError(
+                    f"{authority}'s decision by {entry.get('by')} is signed with a key not "
+                    "enrolled for them (or revoked) at that point of the log"
+                )
+        else:
+            key = self.authority(authority)
+            if key is None:
+                raise DecisionSignatureError(
+                    f"no key of {authority} is recorded before its decision"
+                )
         try:
             statement = statement_from_event(dict(entry))
         except KeyError as e:
@@ -219,6 +257,7 @@ class KeyRing:
             verify_statement(key, statement, signature)
         except DecisionSignatureError as e:
             raise DecisionSignatureError(f"{authority}'s decision: {e}") from None
+        return key
 
 
 @dataclass(frozen=True)

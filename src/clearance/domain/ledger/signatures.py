@@ -43,7 +43,9 @@ __all__ = [
     "document_digest",
     "instant",
     "sign_statement",
+    "statement_for",
     "statement_from_event",
+    "verify_signed",
     "verify_statement",
 ]
 
@@ -108,16 +110,42 @@ def decision_statement(
     of request ``request_id`` whose document has digest ``digest``."""
     if approval.by is None or approval.at is None:
         raise ValueError(f"{approval.authority}'s approval has no decision to sign")
+    return statement_for(
+        request_id,
+        version,
+        digest,
+        approval.authority,
+        decision_of(approval),
+        approval.comment,
+        approval.conditions,
+        approval.by,
+        approval.at,
+    )
+
+
+def statement_for(
+    request_id: str,
+    version: int,
+    digest: str,
+    authority: str,
+    decision: str,
+    comment: str,
+    conditions: Conditions | None,
+    by: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """The statement of a decision about to be made (what its member signs where they
+    make it): ``version`` is the one the decision creates, the version seen plus one."""
     return {
         "request_id": request_id,
         "version": version,
         "document_digest": digest,
-        "authority": approval.authority,
-        "decision": decision_of(approval),
-        "comment": approval.comment,
-        "conditions": conditions_json(approval.conditions),
-        "by": approval.by,
-        "at": instant(approval.at),
+        "authority": authority,
+        "decision": decision,
+        "comment": comment,
+        "conditions": conditions_json(conditions),
+        "by": by,
+        "at": instant(at),
     }
 
 
@@ -147,16 +175,26 @@ def verify_statement(public_key: bytes, statement: dict[str, Any], signature: st
     statement's canonical JSON."""
     if not signature:
         raise DecisionSignatureError("the decision is not signed")
+    verify_signed(public_key, statement, signature, "decision")
+
+
+def verify_signed(
+    public_key: bytes, statement: dict[str, Any], signature: str, what: str = "statement"
+) -> None:
+    """Raise :class:`DecisionSignatureError` unless ``signature`` (base64) is the key's
+    Ed25519 signature of the statement's canonical JSON."""
+    if not signature:
+        raise DecisionSignatureError(f"the {what} is not signed")
     try:
         raw = base64.b64decode(signature.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError) as e:
-        raise DecisionSignatureError("the decision signature is not base64") from e
+        raise DecisionSignatureError(f"the {what} signature is not base64") from e
     if len(raw) != 64:
-        raise DecisionSignatureError("the decision signature is not an Ed25519 signature")
+        raise DecisionSignatureError(f"the {what} signature is not an Ed25519 signature")
     try:
         key = Ed25519PublicKey.from_public_bytes(public_key)
         key.verify(raw, canonical_json(statement))
     except InvalidSignature as e:
-        raise DecisionSignatureError("the decision signature does not verify") from e
+        raise DecisionSignatureError(f"the {what} signature does not verify") from e
     except ValueError as e:
-        raise DecisionSignatureError(f"the authority's public key is unusable: {e}") from e
+        raise DecisionSignatureError(f"the public key is unusable: {e}") from e

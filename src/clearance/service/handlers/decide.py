@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from clearance.domain.airspace.volumes import parse_volume
 from clearance.domain.clearance import access
 from clearance.domain.clearance.model import Conditions, Principal
 from clearance.domain.clearance.workflow import Decision, RequestRecord
 from clearance.domain.documents import Fields, instant
-from clearance.domain.errors import ConflictError, RequestError
+from clearance.domain.errors import (
+    ConflictError,
+    DecisionSignatureError,
+    ForbiddenError,
+    RequestError,
+)
+from clearance.domain.ledger.members import key_text
+from clearance.domain.ledger.signatures import verify_signed
 from clearance.service.audit import decision_signer
 from clearance.service.context import Context
 from clearance.service.documents import loggable
+from clearance.service.ports import UnitOfWork
 from clearance.service.queries import visible
+
+# How far a signed decision's time may lie from the service's clock: a statement signed
+# long ago (or ahead) is refused rather than dated by the signer's word.
+SIGNED_WINDOW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A decision signed where it was made: the time it states and the member's
+    signature of its statement (``domain.ledger.signatures``)."""
+
+    at: datetime
+    signature: str
 
 
 def decide(
@@ -23,9 +49,16 @@ def decide(
     comment: str = "",
     conditions: object = None,
     expected_version: int | None = None,
+    signed: Signed | None = None,
 ) -> RequestRecord:
     """Record ``who``'s decision for ``authority``. With ``expected_version`` (the version
-    its author saw: the API's If-Match), a request changed since is refused (409)."""
+    its author saw: the API's If-Match), a request changed since is refused (409).
+
+    An authority that keeps a root key (``Authority.root_key``) has its decisions signed
+    by the member who makes them, with the key it enrolled for them: ``signed`` is then
+    required, and checked against that key for the statement of this very decision (this
+    request, the version it creates, this document). Otherwise the service signs with
+    the authority's key it holds (``ctx.signer``), if any."""
     access.must_be_member(who, authority)
     with ctx.uow() as uow:
         record = visible(uow, who, request_id)
@@ -42,16 +75,64 @@ def decide(
             ctx.airspace.settle(record)
             raise ConflictError(f"request {request_id} expired at {instant(record.time_start)}")
         access.must_decide(who, record, authority, decision)
-        parsed = _conditions(conditions, record) if conditions is not None else None
-        sign = decision_signer(uow, ctx.signer, authority) if ctx.signer else None
-        record.decide(authority, decision, who.name, now, comment, parsed, sign)
+        parsed = read_conditions(conditions, record) if conditions is not None else None
+        keeper = ctx.scenario_in(uow).authorities.get(authority)
+        root = keeper.root_key if keeper is not None else None
+        key: bytes | None = None
+        sign: Callable[[bytes], str] | None = None
+        if root is not None:
+            key, sign, now = _member_signed(uow, who.name, authority, signed, now)
+        elif signed is not None:
+            raise RequestError(
+                f"{authority} names no root key in the scenario: the service signs its "
+                "decisions, so send none",
+                field="signature",
+            )
+        else:
+            sign = decision_signer(uow, ctx.signer, authority) if ctx.signer else None
+        try:
+            record.decide(
+                authority, decision, who.name, now, comment, parsed, sign,
+                key=key_text(key) if key else None,
+            )  # fmt: skip
+        except DecisionSignatureError as e:
+            raise ForbiddenError(
+                f"{e} with the key enrolled for {who.name} of {authority}"
+            ) from None
         uow.requests.save(record, loaded)
         uow.commit()
     ctx.airspace.settle(record)
     return record
 
 
-def _conditions(raw: object, record: RequestRecord) -> Conditions:
+def _member_signed(
+    uow: UnitOfWork, member: str, authority: str, signed: Signed | None, now: datetime
+) -> tuple[bytes, Callable[[bytes], str], datetime]:
+    """The member's enrolled key, a ``sign`` that checks their signature instead of making
+    one, and the time their statement names."""
+    if signed is None:
+        raise ForbiddenError(
+            f"decisions for {authority} are signed by the member who makes them: sign the "
+            "decision's statement with your enrolled key (clearance request decide --key FILE)"
+        )
+    key = uow.member_keys.active(authority, member)
+    if key is None:
+        raise ForbiddenError(f"no key is enrolled for {member} of {authority} (or it was revoked)")
+    if abs(signed.at - now) > SIGNED_WINDOW:
+        raise RequestError(
+            f"the decision is signed at {instant(signed.at)}, more than "
+            f"{SIGNED_WINDOW.seconds // 60} minutes from the service's time ({instant(now)})",
+            field="at",
+        )
+
+    def check(payload: bytes) -> str:
+        verify_signed(key, json.loads(payload), signed.signature, "decision")
+        return signed.signature
+
+    return key, check, signed.at
+
+
+def read_conditions(raw: object, record: RequestRecord) -> Conditions:
     """Conditions attached to an approval; a narrower window must lie within the request's."""
     f = Fields(raw, path="conditions", error=RequestError)
     f.only("text", "time_start", "time_end", "volume")
