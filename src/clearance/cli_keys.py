@@ -106,4 +106,4 @@ def _state(kind: str, name: str, authority: str, key: str, root_key: Path) -> No
     ctx = bootstrap.context(settings())
     unsigned = MemberStatement(kind, authority, name, public, ctx.clock.now(), "")
     statement = replace(unsigned, signature=sign_statement(root, unsigned.fields()))
-    handlers.enroll_member(ctx, statement)
+    handlers.apply_member_statement(ctx, statement)

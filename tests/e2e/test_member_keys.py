@@ -62,7 +62,7 @@ class Dod:
     ) -> None:
         unsigned = MemberStatement(kind, DOD, OFFICER.name, raw_public(key), NOW, "")
         signature = sign_statement(root or self.root, unsigned.fields())
-        handlers.enroll_member(self.ctx, replace(unsigned, signature=signature))
+        handlers.apply_member_statement(self.ctx, replace(unsigned, signature=signature))
 
     def submit(self, days_later: int = 0) -> str:
         doc = later(document("05"), days_later)

@@ -13,14 +13,14 @@ cannot both win. Who may see and who may act are the pure rules of
     revoke_grant             a standing grant, and the requests it covered
     load_scenario            a scenario version, stored and made current
     add_principal, issue_token, revoke_principal
-    enroll_member            a member's key enrolled or revoked by their authority's root key
+    apply_member_statement   a member key enrolled or revoked by a root-key statement
     record_telemetry         what was flown, checked against what was cleared
 """
 
 from clearance.service.handlers.decide import decide
 from clearance.service.handlers.expire import expire_due
 from clearance.service.handlers.grants import revoke_grant
-from clearance.service.handlers.members import enroll_member
+from clearance.service.handlers.members import apply_member_statement
 from clearance.service.handlers.principals import add_principal, issue_token, revoke_principal
 from clearance.service.handlers.scenario import load_scenario
 from clearance.service.handlers.submit import Amended, Submitted, amend, submit
@@ -32,8 +32,8 @@ __all__ = [
     "Submitted",
     "add_principal",
     "amend",
+    "apply_member_statement",
     "decide",
-    "enroll_member",
     "expire_due",
     "issue_token",
     "load_scenario",

@@ -15,7 +15,7 @@ from clearance.domain.ledger.members import ENROLLED, MemberStatement
 from clearance.service.context import Context
 
 
-def enroll_member(ctx: Context, statement: MemberStatement) -> None:
+def apply_member_statement(ctx: Context, statement: MemberStatement) -> None:
     """Record ``statement`` (an enrollment or a key revocation) once its authority's root
     key is found to have signed it."""
     authority = ctx.current_scenario().authorities.get(statement.authority)
