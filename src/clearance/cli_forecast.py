@@ -65,8 +65,8 @@ def _span(seconds: float | None) -> str:
     minutes = round(seconds / 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{mins}m"]
-    return " ".join(p for p in parts if p) if minutes else "0m"
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{mins}m" if mins else ""]
+    return " ".join(p for p in parts if p) or "0m"
 
 
 def _at(at: str | None) -> str:
