@@ -245,3 +245,10 @@ def test_a_wait_longer_than_any_seen_has_no_upper_bound() -> None:
     result = forecast(_pending(_approval("NE.MoD", 1, REVIEW)), models, NOW)
     assert result.low_seconds == HOUR
     assert result.high_seconds is None
+
+
+def test_an_authoritys_median_is_the_kaplan_meier_median_exactly() -> None:
+    """Waits of 1 to 6 h: the survival falls to 5/6 * 4/5 * 3/4 = 1/2 at 3 h (a product
+    that is not exactly 0.5 in floating point)."""
+    models = fit(history(_decided("NE.MoD", [h * HOUR for h in range(1, 7)]), NOW))
+    assert models["NE.MoD"].median_seconds == 3 * HOUR

@@ -11,11 +11,18 @@ never another request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from clearance.domain.clearance import access
-from clearance.domain.clearance.forecast import MIN_DECISIONS, Forecast, fit, forecast, history
+from clearance.domain.clearance.forecast import (
+    MIN_DECISIONS,
+    Forecast,
+    fit,
+    forecast,
+    history,
+)
 from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.overview import ChainTimes
 from clearance.domain.clearance.workflow import GIVEN, RequestState
@@ -33,21 +40,55 @@ def forecast_request(
     """The forecast of request ``request_id`` at the clock's now; raises
     ``NotFoundError`` when there is no such request or ``who`` may not see it."""
     now = clock.now()
-    chains: dict[str, ChainTimes] = {}
     with uow() as work:
         record = work.requests.get(request_id) if REQUEST_ID.fullmatch(request_id) else None
         if record is None or not access.may_see(who, record):
             raise NotFoundError(f"no request {request_id!r}")
-        chain = ChainTimes.of(record)
-        waiting_for = sorted({a.authority for a in record.approvals if a.status not in GIVEN})
-        if chain.state_at(now) is RequestState.PENDING:
-            for authority in waiting_for:
-                for found in work.requests.chain_times(authority=authority, limit=HISTORY_LIMIT):
-                    chains[found.id] = found
-    if not chains:
-        return forecast(chain, {}, now)
-    waits = history(chains.values(), now)
-    return forecast(chain, fit({a: waits.get(a, []) for a in waiting_for}), now)
+        chains = [ChainTimes.of(record)]
+        authorities, read = _history(work, chains, now)
+    (found,) = _forecasts(chains, authorities, read, now)
+    return found
+
+
+def forecast_chains(
+    uow: Callable[[], UnitOfWork], clock: Clock, chains: Sequence[ChainTimes]
+) -> list[Forecast]:
+    """The forecasts of several requests (a queue's, say), in order, each authority's
+    history read and fitted once for all of them. The caller has checked that the
+    principal may see each request."""
+    now = clock.now()
+    with uow() as work:
+        authorities, read = _history(work, chains, now)
+    return _forecasts(chains, authorities, read, now)
+
+
+def _history(
+    work: UnitOfWork, chains: Sequence[ChainTimes], now: datetime
+) -> tuple[list[str], list[ChainTimes]]:
+    """The authorities these chains still wait for (those pending at ``now``), and the
+    newest requests in the chain of each."""
+    authorities = sorted(
+        {
+            a.authority
+            for chain in chains
+            if chain.state_at(now) is RequestState.PENDING
+            for a in chain.approvals
+            if a.status not in GIVEN
+        }
+    )
+    read: dict[str, ChainTimes] = {}
+    for authority in authorities:
+        for chain in work.requests.chain_times(authority=authority, limit=HISTORY_LIMIT):
+            read[chain.id] = chain
+    return authorities, list(read.values())
+
+
+def _forecasts(
+    chains: Sequence[ChainTimes], authorities: list[str], read: list[ChainTimes], now: datetime
+) -> list[Forecast]:
+    waits = history(read, now)
+    models = fit({a: waits.get(a, []) for a in authorities})
+    return [forecast(chain, models, now) for chain in chains]
 
 
 def forecast_view(request_id: str, f: Forecast) -> dict[str, Any]:

@@ -212,9 +212,9 @@ def _kaplan_meier(
 
 def _quantile(times: Sequence[float], survival: Sequence[float], share: float) -> float | None:
     """The smallest time by which ``share`` of the waits have ended (None: not within the
-    history)."""
+    history). The tolerance keeps a product such as 5/6 * 4/5 * 3/4 at one half."""
     for t, s in zip(times, survival, strict=True):
-        if s <= 1.0 - share:
+        if s <= 1.0 - share + 1e-9:
             return t
     return None
 
