@@ -142,8 +142,9 @@ def history(chains: Iterable[ChainTimes], now: datetime) -> dict[str, list[Wait]
             if a.status is ApprovalStatus.DENIED and a.at is not None and a.at <= now
         ]
         ended = min([now, chain.time_start, *denials])
+        opened = _opened(chain, now)
         for approval in chain.approvals:
-            wait = _wait(chain, approval, now, ended)
+            wait = _wait(chain, approval, now, ended, opened[approval.stage])
             if wait is not None:
                 found[approval.authority].append(wait)
     return dict(found)
@@ -154,15 +155,32 @@ def _known(approval: ApprovalTimes, now: datetime) -> bool:
     return approval.by is not None and approval.at is not None and approval.at <= now
 
 
+def _opened(chain: ChainTimes, now: datetime) -> dict[int, datetime | None]:
+    """When each stage opened (every earlier one given, as known at ``now``: the latest
+    of their decisions, or the submission), or None when it had not by ``now``."""
+    opened: dict[int, datetime | None] = {}
+    since: datetime | None = chain.created_at
+    for stage in sorted({a.stage for a in chain.approvals}):
+        opened[stage] = since
+        for a in chain.approvals:
+            if a.stage != stage or since is None:
+                continue
+            if a.status not in GIVEN or (a.by is not None and not _known(a, now)):
+                since = None  # the later stages had not opened by now
+            elif a.at is not None:
+                since = max(since, a.at)
+    return opened
+
+
 def _wait(
-    chain: ChainTimes, approval: ApprovalTimes, now: datetime, ended: datetime
+    chain: ChainTimes,
+    approval: ApprovalTimes,
+    now: datetime,
+    ended: datetime,
+    since: datetime | None,
 ) -> Wait | None:
-    if approval.status not in PEOPLE:
+    if approval.status not in PEOPLE or since is None:
         return None
-    earlier = [a for a in chain.approvals if a.stage < approval.stage]
-    if not all(a.status in GIVEN and (a.by is None or _known(a, now)) for a in earlier):
-        return None  # its stage had not opened by now
-    since = max([chain.created_at, *(a.at for a in earlier if a.at is not None)])
     if _known(approval, now):
         assert approval.at is not None
         seconds = max(0.0, (approval.at - since).total_seconds())
