@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clearance import bootstrap, cli_audit, cli_keys, cli_run
+from clearance import bootstrap, cli_audit, cli_forecast, cli_keys, cli_run
 from clearance.adapters.keys import read_key_file
 from clearance.cli_run import EPILOG, ExitCode, exit_code, settings
 from clearance.config import DEFAULT_PORT, Settings
@@ -600,6 +600,9 @@ CONDITION_OPTIONS = {
     "conditions.time_start": "--not-before",
     "conditions.time_end": "--not-after",
 }
+
+
+request_app.command("forecast")(cli_forecast.request_forecast)
 
 
 @request_app.command("withdraw")

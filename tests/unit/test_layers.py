@@ -23,6 +23,8 @@ ENTRYPOINTS = (
     "clearance.api",
     "clearance.cli",
     "clearance.cli_audit",
+    "clearance.cli_forecast",
+    "clearance.cli_keys",
     "clearance.cli_run",
     "clearance.bootstrap",
 )
