@@ -17,6 +17,7 @@ import clearance
 from clearance.api import openapi, problems
 from clearance.api.deps import heavy_limiter
 from clearance.api.routers import (
+    alternatives,
     audit,
     authorities,
     evaluations,
@@ -95,6 +96,7 @@ def create_app(
         health,
         me,
         requests,
+        alternatives,
         evaluations,
         authorities,
         grants,
