@@ -18,7 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from clearance.domain.clearance import access
-from clearance.domain.clearance.alternatives import LIMIT, Alternatives, Deconflict, Hold
+from clearance.domain.clearance.alternatives import (
+    LIMIT,
+    Alternatives,
+    Deconflict,
+    Hold,
+    no_conflicts,
+)
 from clearance.domain.clearance.alternatives import alternatives as suggest
 from clearance.domain.clearance.model import Principal, Request
 from clearance.domain.clearance.requests import parse_request
@@ -121,6 +127,12 @@ def for_document(
         airspace.load(u)
         found = suggest(doc, current, airspace_holds(airspace, current, None), now, limit)
     return Suggested(None, found)
+
+
+def offline(document: object, scenario: Scenario, now: datetime, limit: int = LIMIT) -> Suggested:
+    """Suggestions for a document against a scenario alone, with no database: nothing is
+    stored, so nothing holds the airspace (``clearance evaluate --suggest``)."""
+    return Suggested(None, suggest(plain(document), scenario, no_conflicts, now, limit))
 
 
 def plain(document: object) -> dict[str, Any]:
