@@ -57,7 +57,8 @@ MARGIN_M = 2_000.0  # kept between a clipped volume and what it is clipped away 
 ALTITUDE_MARGIN_M = 50.0  # kept between a new altitude band and a held one
 MAX_VERTICES = 120  # of a clipped polygon (simplified until it has no more)
 LIMIT = 8  # suggestions returned
-_WINDOW_DEG = 4.0  # how far around a volume a territory or area is read (about 440 km)
+_WINDOW_M = 400_000.0  # how far a circle is moved at most
+_PAD_DEG = 0.1  # read of a territory or area beyond a volume's extent
 _OUTCOME_RANK = {Outcome.CLEARED: 0, Outcome.PENDING: 1, Outcome.DENIED: 2, Outcome.INFEASIBLE: 3}
 
 
@@ -131,20 +132,19 @@ class Alternatives:
 
 
 def apply_changes(document: dict[str, Any], changes: Sequence[Change]) -> dict[str, Any]:
-    """``document`` with ``changes`` applied in order (a new object; RFC 6902 paths)."""
-    out = copy.deepcopy(document)
+    """``document`` with ``changes`` applied in order (RFC 6902 paths). ``document`` is
+    not changed: each container on a changed path is copied (the rest is shared)."""
+    out = dict(document)
     for change in changes:
         parts = [p.replace("~1", "/").replace("~0", "~") for p in change.path.split("/")[1:]]
         parent: Any = out
         for part in parts[:-1]:
-            parent = parent[int(part)] if isinstance(parent, list) else parent[part]
-        last = parts[-1]
-        if isinstance(parent, list):
-            if change.op == "remove":
-                del parent[int(last)]
-            else:
-                parent[int(last)] = copy.deepcopy(change.value)
-        elif change.op == "remove":
+            key: Any = int(part) if isinstance(parent, list) else part
+            child = parent[key]
+            parent[key] = list(child) if isinstance(child, list) else dict(child)
+            parent = parent[key]
+        last: Any = int(parts[-1]) if isinstance(parent, list) else parts[-1]
+        if change.op == "remove":
             del parent[last]
         else:
             parent[last] = copy.deepcopy(change.value)
@@ -167,7 +167,7 @@ def alternatives(
     if base.outcome is Outcome.CLEARED:  # nothing clears it more
         return Alternatives(base, held, ())
     seen = {_key(document)}
-    drafts: list[tuple[_Draft, Request]] = []
+    drafts: list[tuple[_Draft, dict[str, Any], Request]] = []
     for draft in _drafts(document, request, base, held, scenario):
         doc = apply_changes(document, draft.changes)
         key = _key(doc)
@@ -180,26 +180,18 @@ def alternatives(
             continue  # outside the limits, or a polygon the rules refuse: not suggested
         if all(v.time_end <= now for v in candidate.volumes):
             continue
-        drafts.append((draft, candidate))
-    evaluations = evaluate_many([r for _, r in drafts], scenario)
+        drafts.append((draft, doc, candidate))
+    evaluations = evaluate_many([r for _, _, r in drafts], scenario)
     target = (_OUTCOME_RANK[base.outcome], _reviews(base))
     found = []
-    for (draft, candidate), evaluation in zip(drafts, evaluations, strict=True):
+    for (draft, doc, candidate), evaluation in zip(drafts, evaluations, strict=True):
         if evaluation.violations or evaluation.outcome not in (Outcome.CLEARED, Outcome.PENDING):
             continue
         if (_OUTCOME_RANK[evaluation.outcome], _reviews(evaluation)) >= target:
             continue
         if deconflict(candidate):
             continue
-        found.append(
-            Alternative(
-                draft.description,
-                draft.changes,
-                apply_changes(document, draft.changes),
-                evaluation,
-                draft.cost,
-            )
-        )
+        found.append(Alternative(draft.description, draft.changes, doc, evaluation, draft.cost))
     found.sort(key=rank)
     return Alternatives(base, held, tuple(found[:limit]))
 
@@ -440,21 +432,19 @@ class _Plane:
 Reshape = Callable[["_Plane", shapely.Geometry], "shapely.Geometry | shapely.Point | None"]
 
 
-def _window(plane: _Plane, geometry: shapely.Geometry) -> shapely.Geometry:
-    """``geometry`` (lng, lat) cut to a window around the plane's centre, projected."""
-    box = shapely.box(
-        plane.lng0 - _WINDOW_DEG,
-        plane.lat0 - _WINDOW_DEG,
-        plane.lng0 + _WINDOW_DEG,
-        plane.lat0 + _WINDOW_DEG,
-    )
-    return plane.project(shapely.intersection(geometry, box))
+def _window(plane: _Plane, geometry: shapely.Geometry, shape: shapely.Geometry) -> shapely.Geometry:
+    """``geometry`` (lng, lat) cut to the extent of ``shape`` (in the plane) with a margin,
+    projected: a territory's far side costs nothing."""
+    x0, y0, x1, y1 = shape.bounds
+    corners = plane.back(np.array([[x0, y0], [x0, y1], [x1, y0], [x1, y1]]))
+    (w, s), (e, n) = corners.min(axis=0) - _PAD_DEG, corners.max(axis=0) + _PAD_DEG
+    return plane.project(shapely.intersection(geometry, shapely.box(w, s, e, n)))
 
 
 def _away(
     plane: _Plane, shape: shapely.Geometry, area: shapely.Geometry
 ) -> shapely.Geometry | None:
-    held = _window(plane, area)
+    held = _window(plane, area, shape)
     if not shape.intersects(held.buffer(MARGIN_M)):
         return None
     return shape.difference(held.buffer(MARGIN_M))
@@ -463,7 +453,7 @@ def _away(
 def _into(
     plane: _Plane, shape: shapely.Geometry, area: shapely.Geometry
 ) -> shapely.Geometry | None:
-    inner = _window(plane, area).buffer(-MARGIN_M)
+    inner = _window(plane, area, shape).buffer(-MARGIN_M)
     if inner.contains(shape):
         return None
     return shape.intersection(inner)
@@ -566,8 +556,7 @@ def _moved_circle(
     if not isinstance(v.outline, Circle):
         return None
     # the region the reshaper keeps, from a square of the window's size
-    span = _WINDOW_DEG * 100_000.0
-    kept = reshape(plane, shapely.box(-span, -span, span, span))
+    kept = reshape(plane, shapely.box(-_WINDOW_M, -_WINDOW_M, _WINDOW_M, _WINDOW_M))
     if kept is None or kept.is_empty:
         return None
     room = kept.buffer(-(v.outline.radius_m + MARGIN_M))
