@@ -18,7 +18,7 @@ from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.domain.clearance.alternatives import Alternative, apply_changes
 from clearance.domain.clearance.model import Evaluation, Outcome, Principal
 from clearance.domain.clearance.workflow import RequestState
-from clearance.domain.errors import NotFoundError, RequestError
+from clearance.domain.errors import ForbiddenError, NotFoundError, RequestError
 from clearance.service import alternatives as service
 from clearance.service.ports import PinnedClock
 from clearance.service.workflow import Workflow
@@ -173,7 +173,5 @@ def test_a_bad_or_foreign_document_is_refused(workflow: Workflow) -> None:
         service.for_document(*args, US, {**doc, "aircraft": "nope"})
     with pytest.raises(RequestError, match="mapping"):
         service.for_document(*args, US, ["not", "a", "document"])
-    from clearance.domain.errors import ForbiddenError
-
     with pytest.raises(ForbiddenError):
         service.for_document(*args, FR, doc)

@@ -490,7 +490,10 @@ def _reshaped(
     for i, v in enumerate(request.volumes):
         plane = _Plane(v.footprint.centroid)
         shape = plane.project(v.footprint)
-        new = reshape(plane, shape)
+        try:
+            new = reshape(plane, shape)
+        except shapely.errors.GEOSException:  # a geometry GEOS cannot cut: no candidate
+            return
         if new is None:
             continue
         piece = _largest(new)
@@ -556,10 +559,13 @@ def _moved_circle(
     if not isinstance(v.outline, Circle):
         return None
     # the region the reshaper keeps, from a square of the window's size
-    kept = reshape(plane, shapely.box(-_WINDOW_M, -_WINDOW_M, _WINDOW_M, _WINDOW_M))
-    if kept is None or kept.is_empty:
+    try:
+        kept = reshape(plane, shapely.box(-_WINDOW_M, -_WINDOW_M, _WINDOW_M, _WINDOW_M))
+        if kept is None or kept.is_empty:
+            return None
+        room = kept.buffer(-(v.outline.radius_m + MARGIN_M))
+    except shapely.errors.GEOSException:
         return None
-    room = kept.buffer(-(v.outline.radius_m + MARGIN_M))
     if room.is_empty:
         return None
     target, _ = nearest_points(room, shapely.Point(0.0, 0.0))
