@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.domain.clearance.alternatives import Alternative, apply_changes
 from clearance.domain.clearance.model import Evaluation, Outcome, Principal
 from clearance.domain.clearance.workflow import RequestState
-from clearance.domain.errors import ForbiddenError, NotFoundError, RequestError
+from clearance.domain.errors import ConflictError, ForbiddenError, NotFoundError, RequestError
 from clearance.service import alternatives as service
 from clearance.service.ports import PinnedClock
 from clearance.service.workflow import Workflow
@@ -175,3 +176,25 @@ def test_a_bad_or_foreign_document_is_refused(workflow: Workflow) -> None:
         service.for_document(*args, US, ["not", "a", "document"])
     with pytest.raises(ForbiddenError):
         service.for_document(*args, FR, doc)
+
+
+def test_a_stored_request_that_no_longer_reads_is_a_conflict_naming_why(
+    workflow: Workflow,
+) -> None:
+    record = workflow.submit(
+        US, document(NIGER / "requests" / "10-us-mq1b-agadez-far-west.yaml")
+    ).record
+    current = workflow.current_scenario()
+    retired = {k: v for k, v in current.aircraft.items() if k != "US-MQ1B-1"}
+    without = replace(current, aircraft=retired)  # a version that retired the MQ-1B
+    with pytest.raises(ConflictError, match=r"no longer reads.*US-MQ1B-1"):
+        service.for_request(workflow.uow, without, workflow.clock, workflow.airspace, US, record.id)
+
+
+def test_at_most_limit_suggestions_the_best_kept(workflow: Workflow) -> None:
+    doc = document(NIGER / "requests" / "10-us-mq1b-agadez-far-west.yaml")
+    args = (workflow.uow, workflow.current_scenario(), workflow.clock, workflow.airspace, US)
+    every = service.for_document(*args, doc, 50).alternatives.suggestions
+    two = service.for_document(*args, doc, 2).alternatives.suggestions
+    assert len(every) > 2
+    assert two == every[:2]

@@ -291,8 +291,9 @@ def _out_of_holds(request: Request, held: Sequence[Hold]) -> Iterator[_Draft]:
         return
     after = max(h.time_end - request.volumes[h.volume].time_start for h in blocking)
     before = min(h.time_start - request.volumes[h.volume].time_end for h in blocking)
+    # later to start when the last hold ends; earlier to end when the first one starts
     for shift, why in ((after, "after"), (before, "before")):
-        if (shift > timedelta(0)) == (why == "after") and shift != timedelta(0):
+        if (why == "after" and shift > timedelta(0)) or (why == "before" and shift < timedelta(0)):
             yield _Draft(
                 f"{_moved(shift)} ({why} the held airspace's window)",
                 _shifted(request, shift),
@@ -311,7 +312,8 @@ def _shifted(request: Request, shift: timedelta) -> tuple[Change, ...]:
 
 def _moved(shift: timedelta) -> str:
     hours = shift.total_seconds() / 3600.0
-    amount = f"{abs(hours) / 24:g} days" if hours % 24 == 0 else f"{abs(hours):g} h"
+    days = abs(hours) / 24
+    amount = f"{days:g} day{'s' if days != 1 else ''}" if hours % 24 == 0 else f"{abs(hours):g} h"
     return f"time window moved {'later' if hours > 0 else 'earlier'} by {amount}"
 
 
