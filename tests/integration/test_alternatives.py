@@ -8,16 +8,23 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from clearance.adapters.scenario_loader import load_scenario
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
-from clearance.domain.clearance.alternatives import Alternative, apply_changes
+from clearance.domain.clearance.alternatives import Alternative, apply_changes, no_conflicts
+from clearance.domain.clearance.alternatives import alternatives as suggest
+from clearance.domain.clearance.evaluation import evaluate
 from clearance.domain.clearance.model import Evaluation, Outcome, Principal
+from clearance.domain.clearance.requests import parse_request
+from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import RequestState
 from clearance.domain.errors import ConflictError, ForbiddenError, NotFoundError, RequestError
 from clearance.service import alternatives as service
@@ -198,3 +205,51 @@ def test_at_most_limit_suggestions_the_best_kept(workflow: Workflow) -> None:
     two = service.for_document(*args, doc, 2).alternatives.suggestions
     assert len(every) > 2
     assert two == every[:2]
+
+
+# -- any example moved about: every suggestion is what it claims -----------------------
+
+
+@cache
+def niger() -> Scenario:
+    return load_scenario(NIGER)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    example=st.sampled_from(EXAMPLES),
+    dlat=st.floats(-1.5, 1.5),
+    dlng=st.floats(-1.5, 1.5),
+    scale=st.floats(0.3, 3.0),
+)
+def test_moved_examples_get_only_suggestions_that_evaluate_as_claimed(
+    example: Path, dlat: float, dlng: float, scale: float
+) -> None:
+    scenario = niger()
+    doc = document(example)
+    for volume in doc["volumes"]:
+        outline = volume["volume"]
+        if "outline_circle" in outline:
+            circle = outline["outline_circle"]
+            circle["center"]["lat"] += dlat
+            circle["center"]["lng"] += dlng
+            circle["radius"]["value"] *= scale
+        else:
+            for v in outline["outline_polygon"]["vertices"]:
+                v["lat"] += dlat
+                v["lng"] += dlng
+    found = suggest(doc, scenario, no_conflicts, NOW)
+    before = (
+        found.evaluation.outcome,
+        sum(a.status.value == "needs_review" for a in found.evaluation.approvals),
+    )
+    for s in found.suggestions:
+        assert apply_changes(doc, s.changes) == s.document
+        request = parse_request(s.document, scenario, limits=scenario.limits, now=NOW)
+        again = evaluate(request, scenario)
+        assert not again.violations, s.description
+        assert again.outcome is s.evaluation.outcome, s.description
+        assert chain(again) == chain(s.evaluation), s.description
+        assert again.outcome in (Outcome.CLEARED, Outcome.PENDING)
+        if before[0] is Outcome.PENDING:
+            assert s.reviews < before[1], s.description
