@@ -10,7 +10,16 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import document
-from tests.e2e.pagekit import Site, bearer, browser, page, sign_in, site
+from tests.e2e.pagekit import (
+    Site,
+    bearer,
+    browser,
+    open_by_id,
+    page,
+    sign_in,
+    site,
+    submit_over_api,
+)
 
 __all__ = ["browser", "page", "site"]  # fixtures
 
@@ -49,3 +58,28 @@ def test_a_suggestion_changing_the_form_fields_fills_the_form(page: Page, site: 
     expect(page.locator("#evaluation-outcome")).to_have_text("cleared")
     expect(page.get_by_label("Payload")).to_have_value("unarmed")
     expect(page.get_by_label("Purpose")).to_have_value("isr")
+
+
+def test_the_operator_amends_a_stored_request_from_a_suggestion(page: Page, site: Site) -> None:
+    stored = submit_over_api(site, "13")  # pending: Niger and Nigeria review it
+    sign_in(page, site.operator())
+    open_by_id(page, str(stored["id"]))
+    box = page.locator("#request-alternatives")
+    best = box.locator(".suggestion").first
+    expect(best).to_contain_text("clipped to leave NG's territory")
+    best.get_by_role("button", name="Take this change").click()
+    expect(page.locator("#compose-h")).to_contain_text(f"Amend request {stored['id']}")
+    expect(page.locator("#evaluation-outcome")).to_have_text("cleared")
+    page.get_by_role("button", name="Save amendment").click()
+    expect(page.locator("#message")).to_contain_text(f"Amended request {stored['id']}")
+    expect(page.locator("#message")).to_contain_text("cleared")
+    expect(page.locator("#request-alternatives")).to_be_hidden()  # cleared: nothing to add
+
+
+def test_a_member_sees_the_suggestions_but_amends_nothing(page: Page, site: Site) -> None:
+    stored = submit_over_api(site, "05")
+    sign_in(page, site.member("US.DoD"))
+    open_by_id(page, str(stored["id"]))
+    best = page.locator("#request-alternatives .suggestion").first
+    expect(best).to_contain_text("payload unarmed and purpose isr")
+    expect(best.get_by_role("button")).to_have_count(0)
