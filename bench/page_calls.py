@@ -6,6 +6,9 @@ tenth of them, then times, one call after another as a browser would make them:
 
 - ``POST /v1/evaluations``: the evaluation shown while an operator composes (policies,
   grants and deconfliction against every stored request; nothing stored);
+- ``POST /v1/evaluations?suggest=true``: the same with what would clear it, as the page
+  asks while composing; ``GET /v1/requests/{id}/alternatives``: the same for a stored
+  request, as the request view asks;
 - ``GET /v1/overview``: requests by state and waiting times per authority, as a member
   of US.DoD (every request is in its chain);
 - ``GET /v1/requests/{id}/audit``: a request's audit entries with inclusion proofs.
@@ -93,6 +96,16 @@ def main() -> None:
                 lambda: http.post("/v1/evaluations", content=fresh, headers=json_headers),
                 args.calls,
             )
+            figures["evaluation_suggest"] = timed(
+                lambda: http.post(
+                    "/v1/evaluations?suggest=true", content=fresh, headers=json_headers
+                ),
+                args.calls,
+            )
+            figures["alternatives"] = timed(
+                lambda: http.get(f"/v1/requests/{ids[1]}/alternatives", headers=operator),
+                args.calls,
+            )
             figures["overview"] = timed(
                 lambda: http.get("/v1/overview", headers=member), max(20, args.calls // 10)
             )
@@ -102,7 +115,7 @@ def main() -> None:
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    for name in ("evaluation", "overview", "request_audit"):
+    for name in ("evaluation", "evaluation_suggest", "alternatives", "overview", "request_audit"):
         print(f"{name}: {figures[name]}")
     print(json.dumps(figures))
 

@@ -32,9 +32,9 @@ from clearance.domain.clearance.workflow import Decision, Event, RequestRecord, 
 from clearance.domain.documents import instant
 from clearance.domain.errors import ClearanceError, ConflictError, InputError
 from clearance.domain.ledger.signatures import document_digest, sign_statement, statement_for
-from clearance.service import handlers, queries
+from clearance.service import alternatives, handlers, queries
 from clearance.service.context import Context
-from clearance.service.evaluations import evaluate_documents
+from clearance.service.evaluations import Evaluated, evaluate_documents
 from clearance.service.handlers.decide import Signed, read_conditions
 from clearance.service.handlers.telemetry import record_telemetry
 from clearance.service.monitoring import read_track_file, simulated_track_csv
@@ -83,17 +83,53 @@ def evaluate_command(
     ],
     scenario: Annotated[Path, typer.Option("--scenario", help="Scenario directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    suggest: Annotated[
+        bool,
+        typer.Option(
+            "--suggest",
+            help="Also say what would clear each request not cleared: the smallest changes, "
+            "each evaluated (at the scenario's clock, or CLEARANCE_NOW).",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate requests against a scenario, storing nothing: outcome, chain of approvals,
     and why."""
     loaded = bootstrap.scenario_from(scenario)
-    results = evaluate_documents(bootstrap.documents_from(requests), loaded)
+    documents = bootstrap.documents_from(requests)
+    results = evaluate_documents(documents, loaded)
+    found = []
+    if suggest:
+        now = bootstrap.clock_for(loaded, settings()).now()
+        found = [alternatives.offline(d.content, loaded, now) for d in documents]
     if as_json:
         views = [{"request": r.source, **evaluation_view(r.evaluation)} for r in results]
+        for view, f in zip(views, found, strict=False):
+            view["alternatives"] = alternatives.alternatives_view(f)
         typer.echo(json.dumps(views[0] if len(views) == 1 else views, indent=2))
     else:
         rows = [(Path(r.source).name, r.evaluation.outcome.value, r.evaluation) for r in results]
         _console().print(_table(rows))
+        if suggest:
+            _console().print(_suggestions_table(results, found))
+
+
+def _suggestions_table(results: list[Evaluated], found: list[alternatives.Suggested]) -> Table:
+    """Each request not cleared, with what would clear it, best first."""
+    table = Table(title="What would clear it", show_lines=True)
+    table.add_column("request", overflow="fold", max_width=34)
+    table.add_column("would be", no_wrap=True)
+    table.add_column("change", ratio=1)
+    for r, f in zip(results, found, strict=True):
+        if r.evaluation.outcome is Outcome.CLEARED:
+            continue
+        label = Path(r.source).name
+        if not f.alternatives.suggestions:
+            table.add_row(label, "", "no change found that clears it or shortens its chain")
+        for s in f.alternatives.suggestions:
+            state = s.evaluation.outcome.value
+            reviews = f" ({s.reviews} to review)" if s.reviews else ""
+            table.add_row(label, f"[{STATE_STYLE[state]}]{state}[/]{reviews}", s.description)
+    return table
 
 
 app.command("evaluate")(evaluate_command)

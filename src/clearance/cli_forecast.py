@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from clearance import bootstrap
-from clearance.service import queries
 from clearance.cli_run import settings
+from clearance.service import queries
 from clearance.service.forecasts import forecast_request, forecast_view
 
 

@@ -17,8 +17,9 @@ from clearance.adapters.keys import KeyStore
 from clearance.adapters.sql import make_engine
 from clearance.config import Settings
 from clearance.domain.clearance.workflow import Decision
+from clearance.service import handlers, queries
+from clearance.service.context import Context
 from clearance.service.ports import PinnedClock
-from clearance.service.workflow import Workflow
 from tests.e2e.conftest import document, later, make_workflow
 from tests.serverproc import CLEARANCE, NIGER
 
@@ -34,7 +35,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     return configured
 
 
-def _at(flow: Workflow, at: datetime) -> None:
+def _at(flow: Context, at: datetime) -> None:
     assert isinstance(flow.clock, PinnedClock)
     flow.clock.at = at
 
@@ -49,20 +50,29 @@ def _stored(settings: Settings) -> dict[str, str]:
         engine.dispose()
 
 
-def _store(flow: Workflow) -> dict[str, str]:
-    flow.add_principal("planner", operator="US.AFRICOM")
-    flow.add_principal("fr-planner", operator="FR.Barkhane")
-    members = {a: flow.add_principal(a, authority=a) for a in ("NE.Defense", "NG.Defense")}
-    planner = flow.principal("planner")
-    ids = [flow.submit(planner, later(document("13"), d)).record.id for d in range(1, 6)]
+def _store(flow: Context) -> dict[str, str]:
+    handlers.add_principal(flow, "planner", operator="US.AFRICOM")
+    handlers.add_principal(flow, "fr-planner", operator="FR.Barkhane")
+    members = {
+        a: handlers.add_principal(flow, a, authority=a) for a in ("NE.Defense", "NG.Defense")
+    }
+    planner = queries.principal(flow, "planner")
+    ids = [handlers.submit(flow, planner, later(document("13"), d)).record.id for d in range(1, 6)]
     for hours, request_id in enumerate(ids, start=1):
         _at(flow, NOW + timedelta(hours=hours))
         for authority in members:
-            flow.decide(flow.principal(authority), request_id, authority, Decision.APPROVE, "ok")
+            handlers.decide(
+                flow,
+                queries.principal(flow, authority),
+                request_id,
+                authority,
+                Decision.APPROVE,
+                "ok",
+            )
     _at(flow, NOW + timedelta(hours=6))
     return {
-        "nigeria": flow.submit(planner, later(document("13"), 10)).record.id,
-        "armed": flow.submit(planner, document("05")).record.id,
+        "nigeria": handlers.submit(flow, planner, later(document("13"), 10)).record.id,
+        "armed": handlers.submit(flow, planner, document("05")).record.id,
     }
 
 

@@ -66,7 +66,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def process(settings: Settings) -> Iterator[Callable[[], Context]]:
     """Makes the workflow a server process builds (its own engine and version cache)
-    over the test's database, as ``bootstrap.workflow`` does."""
+    over the test's database, as ``bootstrap.context`` does."""
     engines: list[Engine] = []
 
     def start() -> Context:

@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from clearance.service import handlers
 from clearance.domain.clearance.forecast import Status
 from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.overview import ChainTimes
 from clearance.domain.clearance.workflow import Decision
 from clearance.domain.errors import NotFoundError
+from clearance.service import handlers
+from clearance.service.context import Context
 from clearance.service.forecasts import forecast_chains, forecast_request
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock
-from clearance.service.context import Context
 from tests.unit.fakes import circle, make_scenario, request_doc
 
 OPS = Principal("planner", operator="A.Ops")

@@ -18,6 +18,7 @@ import clearance
 from clearance.api import openapi, problems
 from clearance.api.deps import heavy_limiter
 from clearance.api.routers import (
+    alternatives,
     audit,
     authorities,
     evaluations,
@@ -101,6 +102,7 @@ def create_app(
         me,
         requests,
         forecasts,
+        alternatives,
         evaluations,
         authorities,
         grants,

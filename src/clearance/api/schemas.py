@@ -287,6 +287,46 @@ class Override(BaseModel):
     reasons: list[str]
 
 
+class Held(BaseModel):
+    """Another operation holds the airspace a volume asks for: when, and nothing else."""
+
+    volume: int
+    time_start: str
+    time_end: str
+    message: str
+
+
+class Change(BaseModel):
+    """One RFC 6902 operation on the request document."""
+
+    op: Literal["replace", "remove"]
+    path: str = Field(description="A JSON Pointer into the document.")
+    value: Any = Field(None, description="The new value (``replace`` only).")
+
+
+class Suggestion(BaseModel):
+    description: str
+    outcome: Outcome = Field(description="cleared or pending: never denied or infeasible.")
+    reviews: int = Field(description="Approvals that would still need a person.")
+    approvals: list[Approval] = Field(description="The chain it would get, by stage.")
+    changes: list[Change]
+    document: dict[str, Any] = Field(description="The document with the changes applied.")
+
+
+class Alternatives(BaseModel):
+    """What would clear it: the document's own evaluation (a conflict is stated only as
+    when the airspace is held) and the smallest changes that clear it or shorten its
+    chain, best first (cleared, then fewer reviews, then the smallest change), each
+    evaluated as a submission would be now, nothing stored."""
+
+    request: str | None = Field(description="The stored request; null for a document.")
+    outcome: Outcome
+    approvals: list[Approval]
+    violations: list[Violation]
+    held: list[Held]
+    suggestions: list[Suggestion]
+
+
 class Evaluation(BaseModel):
     """``POST /v1/evaluations``: what submitting the document would give now."""
 
@@ -295,6 +335,9 @@ class Evaluation(BaseModel):
     violations: list[Violation]
     overrides: list[Override]
     document: dict[str, Any]
+    alternatives: Alternatives | None = Field(
+        None, description="With ?suggest=true: what would clear it."
+    )
 
 
 class QueueItem(_Summary):

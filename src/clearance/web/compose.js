@@ -2,7 +2,8 @@
 // The document text is what is evaluated and submitted; the form and the drawing write
 // it, and a JSON document typed or pasted in fills the form back. While it is edited,
 // the service evaluates it (POST /v1/evaluations, nothing stored) and the chain, its
-// reasons and any violations are shown before anything is submitted.
+// reasons and any violations are shown before anything is submitted, with what would
+// clear it (?suggest=true): one click composes from a suggestion's document.
 import { $, el, api, ApiError, documentBody, words, parseTime, timeField, TIME_RULE } from "./util.js";
 import { makeMap, scenarioBase, volumeLayer, fitAround, conflictLayers, siteRangeLayers, VOLUME_STYLE } from "./maps.js";
 import { renderChain, renderViolations } from "./chain.js";
@@ -230,7 +231,7 @@ async function evaluateNow() {
   if (!text.trim()) problem = "Write or paste a request document, or fill the form.";
   else {
     try {
-      result = await api("POST", "/v1/evaluations", documentBody(text).body);
+      result = await api("POST", "/v1/evaluations?suggest=true", documentBody(text).body);
     } catch (e) {
       problem = e instanceof ApiError ? e.message : "the evaluation failed";
     }
@@ -255,6 +256,23 @@ async function evaluateNow() {
   const overrides = $("evaluation-overrides");
   overrides.replaceChildren(...result.overrides.map((o) => el("li", {}, `${o.request}: ${o.reasons.join("; ")}`)));
   $("evaluation-overrides-box").hidden = result.overrides.length === 0;
+  const suggestions = (result.alternatives && result.alternatives.suggestions) || [];
+  $("evaluation-suggestions").replaceChildren(...suggestions.map(suggestionItem));
+  $("evaluation-suggestions-box").hidden = suggestions.length === 0;
+}
+
+function suggestionItem(s) {
+  const reviews = s.reviews ? ` (${s.reviews} to review)` : "";
+  return el("li", { class: "suggestion", dataset: { outcome: s.outcome } },
+    el("strong", { class: "state", dataset: { state: s.outcome } }, words(s.outcome)), reviews, ": ", s.description, " ",
+    el("button", { type: "button", class: "secondary", onclick: () => composeFrom(s.document) }, "Compose from this"));
+}
+
+function composeFrom(doc) {
+  $("document").value = JSON.stringify(doc, null, 2);
+  $("document-note").textContent = "";
+  fillForm(doc);
+  scheduleEvaluation();
 }
 
 // -- submit, amend -------------------------------------------------------------------

@@ -30,7 +30,36 @@ export async function openRequest(id) {
   $("request").hidden = false;
   hooks.shown();  // the view switches now, not after the map and the audit check
   await renderMap(record);
+  await renderAlternatives(record);
   await renderAudit(record);
+}
+
+const NO_SUGGESTION = "No change found that clears it or shortens its chain.";
+
+// What would clear it (GET .../alternatives, nothing stored): for a request not cleared;
+// its operator amends from a suggestion in one click.
+async function renderAlternatives(r) {
+  const box = $("request-alternatives");
+  box.hidden = ["cleared", "withdrawn", "expired"].includes(r.state);
+  if (box.hidden) return;
+  $("request-suggestions-none").textContent = NO_SUGGESTION;
+  let found = null;
+  try {
+    found = await api("GET", `/v1/requests/${encodeURIComponent(r.id)}/alternatives`);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    $("request-suggestions-none").textContent = e.message;
+  }
+  if (!state.record || state.record.id !== r.id) return;
+  const suggestions = (found && found.suggestions) || [];
+  const owns = state.me && state.me.operator === r.operator;
+  $("request-suggestions").replaceChildren(...suggestions.map((s) => {
+    const reviews = s.reviews ? ` (${s.reviews} to review)` : "";
+    return el("li", { class: "suggestion", dataset: { outcome: s.outcome } },
+      el("strong", { class: "state", dataset: { state: s.outcome } }, words(s.outcome)), reviews, ": ", s.description, " ",
+      owns ? el("button", { type: "button", class: "secondary", onclick: () => hooks.amend({ ...state.record, document: s.document }) }, "Take this change") : null);
+  }));
+  $("request-suggestions-none").hidden = found !== null && suggestions.length > 0;
 }
 
 // Follow the open request: re-read it and redraw only when it changed (no focus moves,
@@ -46,6 +75,7 @@ export async function followRequest() {
   state.record = r;
   render(r);
   await renderMap(r, { keepView: true });
+  await renderAlternatives(r);
   await renderAudit(r);
 }
 

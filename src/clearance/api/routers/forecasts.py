@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from clearance.api.deps import PrincipalDep, ContextDep
+from clearance.api.deps import ContextDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
 from clearance.service.forecasts import forecast_request, forecast_view
 

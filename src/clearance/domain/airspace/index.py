@@ -178,6 +178,18 @@ class VolumeIndex:
                 out.append(self._key(s))
         return out
 
+    def conflicting(
+        self, volume: Volume4D, exclude_request: str | None = None
+    ) -> list[tuple[Key, Volume4D]]:
+        """``conflicts`` with each indexed volume met (what alternatives state as a hold)."""
+        out = []
+        for s in self._candidate_slots(volume):
+            if exclude_request is not None and self._request[s] == exclude_request:
+                continue
+            if volumes_conflict(volume, self._volumes[s]):
+                out.append((self._key(s), self._volumes[s]))
+        return out
+
     # -- internals --------------------------------------------------------------
     def _key(self, slot: int) -> Key:
         return (self._request[slot], self._vindex[slot])
