@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clearance import bootstrap, cli_audit, cli_run
+from clearance import bootstrap, cli_audit, cli_run, cli_witness
 from clearance.cli_run import EPILOG, ExitCode, exit_code, settings
 from clearance.config import DEFAULT_PORT, Settings
 from clearance.domain.airspace.volumes import LatLng
@@ -152,6 +152,7 @@ app.add_typer(principal_app, name="principal")
 app.add_typer(request_app, name="request")
 app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_audit.authority_app, name="authority")
+app.add_typer(cli_witness.witness_app, name="witness")
 
 AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
