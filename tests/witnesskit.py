@@ -82,6 +82,11 @@ class WitnessProcess:
         self.vkey = made.stdout.strip().splitlines()[-1]
 
     def start(self) -> None:
+        self.launch()
+        self.wait()
+
+    def launch(self) -> None:
+        """Start the process; :meth:`wait` until it listens (launch several, then wait)."""
         if not self.key.exists():  # in-process: a second CLI start per witness costs 2-4 s
             key = new_key_file(self.key)
             self.vkey = cosigner_vkey(self.name, key.public_key())
@@ -95,6 +100,9 @@ class WitnessProcess:
                 stderr=out,
                 env=dict(os.environ),
             )
+
+    def wait(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -115,3 +123,41 @@ class WitnessProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=15)
+
+
+def start_witnesses(
+    directory: Path, names: list[str], logs: list[str]
+) -> dict[str, WitnessProcess]:
+    """One witness per name (``witness.test/<name>``), started in parallel."""
+    witnesses = {
+        n: WitnessProcess(
+            f"witness.test/{n.lower()}",
+            directory / f"{n}.pem",
+            directory / n,
+            logs,
+            directory / f"{n}.log",
+        )
+        for n in names
+    }
+    for w in witnesses.values():
+        w.launch()
+    try:
+        for w in witnesses.values():
+            w.wait()
+    except BaseException:
+        stop_witnesses(witnesses)
+        raise
+    return witnesses
+
+
+def stop_witnesses(witnesses: dict[str, WitnessProcess]) -> None:
+    for w in witnesses.values():
+        w.stop()
+
+
+def policy_text(log_vkey: str, witnesses: dict[str, WitnessProcess], quorum: str = "2") -> str:
+    """A tlog-policy: the log, the witnesses with their URLs, ``quorum`` of them."""
+    lines = [f"log {log_vkey}"]
+    lines += [f"witness {n} {w.vkey} {w.base}" for n, w in witnesses.items()]
+    lines += [f"group parties {quorum} {' '.join(witnesses)}", "quorum parties"]
+    return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ from clearance.domain.ledger.checkpoint import (
     vkey,
 )
 from clearance.domain.ledger.merkle import Frontier, ProofError, leaf_hash
+from clearance.domain.ledger.policy import Policy, QuorumError, check_quorum, cosigned_by
 from clearance.domain.ledger.replay import Replay, ReplayError, disagreements
 from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
@@ -60,8 +62,10 @@ from clearance.service.ports import (
     StoredRequest,
     UnitOfWork,
 )
+from clearance.service.witnessing import Witnessing
 
 BATCH = 10_000  # entries integrated per transaction
+RETRY_SECONDS = 5.0  # a checkpoint lacking its witnesses' quorum is resubmitted this often
 PAGE = 5_000  # entries read per query when verifying or exporting
 
 
@@ -100,6 +104,7 @@ class Verified:
     decisions: int
     requests: int = 0
     unreplayed: int = 0
+    cosigned: tuple[str, ...] = ()  # with a policy: who cosigned the latest checkpoint
 
     @property
     def ok(self) -> bool:
@@ -158,8 +163,11 @@ class AuditLog:
         *,
         batch: int = BATCH,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        witnessing: Witnessing | None = None,
     ) -> None:
         self.uow = uow
+        self.witnessing = witnessing
+        self._witnessed_at = -RETRY_SECONDS
         self.origin = origin
         self.key = key
         self.public_key = raw_public(key)
@@ -174,7 +182,9 @@ class AuditLog:
     # -- integration -------------------------------------------------------------------
     def integrate(self) -> StoredCheckpoint:
         """Integrate every committed entry (in batches of ``batch``, one transaction
-        each) and sign a checkpoint of each new tree; returns the latest checkpoint."""
+        each) and sign a checkpoint of each new tree; returns the latest checkpoint (with
+        the witnesses' cosignatures when witnesses are configured)."""
+        fresh = False
         while True:
             with self.uow() as uow:
                 head, added = uow.audit.integrate(self.batch)
@@ -187,15 +197,48 @@ class AuditLog:
                     checkpoint = StoredCheckpoint(head.size, head.root, note, self.now())
                     uow.audit.add_checkpoint(checkpoint)
                     uow.commit()
+                    fresh = True
             if added < self.batch:
-                return checkpoint
+                return self.witness(checkpoint) if fresh else checkpoint
 
     def integrate_if_pending(self) -> StoredCheckpoint | None:
         """Integrate when entries wait (or no checkpoint exists yet): a read, and no lock,
-        when there is nothing to do. Returns the latest checkpoint when it integrated."""
+        when there is nothing to do; with witnesses, submit the latest checkpoint again
+        (at most every ``RETRY_SECONDS``) while it lacks their quorum. Returns the latest
+        checkpoint when it integrated or witnessed."""
         with self.uow() as uow:
-            idle = not uow.audit.has_pending() and uow.audit.latest_checkpoint() is not None
-        return None if idle else self.integrate()
+            latest = uow.audit.latest_checkpoint()
+            idle = not uow.audit.has_pending() and latest is not None
+        if not idle or latest is None:
+            return self.integrate()
+        w = self.witnessing
+        if w is None or time.monotonic() - self._witnessed_at < RETRY_SECONDS:
+            return None
+        try:
+            if w.policy.satisfied(set(cosigned_by(w.policy, latest.note))):
+                return None
+        except QuorumError:
+            pass  # a damaged cosignature line: submit again, the witness's replaces it
+        return self.witness(latest)
+
+    def witness(self, checkpoint: StoredCheckpoint) -> StoredCheckpoint:
+        """Submit ``checkpoint`` to the configured witnesses and store the cosignatures
+        they return; returns it with them (as it was when there are no witnesses)."""
+        if self.witnessing is None:
+            return checkpoint
+        self._witnessed_at = time.monotonic()
+
+        def proof(size1: int, size2: int) -> list[bytes]:
+            with self.uow() as uow:
+                return uow.audit.consistency_proof(size1, size2)
+
+        collected = self.witnessing.collect(checkpoint.note, checkpoint.size, proof)
+        if not collected.lines:
+            return checkpoint
+        with self.uow() as uow:
+            updated = uow.audit.add_cosignatures(checkpoint.size, list(collected.lines.values()))
+            uow.commit()
+        return updated
 
     # -- reading -----------------------------------------------------------------------
     def checkpoint(self) -> StoredCheckpoint:
@@ -286,10 +329,12 @@ class AuditLog:
             start = (page[-1].index or 0) + 1
 
     # -- verification ------------------------------------------------------------------
-    def verify(self) -> Verified:
+    def verify(self, policy: Policy | None = None) -> Verified:
         """Check the whole database against the log and its signed checkpoints (reads
-        only; entries not integrated yet are checked for their own hash only)."""
-        return _Verifier(self).run()
+        only; entries not integrated yet are checked for their own hash only). With a
+        witness ``policy``, the latest checkpoint must also be signed by a log it names
+        and cosigned by its quorum of witnesses (the first problem otherwise)."""
+        return _Verifier(self, policy).run()
 
 
 def key_view(name: str, public: bytes) -> dict[str, Any]:
@@ -301,8 +346,9 @@ def key_view(name: str, public: bytes) -> dict[str, Any]:
 
 
 class _Verifier:
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, policy: Policy | None = None) -> None:
         self.log = log
+        self.policy = policy
         self.replays: dict[str, Replay] = {}  # request id -> its entries folded so far
         self.problems: list[str] = []
         self.requests = 0
@@ -313,10 +359,21 @@ class _Verifier:
             checkpoints = uow.audit.checkpoints()
             head = uow.audit.head()
         counts = {"size": head.size, "pending": 0, "checkpoints": len(checkpoints)}
+        cosigned: tuple[str, ...] = ()
+        if self.policy is not None:
+            if not checkpoints:
+                self.problems.append("no checkpoint to check against the witness policy")
+            else:
+                try:
+                    quorum = check_quorum(self.policy, checkpoints[-1].note)
+                    cosigned = tuple(sorted(quorum.cosigned))
+                except QuorumError as e:
+                    self.problems.append(f"witness policy: {e}")
         try:
             decisions = self._check(checkpoints, head.size, counts)
         except audit.AuditError as e:
-            return Verified((str(e),), counts["size"], counts["pending"], len(checkpoints), 0)
+            first = (*self.problems, str(e))
+            return Verified(first, counts["size"], counts["pending"], len(checkpoints), 0)
         return Verified(
             tuple(self.problems),
             head.size,
@@ -325,6 +382,7 @@ class _Verifier:
             decisions,
             self.requests,
             self.unreplayed,
+            cosigned,
         )
 
     def _check(

@@ -53,6 +53,7 @@ __all__ = [
     "Quorum",
     "QuorumError",
     "check_quorum",
+    "cosigned_by",
     "parse_policy",
 ]
 
@@ -252,6 +253,28 @@ class Quorum:
     cosigned: Mapping[str, int]
 
 
+def cosigned_by(policy: Policy, note: str) -> dict[str, int]:
+    """The policy's witnesses (by policy name) whose cosignatures on ``note`` verify, and
+    their timestamps; the log's signature is not checked here (see :func:`check_quorum`)."""
+    try:
+        text, lines = split_note(note)
+    except NoteError as e:
+        raise QuorumError(f"checkpoint: {e}") from None
+    return _cosigned(policy, text, lines)
+
+
+def _cosigned(policy: Policy, text: str, lines: list[str]) -> dict[str, int]:
+    cosigned: dict[str, int] = {}
+    for name, witness in policy.witnesses.items():
+        try:
+            found = find_cosignature(text, lines, witness.key_name, witness.public_key)
+        except (CosignatureError, NoteError) as e:
+            raise QuorumError(f"witness {name}: {e}") from None
+        if found is not None:
+            cosigned[name] = found.timestamp
+    return cosigned
+
+
 def check_quorum(policy: Policy, note: str) -> Quorum:
     """Verify ``note`` (a checkpoint with its signatures and cosignatures) against
     ``policy``; raise :class:`QuorumError` naming what is missing."""
@@ -278,14 +301,7 @@ def check_quorum(policy: Policy, note: str) -> Quorum:
         raise QuorumError(
             f"checkpoint of {checkpoint.origin} is signed by none of the policy's logs ({known})"
         )
-    cosigned: dict[str, int] = {}
-    for name, witness in policy.witnesses.items():
-        try:
-            found = find_cosignature(text, lines, witness.key_name, witness.public_key)
-        except (CosignatureError, NoteError) as e:
-            raise QuorumError(f"witness {name}: {e}") from None
-        if found is not None:
-            cosigned[name] = found.timestamp
+    cosigned = _cosigned(policy, text, lines)
     if not policy.satisfied(set(cosigned)):
         have = ", ".join(sorted(cosigned)) or "no witness"
         raise QuorumError(

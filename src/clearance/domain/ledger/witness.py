@@ -43,7 +43,7 @@ import binascii
 import hashlib
 import re
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -94,6 +94,7 @@ __all__ = [
     "parse_cosigner_vkey",
     "parse_signature_line",
     "split_note",
+    "with_cosignatures",
 ]
 
 COSIGNATURE_V1 = 0x04  # signed-note signature type of Ed25519 tlog-cosignature/v1
@@ -251,6 +252,23 @@ def find_cosignature(
         if found is None or timestamp > found.timestamp:
             found = Cosignature(name, timestamp, line)
     return found
+
+
+def with_cosignatures(note: str, lines: Iterable[str]) -> str:
+    """``note`` with the signature ``lines`` (each with or without its newline) added; a
+    line by the same key name and key ID as one already there replaces it."""
+    text, kept = split_note(note)
+    added = [line.rstrip("\n") for line in lines]
+    for line in added:
+        parse_signature_line(line)
+    replaced = {_signer(line) for line in added}
+    merged = [line for line in kept if _signer(line) not in replaced] + added
+    return text + "\n" + "".join(line + "\n" for line in merged)
+
+
+def _signer(line: str) -> tuple[str, bytes]:
+    name, raw = parse_signature_line(line)
+    return name, raw[:4]
 
 
 # -- add-checkpoint ---------------------------------------------------------------------
