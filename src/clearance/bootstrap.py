@@ -168,10 +168,7 @@ def audit_log(settings: Settings | None = None, workflow: Workflow | None = None
     """The audit log over the workflow's database (or the configured one), signing
     checkpoints with the instance key."""
     settings = settings or Settings.from_env()
-    new_uow = workflow.uow if workflow is not None else uow_factory(_migrated(settings))
-    keys = KeyStore(settings.key_dir)
-    instance = keys.instance_key()
-    witnessing = None
+    witnessing = None  # the policy first: bad input is named before the database is opened
     if settings.witnesses is not None:
         witnessing = Witnessing(
             witness_policy(settings.witnesses, "CLEARANCE_WITNESSES"), HttpWitnessClient()
@@ -182,6 +179,8 @@ def audit_log(settings: Settings | None = None, workflow: Workflow | None = None
                 source=str(settings.witnesses),
                 field="CLEARANCE_WITNESSES",
             )
+    new_uow = workflow.uow if workflow is not None else uow_factory(_migrated(settings))
+    instance = KeyStore(settings.key_dir).instance_key()
     return AuditLog(new_uow, settings.log_origin, instance, witnessing=witnessing)
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -174,6 +175,37 @@ def test_serve_refuses_bad_input_with_exit_2(
         capture_output=True,
         text=True,
         timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (None, "missing.policy: CLEARANCE_WITNESSES: cannot read it"),
+        ("quorum none\n", "names no witness with a URL"),
+        ("witness US nonsense\nquorum US\n", "w.policy: line 1: witness US: a verifier key"),
+    ],
+)
+def test_a_bad_witnesses_policy_is_refused_with_exit_2(
+    tmp_path: Path, policy: str | None, message: str
+) -> None:
+    path = tmp_path / ("missing.policy" if policy is None else "w.policy")
+    if policy is not None:
+        path.write_text(policy)
+    done = subprocess.run(
+        [*CLEARANCE, "audit", "checkpoint"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "CLEARANCE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+            "CLEARANCE_WITNESSES": str(path),
+        },
     )
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
