@@ -4,11 +4,14 @@ tlog-cosignature/v1 cosignatures (c2sp.org/tlog-witness, c2sp.org/tlog-cosignatu
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import struct
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearance.domain.ledger.checkpoint import NoteError, format_checkpoint, sign_note, vkey
 from clearance.domain.ledger.merkle import (
@@ -303,3 +306,41 @@ def test_a_log_signature_is_not_a_cosignature() -> None:
 def test_a_zero_timestamp_is_refused() -> None:
     with pytest.raises(NoteError, match="timestamp"):
         cosign(format_checkpoint(ORIGIN, 1, LEAVES[0]), WITNESS, WITNESS_KEY, 0)
+
+
+# -- hostile bodies -------------------------------------------------------------------------
+
+REFUSED = (
+    MalformedSubmissionError,
+    UnknownLogError,
+    UnsignedCheckpointError,
+    OldSizeError,
+    InconsistentCheckpointError,
+)
+
+
+def _decide(body: bytes) -> None:
+    # every refusal is one the HTTP layer maps to a 4xx; anything else fails the test
+    with contextlib.suppress(*REFUSED):
+        check_submission(parse_add_checkpoint(body), LOGS, witnessed(5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_any_bytes_are_cosigned_or_refused_with_a_4xx_class(body: bytes) -> None:
+    _decide(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=30),
+    st.lists(st.binary(min_size=32, max_size=32), max_size=6),
+    st.sampled_from([checkpoint_note(5), checkpoint_note(9), checkpoint_note(0)]),
+    st.integers(min_value=0, max_value=400),
+    st.text(max_size=8),
+)
+def test_a_mangled_request_is_cosigned_or_refused_with_a_4xx_class(
+    old: int, proof: list[bytes], note: str, cut: int, junk: str
+) -> None:
+    body = add_checkpoint_body(old, proof, note)
+    _decide(body[:cut] + junk.encode() + body[cut:])
