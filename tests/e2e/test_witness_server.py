@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +16,19 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clearance.adapters.key_files import new_key_file
-from clearance.domain.ledger.policy import check_quorum, parse_policy
+from clearance.adapters.keys import KeyStore
+from clearance.config import Settings
+from clearance.domain.ledger.checkpoint import vkey
+from clearance.domain.ledger.policy import Policy, check_quorum, parse_policy
 from clearance.domain.ledger.witness import SIZE_MEDIA_TYPE
-from tests.serverproc import CLEARANCE, free_port
-from tests.witnesskit import PlayedLog, WitnessProcess
+from tests.serverproc import CLEARANCE, Server, free_port
+from tests.witnesskit import (
+    PlayedLog,
+    WitnessProcess,
+    policy_text,
+    start_witnesses,
+    stop_witnesses,
+)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -210,3 +220,51 @@ def test_a_bad_witnesses_policy_is_refused_with_exit_2(
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_clearance_serve_gets_its_checkpoints_cosigned_by_the_witnesses(tmp_path: Path) -> None:
+    """The real wiring: `clearance serve` with CLEARANCE_WITNESSES integrates in the
+    background, submits to three witness processes and serves the cosigned checkpoint."""
+    server = Server(f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "server.log")
+    server.prepare({"planner": ("--operator", "US.AFRICOM")})
+    configured = Settings.from_env(server.env)
+    key = KeyStore(configured.key_dir).instance_key()
+    log_vkey = vkey(configured.log_origin, key.public_key())
+    witnesses = start_witnesses(tmp_path, ["US", "NE", "FR"], [log_vkey])
+    try:
+        policy_file = tmp_path / "niger.policy"
+        policy_file.write_text(policy_text(log_vkey, witnesses))
+        policy = parse_policy(policy_file.read_text())
+        server.extra_env["CLEARANCE_WITNESSES"] = str(policy_file)
+        server.start()
+        try:
+            first = _cosigned_checkpoint(server.base, policy, 1)
+            server.cli("principal", "add", "another", "--operator", "US.AFRICOM")
+            newer = _cosigned_checkpoint(server.base, policy, first + 1)
+            assert newer == first + 1
+        finally:
+            server.stop()
+        done = subprocess.run(
+            [*CLEARANCE, "audit", "verify", "--policy", str(policy_file)],
+            env=server.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "cosigned by FR, NE, US" in done.stdout
+    finally:
+        stop_witnesses(witnesses)
+
+
+def _cosigned_checkpoint(base: str, policy: Policy, at_least: int) -> int:
+    """The size of the served checkpoint once it is cosigned by all three witnesses."""
+    deadline = time.monotonic() + 60
+    seen = ""
+    while time.monotonic() < deadline:
+        seen = httpx.get(f"{base}/v1/audit/checkpoint", timeout=30).text
+        quorum = check_quorum(policy, seen)
+        if quorum.checkpoint.size >= at_least and len(quorum.cosigned) == 3:
+            return quorum.checkpoint.size
+        time.sleep(0.2)
+    raise AssertionError(f"no checkpoint of size >= {at_least} cosigned by all 3:\n{seen}")
