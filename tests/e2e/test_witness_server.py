@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from clearance.adapters.key_files import new_key_file
 from clearance.adapters.keys import KeyStore
 from clearance.config import Settings
+from clearance.domain.errors import QuorumError
 from clearance.domain.ledger.checkpoint import vkey
 from clearance.domain.ledger.policy import Policy, check_quorum, parse_policy
 from clearance.domain.ledger.witness import SIZE_MEDIA_TYPE
@@ -263,8 +265,9 @@ def _cosigned_checkpoint(base: str, policy: Policy, at_least: int) -> int:
     seen = ""
     while time.monotonic() < deadline:
         seen = httpx.get(f"{base}/v1/audit/checkpoint", timeout=30).text
-        quorum = check_quorum(policy, seen)
-        if quorum.checkpoint.size >= at_least and len(quorum.cosigned) == 3:
-            return quorum.checkpoint.size
+        with contextlib.suppress(QuorumError):  # not cosigned yet: ask again
+            quorum = check_quorum(policy, seen)
+            if quorum.checkpoint.size >= at_least and len(quorum.cosigned) == 3:
+                return quorum.checkpoint.size
         time.sleep(0.2)
     raise AssertionError(f"no checkpoint of size >= {at_least} cosigned by all 3:\n{seen}")
