@@ -25,12 +25,12 @@ from typing import Any
 
 import benchkit  # bench/ is on sys.path when a bench runs as a script
 import yaml
-from clearance.service.workflow import Workflow
 
 from clearance.adapters.scenario_loader import load_scenario
 from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.domain.clearance.model import Principal
-from clearance.service import alternatives
+from clearance.service import alternatives, handlers, queries
+from clearance.service.context import Context
 from clearance.service.ports import PinnedClock
 
 NIGER = Path(__file__).parents[1] / "examples" / "niger"
@@ -52,16 +52,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
         upgrade(engine)
-        flow = Workflow(uow_factory(engine), load_scenario(NIGER), PinnedClock(NOW))
+        flow = Context(uow_factory(engine), load_scenario(NIGER), PinnedClock(NOW))
         planners: dict[str, Principal] = {}
         stored: list[tuple[str, str, Principal]] = []
         for path in sorted((NIGER / "requests").glob("*.yaml")):
             doc: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
             operator = doc["operator"]
             if operator not in planners:
-                flow.add_principal(f"{operator}-planner", operator=operator)
-                planners[operator] = flow.principal(f"{operator}-planner")
-            record = flow.submit(planners[operator], doc).record
+                handlers.add_principal(flow, f"{operator}-planner", operator=operator)
+                planners[operator] = queries.principal(flow, f"{operator}-planner")
+            record = handlers.submit(flow, planners[operator], doc).record
             stored.append((path.stem, record.id, planners[operator]))
         scenario = flow.current_scenario()
 

@@ -14,10 +14,20 @@ canonicalisation itself is timed separately and not counted in the appends).
 
 Figures: durable appends/s in batches (one transaction each), inclusion proof p50/p99 in
 microseconds at the full size (read the entry, build the proof, verify it), consistency
-proof p50, and the ratios ours/pymerkle. Both roots are compared. Prints JSON last.
+proof p50, and the ratios ours/pymerkle. Both roots are compared.
+
+The witnessed path (``--witnesses 3``; 0 skips it): that many real ``clearance witness
+serve`` processes on loopback, and the product's ``AuditLog`` over a fresh SQLite database
+submitting to them (``service.witnessing``, over HTTP). Figures: checkpoints/s when each
+checkpoint (one new entry each) is integrated, signed, submitted to every witness and its
+cosignatures stored, one after another; and the time from an entry's commit to a
+checkpoint that includes it with the quorum (all the witnesses) of verified cosignatures,
+p50/p99, with entries committed at random moments while the integration runs every
+``--interval`` seconds as the API server's does (1 s). Prints JSON last.
 
     .venv/bin/python bench/audit.py [--entries 1000000] [--batch 1000] [--proofs 10000]
         [--pymerkle-entries N (default: --entries)] [--pymerkle-proofs 2000] [--dir DIR]
+        [--witnesses 3] [--checkpoints 300] [--commits 300] [--interval 1.0]
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ from clearance.domain.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from clearance.domain.ledger.policy import cosigned_by
 
 TYPES = ("request.submitted", "request.evaluated", "decision.recorded", "request.cleared")
 
@@ -240,6 +251,99 @@ def bench_pymerkle(
     }
 
 
+def bench_witnessed(
+    workdir: Path, witnesses: int, checkpoints: int, commits: int, interval: float, seed: int
+) -> dict[str, Any]:
+    """Checkpoints/s through ``witnesses`` real witness processes, and commit-to-quorum."""
+    import threading
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from clearance.adapters.sql import make_engine, uow_factory, upgrade
+    from clearance.adapters.witness_client import HttpWitnessClient
+    from clearance.domain.ledger import audit
+    from clearance.domain.ledger.checkpoint import vkey
+    from clearance.domain.ledger.policy import parse_policy
+    from clearance.service.audit import AuditLog
+    from clearance.service.witnessing import Witnessing
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.witnesskit import policy_text, start_witnesses, stop_witnesses
+
+    origin = "bench.clearance/log"
+    key = Ed25519PrivateKey.generate()
+    names = [f"W{i}" for i in range(witnesses)]
+    engine = make_engine(f"sqlite:///{workdir / 'witnessed.db'}")
+    upgrade(engine)
+    new_uow = uow_factory(engine)
+    started = start_witnesses(workdir, names, [vkey(origin, key.public_key())])
+    rng = random.Random(seed)
+    try:
+        policy = parse_policy(
+            policy_text(vkey(origin, key.public_key()), started, quorum=str(witnesses))
+        )
+        witnessing = Witnessing(policy, HttpWitnessClient())
+        log = AuditLog(new_uow, origin, key, witnessing=witnessing)
+
+        def commit(i: int) -> None:
+            with new_uow() as uow:
+                uow.audit.append(
+                    audit.KEY, audit.key_fields("authority", f"bench-{i}", rng.randbytes(32))
+                )
+                uow.commit()
+
+        def quorum(note: str) -> bool:
+            return policy.satisfied(set(cosigned_by(policy, note)))
+
+        commit(-1)
+        assert quorum(log.integrate().note), "the witnesses did not cosign the first checkpoint"
+        begin = time.perf_counter()
+        for i in range(checkpoints):
+            commit(i)
+            if not quorum(log.integrate().note):
+                raise RuntimeError(f"checkpoint {i} lacks the quorum")
+        per_s = checkpoints / (time.perf_counter() - begin)
+
+        # commit-to-quorum: entries committed at random moments; integration every interval
+        committed: list[float] = []
+        latencies: list[float] = []
+        halt = threading.Event()
+
+        def integrator() -> None:
+            counted = 0
+            while not halt.wait(interval):
+                begun = len(committed)  # entries committed before this run began
+                checkpoint = log.integrate_if_pending()
+                done = time.perf_counter()
+                if checkpoint is not None and quorum(checkpoint.note):
+                    latencies.extend(done - t for t in committed[counted:begun])
+                    counted = begun
+
+        thread = threading.Thread(target=integrator, daemon=True)
+        thread.start()
+        for i in range(commits):
+            time.sleep(rng.uniform(0, 2 * interval / 10))
+            commit(10_000_000 + i)
+            committed.append(time.perf_counter())
+        while len(latencies) < len(committed) and thread.is_alive():
+            time.sleep(interval / 10)
+        halt.set()
+        thread.join()
+        witnessing.close()
+    finally:
+        stop_witnesses(started)
+        engine.dispose()
+    return {
+        "witnesses": witnesses,
+        "checkpoints": checkpoints,
+        "checkpoints_per_s": round(per_s, 1),
+        "commit_to_quorum_entries": len(latencies),
+        "commit_to_quorum_interval_s": interval,
+        "commit_to_quorum_p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "commit_to_quorum_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+    }
+
+
 def _db_bytes(path: Path) -> int:
     return sum(os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if os.path.exists(p))
 
@@ -253,7 +357,21 @@ def main() -> None:
     ap.add_argument("--pymerkle-proofs", type=int, default=2_000)
     ap.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
     ap.add_argument("--seed", type=int, default=7)
-    args = benchkit.parse_args(ap, {"entries": 3_000, "proofs": 200, "pymerkle_proofs": 50})
+    ap.add_argument("--witnesses", type=int, default=3, help="0: skip the witnessed path")
+    ap.add_argument("--checkpoints", type=int, default=300, help="witnessed, one after another")
+    ap.add_argument("--commits", type=int, default=300, help="timed from commit to quorum")
+    ap.add_argument("--interval", type=float, default=1.0, help="seconds between integrations")
+    args = benchkit.parse_args(
+        ap,
+        {
+            "entries": 3_000,
+            "proofs": 200,
+            "pymerkle_proofs": 50,
+            "checkpoints": 5,
+            "commits": 10,
+            "interval": 0.2,
+        },
+    )
     pm_entries = args.pymerkle_entries or args.entries
 
     for i in (0, 1, 59, 3599, 86_399, 999_999, args.entries - 1):
@@ -275,6 +393,14 @@ def main() -> None:
             random.Random(args.seed),
         )
         print(f"pymerkle: {json.dumps(theirs)}", file=sys.stderr)
+        witnessed = (
+            bench_witnessed(
+                workdir, args.witnesses, args.checkpoints, args.commits, args.interval, args.seed
+            )
+            if args.witnesses
+            else None
+        )
+        print(f"witnessed: {json.dumps(witnessed)}", file=sys.stderr)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -296,7 +422,11 @@ def main() -> None:
         "ratio_proof_speed_ours_over_pymerkle": round(
             theirs["inclusion_p50_us"] / ours["inclusion_p50_us"], 1
         ),
+        "witnessed": witnessed,
         "targets": {
+            "commit_to_quorum_p99_ms<=1000": witnessed["commit_to_quorum_p99_ms"] <= 1000
+            if witnessed
+            else None,
             "appends_per_s>=50000": ours["appends_per_s"] >= 50_000,
             "inclusion_p50_us<=100": ours["inclusion_p50_us"] <= 100,
             "proof_speed>=10x_pymerkle": theirs["inclusion_p50_us"]

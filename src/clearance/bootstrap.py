@@ -16,17 +16,20 @@ from clearance.adapters.files import expand_paths, read_document
 from clearance.adapters.keys import KeyStore
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
 from clearance.adapters.sql import make_engine, schema_problem, uow_factory, upgrade
+from clearance.adapters.witness_client import HttpWitnessClient
 from clearance.config import Settings
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.errors import InputError, NotFoundError, RequestError, ScenarioError
 from clearance.domain.ledger.audit import ROOT_ROLE, scenario_version
 from clearance.domain.ledger.checkpoint import raw_public
+from clearance.domain.ledger.policy import Policy, parse_policy
 from clearance.service import handlers
 from clearance.service.audit import AuditLog, check_origin, record_keys
 from clearance.service.context import Context
 from clearance.service.evaluations import Document
 from clearance.service.ports import Clock, PinnedClock
 from clearance.service.scenarios import ScenarioVersions
+from clearance.service.witnessing import Witnessing
 
 
 def scenario_from(directory: Path) -> Scenario:
@@ -172,9 +175,31 @@ def audit_log(settings: Settings | None = None, ctx: Context | None = None) -> A
     """The audit log over the context's database (or the configured one), signing
     checkpoints with the instance key."""
     settings = settings or Settings.from_env()
+    witnessing = None  # the policy first: bad input is named before the database is opened
+    if settings.witnesses is not None:
+        witnessing = Witnessing(
+            witness_policy(settings.witnesses, "CLEARANCE_WITNESSES"), HttpWitnessClient()
+        )
+        if not witnessing.witnesses:
+            raise InputError(
+                "names no witness with a URL to submit checkpoints to",
+                source=str(settings.witnesses),
+                field="CLEARANCE_WITNESSES",
+            )
     new_uow = ctx.uow if ctx is not None else uow_factory(_migrated(settings))
-    keys = KeyStore(settings.key_dir)
-    return AuditLog(new_uow, settings.log_origin, keys.instance_key())
+    instance = KeyStore(settings.key_dir).instance_key()
+    return AuditLog(new_uow, settings.log_origin, instance, witnessing=witnessing)
+
+
+def witness_policy(path: Path, field: str = "--policy") -> Policy:
+    """The witness policy (C2SP tlog-policy) in ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read it: {e.strerror}", source=str(path), field=field) from None
+    except UnicodeDecodeError:
+        raise InputError("is not UTF-8", source=str(path), field=field) from None
+    return parse_policy(text, str(path))
 
 
 def context(settings: Settings | None = None) -> Context:

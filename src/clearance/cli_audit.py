@@ -22,6 +22,7 @@ from clearance.cli_run import ExitCode, settings
 from clearance.domain.errors import InputError
 from clearance.domain.ledger.audit import AuditError, verify_log
 from clearance.domain.ledger.checkpoint import NoteError, parse_vkey, raw_public
+from clearance.domain.ledger.policy import QuorumError, check_quorum
 from clearance.service.audit import checkpoint_view, entry_view
 
 audit_app = typer.Typer(
@@ -33,6 +34,14 @@ authority_app = typer.Typer(help="Authorities' signing keys.", no_args_is_help=T
 SHOWN = 50  # problems printed by `audit verify` (--json lists every one)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        help="A witness policy (C2SP tlog-policy): the latest checkpoint must be signed by "
+        "a log it names and cosigned by its quorum of witnesses.",
+    ),
+]
 
 
 @audit_app.command("checkpoint")
@@ -60,11 +69,12 @@ def audit_proof(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: JsonOption = False) -> None:
+def audit_verify(as_json: JsonOption = False, policy: PolicyOption = None) -> None:
     """Check the whole database against the log; exit 1 naming what disagrees.
 
     Recomputes every leaf and the tree, checks every signed checkpoint and every decision signature, then replays the log and compares every request's state, version, document and approvals with it; every automatic step is evaluated again against the scenario version its entry names."""
-    verified = bootstrap.audit_log(settings()).verify(bootstrap.scenario_versions())
+    rules = bootstrap.witness_policy(policy) if policy is not None else None
+    verified = bootstrap.audit_log(settings()).verify(rules, bootstrap.scenario_versions())
     if as_json:
         typer.echo(
             json.dumps(
@@ -78,6 +88,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
                     "decisions": verified.decisions,
                     "requests": verified.requests,
                     "unreplayed": verified.unreplayed,
+                    "cosigned": list(verified.cosigned),
                 }
             )
         )
@@ -97,10 +108,16 @@ def audit_verify(as_json: JsonOption = False) -> None:
             if verified.unreplayed
             else ""
         )
+        witnessed = (
+            f"; the latest checkpoint meets the witness policy's quorum (cosigned by "
+            f"{', '.join(verified.cosigned) or 'none needed'})"
+            if rules is not None
+            else ""
+        )
         typer.echo(
             f"audit log intact: {verified.size} entries, {verified.checkpoints} signed "
             f"checkpoints, {verified.decisions} signed decisions, {verified.requests} "
-            f"requests replayed{old}{pending}"
+            f"requests replayed{old}{pending}{witnessed}"
         )
 
 
@@ -124,20 +141,29 @@ def audit_verify_export(
             "--vkey", help="The log's verifier key, known independently (else keys.json's)."
         ),
     ] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Check an exported log offline; exit 1 naming the first bad entry.
 
     Needs no database: checks every entry, the tree, the signed checkpoint and every decision signature."""
     try:
+        rules = bootstrap.witness_policy(policy) if policy is not None else None
         export = read_export(directory)
         name, key = _log_key(export.keys, vkey)
+        quorum = check_quorum(rules, export.note) if rules is not None else None
         summary = verify_log(export.entries(), export.note, name, key)
-    except AuditError as e:
+    except (AuditError, QuorumError) as e:
         print(f"audit export: FAILED: {e}", file=sys.stderr)
         raise typer.Exit(ExitCode.VERIFICATION_FAILED) from None
+    witnessed = (
+        f"; its checkpoint meets the witness policy's quorum (cosigned by "
+        f"{', '.join(sorted(quorum.cosigned)) or 'none needed'})"
+        if quorum is not None
+        else ""
+    )
     typer.echo(
         f"audit export intact: {summary.size} entries of {summary.origin}, "
-        f"{summary.decisions} signed decisions"
+        f"{summary.decisions} signed decisions{witnessed}"
     )
 
 

@@ -20,6 +20,10 @@ module of ``src/`` reads ``os.environ`` (``tests/unit/test_config.py`` holds the
   power cut) or ``EXTRA``.
 - ``CLEARANCE_PORT``: the port ``clearance serve`` and ``clearance demo`` listen on when
   ``--port`` is not given (default 8000).
+- ``CLEARANCE_WITNESSES``: a witness policy file (C2SP tlog-policy) whose ``witness``
+  lines carry the witnesses' URLs: the log submits every new checkpoint to them and keeps
+  their cosignatures (``service.witnessing``). Default: none (checkpoints are signed by
+  the log alone).
 - ``CLEARANCE_DEBUG``: any non-empty value lets the CLI show an internal error's traceback.
 """
 
@@ -48,6 +52,7 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     port: int = DEFAULT_PORT
     debug: bool = False
+    witnesses: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +75,9 @@ class Settings:
             sqlite_synchronous=_synchronous(env.get("CLEARANCE_SQLITE_SYNCHRONOUS") or "FULL"),
             port=_port(env.get("CLEARANCE_PORT") or str(DEFAULT_PORT)),
             debug=bool(env.get("CLEARANCE_DEBUG")),
+            witnesses=Path(env["CLEARANCE_WITNESSES"]).expanduser()
+            if env.get("CLEARANCE_WITNESSES")
+            else None,
         )
 
 

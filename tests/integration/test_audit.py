@@ -486,12 +486,15 @@ def test_a_replaced_checkpoint_signature_or_root_is_caught(setup: Setup) -> None
     assert fake.verify().problem  # and a verifier holding another key trusts nothing
 
 
-def run_cli(s: Setup, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    s: Setup, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **{k: v for k, v in os.environ.items() if k != "CLEARANCE_DEBUG"},
         "CLEARANCE_DATABASE_URL": s.url,
         "CLEARANCE_KEY_DIR": str(s.keys.directory),
         "CLEARANCE_LOG_ORIGIN": ORIGIN,
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "clearance.cli", *args],

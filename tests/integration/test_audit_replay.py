@@ -301,7 +301,7 @@ def test_an_automatic_step_its_scenario_version_does_not_give_is_named(setup: Se
     assert covered, "no example is covered by the forged grant"
     s.log.integrate()
     assert s.log.verify().ok  # log and tables agree: only evaluating again shows it
-    verified = s.log.verify(scenario_versions())
+    verified = s.log.verify(scenarios=scenario_versions())
     assert not verified.ok
     shown = "\n".join(verified.problems)
     for rid in covered:
@@ -326,7 +326,7 @@ def test_an_open_request_still_covered_by_a_revoked_grant_is_named(setup: Setup)
         uow.grants.revoke("ne-us-unarmed-isr", "NE.Defense-member", NOW)
         uow.commit()
     s.log.integrate()
-    verified = s.log.verify(scenario_versions())
+    verified = s.log.verify(scenarios=scenario_versions())
     assert not verified.ok
     assert verified.problems[0].startswith(
         f"request {rid}: NE.Defense's step is still covered by grant ne-us-unarmed-isr "

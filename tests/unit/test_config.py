@@ -65,6 +65,7 @@ def test_settings_read_every_variable() -> None:
             "CLEARANCE_SQLITE_SYNCHRONOUS": "normal",
             "CLEARANCE_PORT": "8123",
             "CLEARANCE_DEBUG": "1",
+            "CLEARANCE_WITNESSES": "/etc/clearance/witnesses.policy",
         }
     )
     assert settings.database_url == "sqlite:///x.db"
@@ -75,12 +76,14 @@ def test_settings_read_every_variable() -> None:
     assert settings.sqlite_synchronous == "NORMAL"
     assert settings.port == 8123
     assert settings.debug is True
+    assert settings.witnesses == Path("/etc/clearance/witnesses.policy")
 
 
 def test_settings_default_without_any_variable(tmp_path: Path) -> None:
     settings = Settings.from_env({"XDG_DATA_HOME": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path / 'clearance' / 'clearance.db'}"
     assert settings.key_dir == tmp_path / "clearance" / "keys"
+    assert settings.witnesses is None
     assert (settings.now, settings.sqlite_synchronous, settings.port, settings.debug) == (
         None,
         "FULL",

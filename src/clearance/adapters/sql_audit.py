@@ -27,6 +27,7 @@ in the same transaction, so a checkpoint always describes exactly the stored tre
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -39,7 +40,7 @@ from clearance.adapters.audit_store import (
     split_hashes,
 )
 from clearance.adapters.clock import wall_now
-from clearance.domain.errors import TamperedError
+from clearance.domain.errors import NotFoundError, TamperedError
 from clearance.domain.ledger import audit
 from clearance.domain.ledger.merkle import (
     EMPTY_ROOT,
@@ -48,6 +49,7 @@ from clearance.domain.ledger.merkle import (
     inclusion_proof_ranges,
     leaf_hash,
 )
+from clearance.domain.ledger.witness import with_cosignatures
 from clearance.service.ports import (
     AuditRepository,
     StoredCheckpoint,
@@ -188,6 +190,19 @@ class SqlAudit(AuditRepository):
         row = self.uow.execute(sa.select(t.audit_checkpoints).order_by(c.size.desc()).limit(1))
         found = row.first()
         return None if found is None else _checkpoint(found)
+
+    def add_cosignatures(self, size: int, lines: Sequence[str]) -> StoredCheckpoint:
+        c = t.audit_checkpoints.c
+        row = self.uow.execute(
+            sa.select(t.audit_checkpoints).where(c.size == size).with_for_update(), write=True
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no checkpoint of size {size}")
+        note = with_cosignatures(row.note, lines)
+        self.uow.execute(
+            sa.update(t.audit_checkpoints).where(c.size == size).values(note=note), write=True
+        )
+        return replace(_checkpoint(row), note=note)
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         c = t.audit_checkpoints.c

@@ -6,10 +6,18 @@
      |    +-- RequestError         a request document is invalid            2     422
      |    +-- ScenarioError        a scenario directory is invalid          2     422
      |    +-- DuplicateKeyError    one mapping names a key twice            2     422
+     |    +-- PolicyError          a witness policy file is invalid         2     422
+     |    +-- MalformedSubmissionError  a witness's add-checkpoint body     2     422
+     |                             is malformed (the witness answers 400)
      +-- NotFoundError             an id names nothing                      3     404
+     |    +-- UnknownLogError      a witness does not follow that log       3     404
      +-- ConflictError             the state, the stage order or the        4     409
-     |                             version does not allow the action
+     |    |                        version does not allow the action
+     |    +-- OldSizeError         a witness last cosigned another size     4     409
+     |                             (``size``: that size)
      +-- ForbiddenError            the principal may not take this action   5     403
+     |    +-- UnsignedCheckpointError  a checkpoint sent to a witness       5     403
+     |                             lacks a valid signature by the log
      +-- UnauthorizedError         no principal could be identified         5     401
      +-- VerificationError         the record does not check out            1     500
           +-- ProofError           a Merkle proof, hash or size is wrong
@@ -20,7 +28,13 @@
           +-- TamperedError        stored log data contradicts itself (found while
           |                        integrating: the database was changed)
           +-- ReplayError          a request's log entries do not follow one another
-                                   (domain.ledger.replay)
+          |                        (domain.ledger.replay)
+          +-- InconsistentCheckpointError  a checkpoint does not extend what a
+          |                        witness cosigned (bad proof, rewrite, split view;
+          |                        the witness answers 422)
+          +-- CosignatureError     a witness's cosignature is malformed or fails
+          +-- QuorumError          a checkpoint lacks its policy's log signature or
+                                   quorum of witness cosignatures
 
     api.problems.ApiError (a ClearanceError too): what the HTTP layer finds itself in a
     request (a malformed body 400, too large 413, not JSON 415, If-Match missing 428).
@@ -136,3 +150,44 @@ class AuditError(VerificationError):
 
 class TamperedError(VerificationError):
     """Stored audit data contradicts itself: someone changed the database."""
+
+
+class PolicyError(InputError):
+    """A witness policy file breaks the C2SP tlog-policy syntax or rules
+    (``domain.ledger.policy``)."""
+
+
+class MalformedSubmissionError(InputError):
+    """A witness's add-checkpoint body breaks the tlog-witness syntax (the witness
+    answers 400)."""
+
+
+class UnknownLogError(NotFoundError):
+    """A checkpoint's origin is not a log the witness follows."""
+
+
+class OldSizeError(ConflictError):
+    """The old size of an add-checkpoint request is not the size the witness last
+    cosigned; ``size`` is that size (the witness answers 409 with it)."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class UnsignedCheckpointError(ForbiddenError):
+    """A checkpoint sent to a witness carries no valid signature by the log's key."""
+
+
+class InconsistentCheckpointError(VerificationError):
+    """A checkpoint does not extend what a witness cosigned: a bad consistency proof, a
+    rewritten or dropped entry, a rollback or a split view (the witness answers 422)."""
+
+
+class CosignatureError(VerificationError):
+    """A cosignature line is malformed, or is by a known witness key and does not verify."""
+
+
+class QuorumError(VerificationError):
+    """A checkpoint is not signed by a log the policy names, or lacks its quorum of
+    witness cosignatures; the message names what is missing."""

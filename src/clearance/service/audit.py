@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ from clearance.domain.ledger.checkpoint import (
     vkey,
 )
 from clearance.domain.ledger.merkle import Frontier, ProofError, leaf_hash
+from clearance.domain.ledger.policy import Policy, QuorumError, check_quorum, cosigned_by
 from clearance.domain.ledger.replay import (
     Replay,
     ReplayError,
@@ -70,8 +72,10 @@ from clearance.service.ports import (
     UnitOfWork,
 )
 from clearance.service.scenarios import ScenarioVersions
+from clearance.service.witnessing import Witnessing
 
 BATCH = 10_000  # entries integrated per transaction
+RETRY_SECONDS = 5.0  # a checkpoint lacking its witnesses' quorum is resubmitted this often
 PAGE = 5_000  # entries read per query when verifying or exporting
 
 
@@ -110,6 +114,7 @@ class Verified:
     decisions: int
     requests: int = 0
     unreplayed: int = 0
+    cosigned: tuple[str, ...] = ()  # with a policy: who cosigned the latest checkpoint
 
     @property
     def ok(self) -> bool:
@@ -168,8 +173,11 @@ class AuditLog:
         *,
         batch: int = BATCH,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        witnessing: Witnessing | None = None,
     ) -> None:
         self.uow = uow
+        self.witnessing = witnessing
+        self._witnessed_at = -RETRY_SECONDS
         self.origin = origin
         self.key = key
         self.public_key = raw_public(key)
@@ -184,7 +192,9 @@ class AuditLog:
     # -- integration -------------------------------------------------------------------
     def integrate(self) -> StoredCheckpoint:
         """Integrate every committed entry (in batches of ``batch``, one transaction
-        each) and sign a checkpoint of each new tree; returns the latest checkpoint."""
+        each) and sign a checkpoint of each new tree; returns the latest checkpoint (with
+        the witnesses' cosignatures when witnesses are configured)."""
+        fresh = False
         while True:
             with self.uow() as uow:
                 head, added = uow.audit.integrate(self.batch)
@@ -197,15 +207,48 @@ class AuditLog:
                     checkpoint = StoredCheckpoint(head.size, head.root, note, self.now())
                     uow.audit.add_checkpoint(checkpoint)
                     uow.commit()
+                    fresh = True
             if added < self.batch:
-                return checkpoint
+                return self.witness(checkpoint) if fresh else checkpoint
 
     def integrate_if_pending(self) -> StoredCheckpoint | None:
         """Integrate when entries wait (or no checkpoint exists yet): a read, and no lock,
-        when there is nothing to do. Returns the latest checkpoint when it integrated."""
+        when there is nothing to do; with witnesses, submit the latest checkpoint again
+        (at most every ``RETRY_SECONDS``) while it lacks their quorum. Returns the latest
+        checkpoint when it integrated or witnessed."""
         with self.uow() as uow:
-            idle = not uow.audit.has_pending() and uow.audit.latest_checkpoint() is not None
-        return None if idle else self.integrate()
+            latest = uow.audit.latest_checkpoint()
+            idle = not uow.audit.has_pending() and latest is not None
+        if not idle or latest is None:
+            return self.integrate()
+        w = self.witnessing
+        if w is None or time.monotonic() - self._witnessed_at < RETRY_SECONDS:
+            return None
+        try:
+            if w.policy.satisfied(set(cosigned_by(w.policy, latest.note))):
+                return None
+        except QuorumError:
+            pass  # a damaged cosignature line: submit again, the witness's replaces it
+        return self.witness(latest)
+
+    def witness(self, checkpoint: StoredCheckpoint) -> StoredCheckpoint:
+        """Submit ``checkpoint`` to the configured witnesses and store the cosignatures
+        they return; returns it with them (as it was when there are no witnesses)."""
+        if self.witnessing is None:
+            return checkpoint
+        self._witnessed_at = time.monotonic()
+
+        def proof(size1: int, size2: int) -> list[bytes]:
+            with self.uow() as uow:
+                return uow.audit.consistency_proof(size1, size2)
+
+        collected = self.witnessing.collect(checkpoint.note, checkpoint.size, proof)
+        if not collected.lines:
+            return checkpoint
+        with self.uow() as uow:
+            updated = uow.audit.add_cosignatures(checkpoint.size, list(collected.lines.values()))
+            uow.commit()
+        return updated
 
     # -- reading -----------------------------------------------------------------------
     def checkpoint(self) -> StoredCheckpoint:
@@ -296,12 +339,16 @@ class AuditLog:
             start = (page[-1].index or 0) + 1
 
     # -- verification ------------------------------------------------------------------
-    def verify(self, scenarios: ScenarioVersions | None = None) -> Verified:
+    def verify(
+        self, policy: Policy | None = None, scenarios: ScenarioVersions | None = None
+    ) -> Verified:
         """Check the whole database against the log and its signed checkpoints (reads
-        only; entries not integrated yet are checked for their own hash only). Given the
+        only; entries not integrated yet are checked for their own hash only). With a
+        witness ``policy``, the latest checkpoint must also be signed by a log it names
+        and cosigned by its quorum of witnesses (the first problem otherwise). Given the
         ``scenarios``, every automatic step is also evaluated again against the scenario
         version its entry records."""
-        return _Verifier(self, scenarios).run()
+        return _Verifier(self, policy, scenarios).run()
 
 
 def key_view(name: str, public: bytes) -> dict[str, Any]:
@@ -313,8 +360,14 @@ def key_view(name: str, public: bytes) -> dict[str, Any]:
 
 
 class _Verifier:
-    def __init__(self, log: AuditLog, scenarios: ScenarioVersions | None) -> None:
+    def __init__(
+        self,
+        log: AuditLog,
+        policy: Policy | None = None,
+        scenarios: ScenarioVersions | None = None,
+    ) -> None:
         self.log = log
+        self.policy = policy
         self.scenarios = scenarios
         self.versions: dict[str, Scenario | str] = {}  # version -> it, or why not
         self.revoked: dict[str, str] = {}  # grant id -> the entry revoking it, so far
@@ -329,10 +382,21 @@ class _Verifier:
             checkpoints = uow.audit.checkpoints()
             head = uow.audit.head()
         counts = {"size": head.size, "pending": 0, "checkpoints": len(checkpoints)}
+        cosigned: tuple[str, ...] = ()
+        if self.policy is not None:
+            if not checkpoints:
+                self.problems.append("no checkpoint to check against the witness policy")
+            else:
+                try:
+                    quorum = check_quorum(self.policy, checkpoints[-1].note)
+                    cosigned = tuple(sorted(quorum.cosigned))
+                except QuorumError as e:
+                    self.problems.append(f"witness policy: {e}")
         try:
             decisions = self._check(checkpoints, head.size, counts)
         except audit.AuditError as e:
-            return Verified((str(e),), counts["size"], counts["pending"], len(checkpoints), 0)
+            first = (*self.problems, str(e))
+            return Verified(first, counts["size"], counts["pending"], len(checkpoints), 0)
         return Verified(
             tuple(self.problems),
             head.size,
@@ -341,6 +405,7 @@ class _Verifier:
             decisions,
             self.requests,
             self.unreplayed,
+            cosigned,
         )
 
     def _check(

@@ -23,6 +23,7 @@ from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.ledger import audit, merkle
 from clearance.domain.ledger.members import MemberStatement
 from clearance.domain.ledger.signatures import instant
+from clearance.domain.ledger.witness import with_cosignatures
 from clearance.service.ports import (
     AuditRepository,
     GrantRepository,
@@ -353,6 +354,14 @@ class MemoryAudit(AuditRepository):
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         return max(self.store.checkpoints, key=lambda c: c.size, default=None)
+
+    def add_cosignatures(self, size: int, lines: Sequence[str]) -> StoredCheckpoint:
+        for i, c in enumerate(self.store.checkpoints):
+            if c.size == size:
+                updated = replace(c, note=with_cosignatures(c.note, lines))
+                self.store.checkpoints[i] = updated
+                return updated
+        raise NotFoundError(f"no checkpoint of size {size}")
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         return sorted(self.store.checkpoints, key=lambda c: c.size)

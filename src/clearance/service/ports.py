@@ -325,6 +325,12 @@ class AuditRepository(abc.ABC):
     def latest_checkpoint(self) -> StoredCheckpoint | None: ...
 
     @abc.abstractmethod
+    def add_cosignatures(self, size: int, lines: Sequence[str]) -> StoredCheckpoint:
+        """Add witnesses' cosignature lines to the stored checkpoint of ``size`` (its body
+        and the log's signature stay; see ``domain.ledger.witness.with_cosignatures``);
+        returns it. Raises ``NotFoundError`` if there is none of that size."""
+
+    @abc.abstractmethod
     def checkpoints(self) -> list[StoredCheckpoint]:
         """Every stored checkpoint, smallest size first."""
 
