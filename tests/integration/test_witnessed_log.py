@@ -24,6 +24,7 @@ from clearance.domain.ledger.checkpoint import read_checkpoint
 from clearance.domain.ledger.merkle import EMPTY_ROOT, canonical_json, leaf_hash
 from clearance.domain.ledger.policy import Policy, check_quorum, parse_policy
 from clearance.domain.ledger.witness import split_note
+from clearance.service import handlers
 from clearance.service.audit import AuditLog
 from clearance.service.witnessing import Witnessing
 from tests.integration.test_audit import ORIGIN, Setup, _make_setup, run_cli, story
@@ -112,7 +113,7 @@ def test_every_checkpoint_is_cosigned_and_the_honest_log_verifies(witnessed: Wit
         served = client.get("/v1/audit/checkpoint").text
     assert set(check_quorum(witnessed.policy, served).cosigned) == set(NAMES)
     # a new entry, a new checkpoint: the witnesses advance with a consistency proof
-    s.flow.add_principal("another", operator="US.AFRICOM")
+    handlers.add_principal(s.flow, "another", operator="US.AFRICOM")
     newer = s.log.integrate()
     assert newer.size == latest.size + 1
     assert set(check_quorum(witnessed.policy, newer.note).cosigned) == set(NAMES)
