@@ -43,6 +43,7 @@ from sqlalchemy.pool import StaticPool
 
 from clearance.adapters import sql_tables as t
 from clearance.adapters.clock import wall_now
+from clearance.adapters.sql_airspace import SqlAirspace
 from clearance.adapters.sql_audit import SqlAudit
 from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
 from clearance.domain.clearance.overview import ApprovalTimes, ChainTimes
@@ -216,6 +217,7 @@ class SqlUnitOfWork(UnitOfWork):
     grants: SqlGrants
     scenarios: SqlScenarios
     audit: SqlAudit
+    airspace: SqlAirspace
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -224,7 +226,9 @@ class SqlUnitOfWork(UnitOfWork):
         self._writing = False
         self._holds_lock: threading.Lock | None = None
         self.audit = SqlAudit(self)  # first: the others log their changes through it
+        self.airspace = SqlAirspace(self)
         self.requests = SqlRequests(self)
+        self.requests.airspace = self.airspace
         self.principals = SqlPrincipals(self)
         self.idempotency = SqlIdempotency(self)
         self.grants = SqlGrants(self)

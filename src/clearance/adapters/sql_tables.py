@@ -247,6 +247,32 @@ audit_checkpoints = sa.Table(
 )
 
 
+# Deconfliction (clearance.domain.airspace.cells): the H3 cells of every pending and
+# cleared request's volumes, looked up by cell, and one lock row per cell ever touched,
+# locked (SELECT ... FOR UPDATE, ascending) by whoever checks and commits in that cell.
+airspace_cells = sa.Table(
+    "airspace_cells",
+    metadata,
+    sa.Column("cell", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column(
+        "request_id",
+        sa.String(64),
+        sa.ForeignKey("requests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("volume_index", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("time_start", UtcDateTime(), nullable=False),
+    sa.Column("time_end", UtcDateTime(), nullable=False),
+    sa.Index(None, "request_id"),
+)
+
+airspace_locks = sa.Table(
+    "airspace_locks",
+    metadata,
+    sa.Column("cell", sa.BigInteger, primary_key=True, autoincrement=False),
+)
+
+
 # -- JSON --------------------------------------------------------------------------------
 def _json_default(value: object) -> str:
     # YAML parses unquoted timestamps into datetimes; store them as RFC 3339 text.

@@ -264,7 +264,6 @@ class Workflow:
                 uow.idempotency.remember(who.name, idempotency_key, digest, record.id)
             self._flag(uow, flagged, record.id, now)
             uow.commit()
-            self.airspace.update(record, request)
         return Submitted(record, created=True)
 
     def amend(
@@ -284,7 +283,6 @@ class Workflow:
             uow.requests.save(record, expected_version)
             self._flag(uow, flagged, record.id, now)
             uow.commit()
-            self.airspace.update(record, request)
         return Amended(record, kept, reset)
 
     def evaluate(self, who: Principal, document: object) -> EvaluationResult:
@@ -292,7 +290,7 @@ class Workflow:
         what the page shows while an operator composes a request."""
         scenario, (doc, request) = self._read_first(self._parse, document)
         access.must_submit_for(who, request.operator)
-        with self.airspace.lock, self.uow() as uow:
+        with self.uow() as uow:
             _, evaluation, flagged = self._evaluate(uow, doc, request, scenario, None)
         return EvaluationResult(doc, evaluation, flagged)
 
@@ -311,8 +309,10 @@ class Workflow:
         scenario = self._scenario_in(uow)
         if scenario.version != read_with.version:
             request = self._parse(doc, scenario)[1]
-        self.airspace.load(uow)
-        found = self.airspace.check(request, scenario.priorities, own_id=request_id)
+        # a submission or amendment (with an id) locks its cells until it commits
+        found = self.airspace.check(
+            uow, request, scenario.priorities, own_id=request_id, lock=request_id is not None
+        )
         evaluation = evaluate(request, scenario)
         return request, with_violations(evaluation, found.violations), found.flagged
 
@@ -366,7 +366,6 @@ class Workflow:
             if record.expire_if_due(now):
                 uow.requests.save(record, loaded)
                 uow.commit()
-                self.airspace.settle(record)
                 raise ConflictError(f"request {request_id} expired at {instant(record.time_start)}")
             access.must_decide(who, record, authority, decision)
             parsed = _conditions(conditions, record) if conditions is not None else None
@@ -374,7 +373,6 @@ class Workflow:
             record.decide(authority, decision, who.name, now, comment, parsed, sign)
             uow.requests.save(record, loaded)
             uow.commit()
-        self.airspace.settle(record)
         return record
 
     def withdraw(self, who: Principal, request_id: str) -> RequestRecord:
@@ -385,7 +383,6 @@ class Workflow:
             record.withdraw(who.name, self.clock.now())
             uow.requests.save(record, loaded)
             uow.commit()
-        self.airspace.settle(record)
         return record
 
     def expire_due(self) -> list[str]:
@@ -399,8 +396,6 @@ class Workflow:
                     uow.requests.save(record, loaded)
                     expired.append(record)
             uow.commit()
-        for record in expired:
-            self.airspace.settle(record)
         return [r.id for r in expired]
 
     # -- grants --------------------------------------------------------------------
