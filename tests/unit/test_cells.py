@@ -45,7 +45,9 @@ def near_pairs(draw: st.DrawFn) -> tuple[Volume4D, Volume4D]:
     barely touch, barely miss or straddle a cell edge."""
     lat, lng = draw(latitudes), draw(longitudes)
     a = draw(outlines(lat, lng))
-    reach_a = a.radius_m if isinstance(a, Circle) else volume(a).farthest_distance_m(LatLng(lat, lng))
+    reach_a = (
+        a.radius_m if isinstance(a, Circle) else volume(a).farthest_distance_m(LatLng(lat, lng))
+    )
     azimuth = draw(st.floats(0, 359.99))
     b_size = draw(sizes)
     distance = (reach_a + b_size) * draw(st.floats(0.2, 1.0))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from clearance.domain.airspace.deconfliction import Deconfliction, Priorities, deconflict
 from clearance.domain.airspace.index import VolumeIndex
@@ -55,15 +56,27 @@ class Airspace:
         touched = sorted(set().union(*(v.cells for v in cells_of(request.volumes).values())))
         if lock:
             uow.airspace.lock(touched)
-        start = min(v.time_start for v in request.volumes)
-        end = max(v.time_end for v in request.volumes)
+        index, purposes = self.nearby(uow, request.volumes, touched, own_id)
+        return deconflict(request, index, purposes.__getitem__, priorities, own_id)
+
+    def nearby(
+        self,
+        uow: UnitOfWork,
+        volumes: Sequence[Volume4D],
+        cells: Sequence[int],
+        own_id: str | None = None,
+    ) -> tuple[VolumeIndex, dict[str, str]]:
+        """The volumes of the candidates for ``volumes`` (covered by ``cells``), indexed,
+        and their requests' purposes: what the exact check runs against."""
+        start = min(v.time_start for v in volumes)
+        end = max(v.time_end for v in volumes)
         index = VolumeIndex()
         purposes: dict[str, str] = {}
-        for candidate in uow.airspace.candidates(touched, start, end, own_id):
-            purpose, volumes = self._airspace_of(candidate)
-            index.add_many(((candidate.request_id, i), v) for i, v in enumerate(volumes))
+        for candidate in uow.airspace.candidates(cells, start, end, own_id):
+            purpose, stored = self._airspace_of(candidate)
+            index.add_many(((candidate.request_id, i), v) for i, v in enumerate(stored))
             purposes[candidate.request_id] = purpose
-        return deconflict(request, index, purposes.__getitem__, priorities, own_id)
+        return index, purposes
 
     def _airspace_of(self, candidate: Candidate) -> tuple[str, tuple[Volume4D, ...]]:
         key = (candidate.request_id, candidate.version)
