@@ -263,7 +263,11 @@ def _serve(workflow: Workflow, listening: socket.socket, configured: Settings) -
 
     from clearance.api.app import create_app
 
-    app = create_app(workflow, audit_log=bootstrap.audit_log(configured, workflow=workflow))
+    app = create_app(
+        workflow,
+        audit_log=bootstrap.audit_log(configured, workflow=workflow),
+        ready=bootstrap.Readiness(configured),
+    )
     host, port = listening.getsockname()[:2]
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     server.run(sockets=[listening])
