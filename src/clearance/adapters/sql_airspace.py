@@ -1,9 +1,12 @@
 """Deconfliction's cells over SQLAlchemy: candidates looked up by cell, and check-and-commit
 serialised per cell, across processes, with portable SQL.
 
-``lock(cells)`` upserts one lock row per cell (``INSERT ... ON CONFLICT DO NOTHING``) and
-then ``SELECT ... FOR UPDATE``s them, both in ascending cell order, so two units of work
-that share a cell queue on it and never wait on each other in a cycle. The lock is held
+``lock(cells)`` ``SELECT ... FOR UPDATE``s the cells' lock rows in ascending cell order, so
+two units of work that share a cell queue on it and do not wait on each other in a cycle;
+cells never touched before get their rows (``INSERT ... ON CONFLICT DO NOTHING``) and are
+locked after the others (one statement in the usual case, not two; the rare cycle this
+allows between two first-time submissions is a deadlock the server detects and the loser
+is told to retry, 409). The lock is held
 until the unit of work ends; after it, ``candidates`` reads the committed cells of every
 other pending or cleared request (READ COMMITTED: a statement sees what committed before
 it began, so the winner of the lock is seen by the loser), and the new request's cells
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from clearance.adapters.sql import SqlUnitOfWork
 
 _CHUNK = 500  # cells per statement: well under every engine's parameter limit
+_BUSY = "the airspace is busy with a concurrent submission; retry"
 
 
 class SqlAirspace(AirspaceRepository):
@@ -38,22 +42,26 @@ class SqlAirspace(AirspaceRepository):
 
     def lock(self, cells: Sequence[int]) -> None:
         ordered = sorted(set(cells))
+        locked = self._lock_rows(ordered)
+        missing = [c for c in ordered if c not in locked]
+        if missing:  # cells never touched before: their rows, then their locks
+            for chunk in _chunks(missing):
+                self.uow.execute(
+                    self._insert_missing().values([{"cell": c} for c in chunk]),
+                    write=True,
+                    conflict=_BUSY,
+                )
+            self._lock_rows(missing)
+
+    def _lock_rows(self, ordered: list[int]) -> set[int]:
+        """Lock the rows there are of ``ordered`` cells, in that order; the cells found."""
         locks = t.airspace_locks.c
+        found: set[int] = set()
         for chunk in _chunks(ordered):
-            self.uow.execute(
-                self._insert_missing().values([{"cell": c} for c in chunk]),
-                write=True,
-                conflict="the airspace is busy with a concurrent submission; retry",
-            )
-        for chunk in _chunks(ordered):
-            self.uow.execute(
-                sa.select(locks.cell)
-                .where(locks.cell.in_(chunk))
-                .order_by(locks.cell)
-                .with_for_update(),
-                write=True,
-                conflict="the airspace is busy with a concurrent submission; retry",
-            ).all()
+            query = sa.select(locks.cell).where(locks.cell.in_(chunk)).order_by(locks.cell)
+            rows = self.uow.execute(query.with_for_update(), write=True, conflict=_BUSY)
+            found.update(rows.scalars())
+        return found
 
     def _insert_missing(self) -> Any:
         dialect = self.uow.engine.dialect.name
@@ -68,7 +76,7 @@ class SqlAirspace(AirspaceRepository):
         found: dict[str, Candidate] = {}
         for chunk in _chunks(sorted(set(cells))):
             ids = sa.select(c.request_id).where(
-                c.cell.in_(chunk), c.time_start <= time_end, time_start <= c.time_end
+                c.cell.in_(chunk), c.time_end >= time_start, c.time_start <= time_end
             )
             query = sa.select(r.id, r.version, r.document).where(
                 r.id.in_(ids), r.state.in_([s.value for s in ACTIVE])
@@ -79,8 +87,11 @@ class SqlAirspace(AirspaceRepository):
                 found[row.id] = Candidate(row.id, row.version, row.document)
         return [found[k] for k in sorted(found)]
 
-    def index(self, request_id: str, volumes: Mapping[int, VolumeCells]) -> None:
-        self.drop(request_id)
+    def index(
+        self, request_id: str, volumes: Mapping[int, VolumeCells], *, new: bool = False
+    ) -> None:
+        if not new:
+            self.drop(request_id)
         rows = [
             {
                 "cell": cell,

@@ -264,6 +264,9 @@ airspace_cells = sa.Table(
     sa.Column("time_start", UtcDateTime(), nullable=False),
     sa.Column("time_end", UtcDateTime(), nullable=False),
     sa.Index(None, "request_id"),
+    # candidates: a cell's volumes that end after the query starts (a cleared request
+    # keeps its cells after it flew; this keeps them out of the scan)
+    sa.Index(None, "cell", "time_end"),
 )
 
 airspace_locks = sa.Table(

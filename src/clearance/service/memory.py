@@ -255,7 +255,9 @@ class MemoryAirspace(AirspaceRepository):
                 out.append(Candidate(request_id, record.version, record.document))
         return out
 
-    def index(self, request_id: str, volumes: Mapping[int, VolumeCells]) -> None:
+    def index(
+        self, request_id: str, volumes: Mapping[int, VolumeCells], *, new: bool = False
+    ) -> None:
         self.store.cells[request_id] = dict(volumes)
 
     def drop(self, request_id: str) -> None:

@@ -93,8 +93,11 @@ class AirspaceRepository(abc.ABC):
         whose window overlaps or touches ``[time_start, time_end]``, by id."""
 
     @abc.abstractmethod
-    def index(self, request_id: str, volumes: Mapping[int, VolumeCells]) -> None:
-        """Replace the request's cells with those of ``volumes`` (volume index -> cells)."""
+    def index(
+        self, request_id: str, volumes: Mapping[int, VolumeCells], *, new: bool = False
+    ) -> None:
+        """Replace the request's cells with those of ``volumes`` (volume index -> cells);
+        ``new``: the request was just added, it has none yet."""
 
     @abc.abstractmethod
     def drop(self, request_id: str) -> None:
@@ -115,7 +118,7 @@ class RequestRepository(Logged, abc.ABC):
     def add(self, record: RequestRecord) -> None:
         """Store a new record and its events; raises ``ConflictError`` if the id exists."""
         self._add(record)
-        self._airspace(record)
+        self._airspace(record, new=True)
         self._logged(record)
 
     def save(self, record: RequestRecord, expected_version: int) -> None:
@@ -124,7 +127,7 @@ class RequestRepository(Logged, abc.ABC):
         self._airspace(record)
         self._logged(record)
 
-    def _airspace(self, record: RequestRecord) -> None:
+    def _airspace(self, record: RequestRecord, *, new: bool = False) -> None:
         """Keep the record's cells in step with it (before ``_logged`` clears its events)."""
         if self.airspace is None:
             return
@@ -133,7 +136,7 @@ class RequestRepository(Logged, abc.ABC):
                 self.airspace.drop(record.id)
         elif any(e.kind in _NEW_VOLUMES for e in record.events):
             _, volumes = stored_airspace(record.document)
-            self.airspace.index(record.id, cells_of(volumes))
+            self.airspace.index(record.id, cells_of(volumes), new=new)
 
     def _logged(self, record: RequestRecord) -> None:
         self.log.append_many([(k, fields, record.id) for k, fields in audit.record_entries(record)])

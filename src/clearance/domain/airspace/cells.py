@@ -25,16 +25,18 @@ H3 cells are 64-bit integers with the top bit clear, so they fit a signed BIGINT
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import h3.api.basic_int as h3
 
 from clearance.domain.airspace.geotemporal import shape_of
-from clearance.domain.airspace.volumes import Volume4D
+from clearance.domain.airspace.volumes import Outline, Volume4D
 
 RESOLUTION = 5
 PAD_DEG = 0.001  # ~111 m of latitude; more than 100 m of longitude below 25 degrees north
 STEP_DEG = 0.02  # longest edge of the covered polygon
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def box_cells(west: float, south: float, east: float, north: float) -> set[int]:
@@ -56,10 +58,16 @@ def box_cells(west: float, south: float, east: float, north: float) -> set[int]:
     return cells
 
 
-@lru_cache(maxsize=4096)  # a submission's volumes: covered to lock, then again to index
 def volume_cells(volume: Volume4D) -> frozenset[int]:
     """The cells covering ``volume``'s outline with a margin (module docstring)."""
-    return frozenset(box_cells(*shape_of(volume).box))
+    return outline_cells(volume.outline)
+
+
+@lru_cache(maxsize=4096)  # a submission's outline: covered to lock, then again to index
+def outline_cells(outline: Outline) -> frozenset[int]:
+    """The cells covering ``outline`` with a margin (module docstring)."""
+    # the box depends on the outline alone; times and altitudes are placeholders
+    return frozenset(box_cells(*shape_of(Volume4D(outline, 0.0, 0.0, _EPOCH, _EPOCH)).box))
 
 
 def request_cells(volumes: Iterable[Volume4D]) -> dict[int, frozenset[int]]:

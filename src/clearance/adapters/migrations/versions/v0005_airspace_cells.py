@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("cell", "request_id", "volume_index", name="pk_airspace_cells"),
     )
     op.create_index("ix_airspace_cells_request_id", "airspace_cells", ["request_id"])
+    op.create_index("ix_airspace_cells_cell_time_end", "airspace_cells", ["cell", "time_end"])
     op.create_table(
         "airspace_locks",
         sa.Column("cell", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -106,5 +107,6 @@ def _stored(value: datetime, dialect: str) -> datetime:
 
 def downgrade() -> None:
     op.drop_table("airspace_locks")
+    op.drop_index("ix_airspace_cells_cell_time_end", table_name="airspace_cells")
     op.drop_index("ix_airspace_cells_request_id", table_name="airspace_cells")
     op.drop_table("airspace_cells")
