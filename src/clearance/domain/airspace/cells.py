@@ -12,8 +12,8 @@ difference between H3's geometry and the box's (straight in (lng, lat)): a 0.02 
 edge strays under a centimetre from any great circle through its ends, the padding is
 over 100 m. A hypothesis test (tests/unit/test_cells.py) checks the promise.
 
-Resolution 5 (edges ~9.9 km, ~253 km2 per cell), measured on the Niger volumes
-at 14.6 N: a 1 km circle is 1 cell, 10 km 7, 30 km 27, 90 km 169, in 0.3 to 1.5 ms;
+Resolution 5 (edges ~9.9 km, ~253 km2 per cell), measured (``bench/cells.py``) on circles
+of the Niger volumes' sizes at 14.6 N: a 1 km circle is 1 cell, 10 km 7, 30 km 27, 90 km 169, in 0.3 to 1.5 ms;
 resolution 6 gives 1, 23, 138, 1,074 (up to 3.4 ms), resolution 4 gives 1, 3, 6, 32 with
 cells seven times as wide (more candidates to read and check exactly, more unrelated
 submissions queued on one lock row). Changing it needs a migration that
