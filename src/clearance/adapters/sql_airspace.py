@@ -75,11 +75,19 @@ class SqlAirspace(AirspaceRepository):
         c, r = t.airspace_cells.c, t.requests.c
         found: dict[str, Candidate] = {}
         for chunk in _chunks(sorted(set(cells))):
-            ids = sa.select(c.request_id).where(
-                c.cell.in_(chunk), c.time_end >= time_start, c.time_start <= time_end
+            # from the cells (by index) to their requests (by primary key): written as a
+            # join on a derived table, since "id IN (subquery) AND state IN (...)" led
+            # SQLite to scan every active request by its state index instead
+            ids = (
+                sa.select(c.request_id)
+                .distinct()
+                .where(c.cell.in_(chunk), c.time_end >= time_start, c.time_start <= time_end)
+                .subquery()
             )
-            query = sa.select(r.id, r.version, r.document).where(
-                r.id.in_(ids), r.state.in_([s.value for s in ACTIVE])
+            query = (
+                sa.select(r.id, r.version, r.document)
+                .select_from(ids.join(t.requests, r.id == ids.c.request_id))
+                .where(r.state.in_([s.value for s in ACTIVE]))
             )
             if exclude is not None:
                 query = query.where(r.id != exclude)
