@@ -132,7 +132,7 @@ class RequestRepository(Logged, abc.ABC):
         if self.airspace is None:
             return
         if record.state not in ACTIVE:
-            if record.events:  # it changed: it may have just left pending or cleared
+            if record.events and not new:  # it changed: it may have just left them
                 self.airspace.drop(record.id)
         elif any(e.kind in _NEW_VOLUMES for e in record.events):
             _, volumes = stored_airspace(record.document)
