@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 from clearance.adapters.clock import ReplayClock, SystemClock
 from clearance.adapters.files import expand_paths, read_document
@@ -231,6 +232,27 @@ def _migrated(settings: Settings) -> Engine:
         where = make_url(settings.database_url).render_as_string(hide_password=True)
         raise NotFoundError(f"the database {where} {problem}: run `clearance db upgrade`")
     return engine
+
+
+class Readiness:
+    """For ``/readyz``: called, says why this process cannot serve now (the database
+    unreachable, or not at this code's schema revision), or None when it can. One small
+    read per call, on an engine of its own, so a busy workflow pool cannot make it look
+    unready; ``close()`` disposes of it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine = engine_for(settings)
+        self.where = make_url(settings.database_url).render_as_string(hide_password=True)
+
+    def __call__(self) -> str | None:
+        try:
+            problem = schema_problem(self.engine)
+        except DBAPIError as e:
+            return f"the database {self.where} is unreachable ({type(e.orig).__name__})"
+        return None if problem is None else f"the database {self.where} {problem}"
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def engine_for(settings: Settings) -> Engine:

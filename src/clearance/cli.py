@@ -307,7 +307,11 @@ def _serve(ctx: Context, listening: socket.socket, configured: Settings) -> None
 
     from clearance.api.app import create_app
 
-    app = create_app(ctx, audit_log=bootstrap.audit_log(configured, ctx=ctx))
+    app = create_app(
+        ctx,
+        audit_log=bootstrap.audit_log(configured, ctx=ctx),
+        ready=bootstrap.Readiness(configured),
+    )
     host, port = listening.getsockname()[:2]
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     server.run(sockets=[listening])

@@ -43,6 +43,7 @@ from sqlalchemy.pool import StaticPool
 
 from clearance.adapters import sql_tables as t
 from clearance.adapters.clock import wall_now
+from clearance.adapters.sql_airspace import SqlAirspace
 from clearance.adapters.sql_audit import SqlAudit
 from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
 from clearance.domain.clearance.overview import ApprovalTimes, ChainTimes
@@ -181,7 +182,7 @@ def schema_problem(engine: Engine) -> str | None:
 
 
 def uow_factory(engine: Engine) -> Callable[[], SqlUnitOfWork]:
-    """What ``Workflow`` takes: a new unit of work per call."""
+    """What ``Context`` takes: a new unit of work per call."""
 
     def new() -> SqlUnitOfWork:
         return SqlUnitOfWork(engine)
@@ -219,6 +220,7 @@ class SqlUnitOfWork(UnitOfWork):
     grants: SqlGrants
     scenarios: SqlScenarios
     audit: SqlAudit
+    airspace: SqlAirspace
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -227,7 +229,9 @@ class SqlUnitOfWork(UnitOfWork):
         self._writing = False
         self._holds_lock: threading.Lock | None = None
         self.audit = SqlAudit(self)  # first: the others log their changes through it
+        self.airspace = SqlAirspace(self)
         self.requests = SqlRequests(self)
+        self.requests.airspace = self.airspace
         self.principals = SqlPrincipals(self)
         self.idempotency = SqlIdempotency(self)
         self.grants = SqlGrants(self)

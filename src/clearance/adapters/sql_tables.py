@@ -268,6 +268,35 @@ audit_checkpoints = sa.Table(
 )
 
 
+# Deconfliction (clearance.domain.airspace.cells): the H3 cells of every pending and
+# cleared request's volumes, looked up by cell, and one lock row per cell ever touched,
+# locked (SELECT ... FOR UPDATE, ascending) by whoever checks and commits in that cell.
+airspace_cells = sa.Table(
+    "airspace_cells",
+    metadata,
+    sa.Column("cell", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column(
+        "request_id",
+        sa.String(64),
+        sa.ForeignKey("requests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("volume_index", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("time_start", UtcDateTime(), nullable=False),
+    sa.Column("time_end", UtcDateTime(), nullable=False),
+    sa.Index(None, "request_id"),
+    # candidates: a cell's volumes that end after the query starts (a cleared request
+    # keeps its cells after it flew; this keeps them out of the scan)
+    sa.Index(None, "cell", "time_end"),
+)
+
+airspace_locks = sa.Table(
+    "airspace_locks",
+    metadata,
+    sa.Column("cell", sa.BigInteger, primary_key=True, autoincrement=False),
+)
+
+
 # -- JSON --------------------------------------------------------------------------------
 def _json_default(value: object) -> str:
     # YAML parses unquoted timestamps into datetimes; store them as RFC 3339 text.

@@ -51,13 +51,15 @@ def create_app(
     sweep_seconds: float | None = SWEEP_SECONDS,
     audit_log: AuditLog | None = None,
     integrate_seconds: float | None = INTEGRATE_SECONDS,
+    ready: Callable[[], str | None] | None = None,
 ) -> FastAPI:
     """The API; serve it with ``uvicorn.run(create_app(ctx))``.
 
     While serving, expired requests are stored as such every ``sweep_seconds`` (reads
     already show them expired; the sweep records the change and its event). With an
     ``audit_log``, its routes are served and the entries committed meanwhile are
-    integrated and checkpointed every ``integrate_seconds``."""
+    integrated and checkpointed every ``integrate_seconds``. ``ready`` backs ``/readyz``:
+    why the process cannot serve now, or None (``bootstrap.Readiness``)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +98,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.context = ctx
+    app.state.ready = ready
     app.state.heavy = heavy_limiter()  # see api.deps: heavy work off the event loop
     for module in (
         health,

@@ -1,63 +1,106 @@
-"""The volumes of every pending and cleared request, indexed in process for deconfliction.
+"""Deconfliction against the database: the cells of every pending and cleared request's
+volumes are rows (``AirspaceRepository``), written in the transaction that changes the
+request, so every process on one database deconflicts against the same airspace.
 
-Loaded from the database on first use and updated after every commit that changes a
-request (this process's own commits: several API processes on one PostgreSQL would each
-need the others' changes, which is what PostGIS or a shared index is for). ``lock``
-serialises check-and-commit, so two conflicting submissions cannot both pass.
+``check`` covers the new request's volumes with cells (``domain.airspace.cells``), locks
+them (check-and-commit is serialised per cell, across processes: the second of two
+submissions that share a cell waits for the first to commit, then sees its cells), reads
+the candidates (active requests with a volume in a shared cell and an overlapping
+window) and runs the exact 4D check (``domain.airspace.deconfliction``) against their
+volumes as stored. The new request's own cells are written by the repository when it is
+added (``RequestRepository.add``), in the same transaction, before the locks are let go.
+
+What stays in process is a cache of stored documents read into volumes, keyed by
+(request id, version): a version is never reused for another document, and which
+requests are candidates is read from the database every time, so the cache cannot
+disagree with it.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
 
 from clearance.domain.airspace.deconfliction import Deconfliction, Priorities, deconflict
 from clearance.domain.airspace.index import VolumeIndex
+from clearance.domain.airspace.volumes import Volume4D
 from clearance.domain.clearance.model import Request
 from clearance.domain.clearance.requests import stored_airspace
-from clearance.domain.clearance.workflow import RequestRecord, RequestState
-from clearance.service.ports import UnitOfWork
+from clearance.service.ports import Candidate, UnitOfWork, cells_of
 
-ACTIVE = (RequestState.PENDING, RequestState.CLEARED)
+CACHE_SIZE = 20_000  # stored documents read into volumes, most recently used kept
 
 
 class Airspace:
     def __init__(self) -> None:
-        self.index = VolumeIndex()
-        self.purposes: dict[str, str] = {}
+        # Serialises this process's grant revocations with its submissions (a submission
+        # must not rely on a grant between a revocation's scan and its commit); the
+        # database, not this lock, serialises conflicting submissions.
         self.lock = threading.RLock()
-        self.loaded = False
-
-    def load(self, uow: UnitOfWork) -> None:
-        if self.loaded:
-            return
-        for state in ACTIVE:
-            for record in uow.requests.search(state=state, limit=10**9):
-                self.update(record)
-        self.loaded = True
+        self._read: OrderedDict[tuple[str, int], tuple[str, tuple[Volume4D, ...]]] = OrderedDict()
+        self._read_lock = threading.Lock()
 
     def check(
-        self, request: Request, priorities: Priorities, own_id: str | None = None
+        self,
+        uow: UnitOfWork,
+        request: Request,
+        priorities: Priorities,
+        own_id: str | None = None,
+        *,
+        lock: bool = True,
     ) -> Deconfliction:
-        """Deconflict ``request`` with the priorities of the version it is evaluated against."""
-        return deconflict(request, self.index, self.purposes.__getitem__, priorities, own_id)
+        """Deconflict ``request`` with the priorities of the version it is evaluated against.
+        With ``lock`` (a submission or amendment, not a dry run), the touched cells stay
+        locked until ``uow`` ends, which must add or save the request before it commits."""
+        touched = sorted(set().union(*(v.cells for v in cells_of(request.volumes).values())))
+        if lock:
+            uow.airspace.lock(touched)
+        index, purposes = self.nearby(uow, request.volumes, touched, own_id)
+        return deconflict(request, index, purposes.__getitem__, priorities, own_id)
 
-    def update(self, record: RequestRecord, request: Request | None = None) -> None:
-        """Index ``record`` as it now stands (removed unless pending or cleared)."""
-        self.index.remove_request(record.id)
-        self.purposes.pop(record.id, None)
-        if record.state not in ACTIVE:
-            return
-        if request is not None:
-            purpose, volumes = request.purpose, request.volumes
-        else:
-            purpose, volumes = stored_airspace(record.document)
-        self.index.add_many(((record.id, i), v) for i, v in enumerate(volumes))
-        self.purposes[record.id] = purpose
+    def nearby(
+        self,
+        uow: UnitOfWork,
+        volumes: Sequence[Volume4D],
+        cells: Sequence[int],
+        own_id: str | None = None,
+    ) -> tuple[VolumeIndex, dict[str, str]]:
+        """The volumes of the candidates for ``volumes`` (covered by ``cells``), indexed,
+        and their requests' purposes: what the exact check runs against."""
+        start = min(v.time_start for v in volumes)
+        end = max(v.time_end for v in volumes)
+        return self.within(uow, cells, start, end, own_id)
 
-    def settle(self, record: RequestRecord) -> None:
-        """After a change that cannot add volumes: drop the request once it is no longer
-        pending or cleared (denied, withdrawn, expired)."""
-        if record.state not in ACTIVE:
-            with self.lock:
-                self.index.remove_request(record.id)
-                self.purposes.pop(record.id, None)
+    def within(
+        self,
+        uow: UnitOfWork,
+        cells: Sequence[int],
+        start: datetime,
+        end: datetime,
+        own_id: str | None = None,
+    ) -> tuple[VolumeIndex, dict[str, str]]:
+        """The volumes of the active requests with a volume in ``cells`` between
+        ``start`` and ``end`` (not ``own_id``'s), indexed, and their purposes."""
+        index = VolumeIndex()
+        purposes: dict[str, str] = {}
+        for candidate in uow.airspace.candidates(cells, start, end, own_id):
+            purpose, stored = self._airspace_of(candidate)
+            index.add_many(((candidate.request_id, i), v) for i, v in enumerate(stored))
+            purposes[candidate.request_id] = purpose
+        return index, purposes
+
+    def _airspace_of(self, candidate: Candidate) -> tuple[str, tuple[Volume4D, ...]]:
+        key = (candidate.request_id, candidate.version)
+        with self._read_lock:
+            found = self._read.get(key)
+            if found is not None:
+                self._read.move_to_end(key)
+                return found
+        found = stored_airspace(candidate.document)
+        with self._read_lock:
+            self._read[key] = found
+            if len(self._read) > CACHE_SIZE:
+                self._read.popitem(last=False)
+        return found

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from clearance.domain.airspace.cells import volume_cells
+from clearance.domain.airspace.index import VolumeIndex
 from clearance.domain.clearance import access
 from clearance.domain.clearance.alternatives import (
     LIMIT,
@@ -43,18 +45,28 @@ class Suggested:
     alternatives: Alternatives
 
 
-def airspace_holds(airspace: Airspace, scenario: Scenario, own_id: str | None) -> Deconflict:
-    """The holds a request meets in ``airspace``, by deconfliction's rules: a volume
+def airspace_holds(
+    airspace: Airspace, uow: UnitOfWork, scenario: Scenario, own_id: str | None
+) -> Deconflict:
+    """The holds a request meets in the airspace as ``uow`` reads it (the database's
+    cells, as a submission would be deconflicted, without taking their locks): a volume
     held by another pending or cleared request blocks unless the scenario lets this
-    request's higher priority override it (then it is a hold that does not block)."""
+    request's higher priority override it (then it is a hold that does not block).
+    Candidates with the same footprint (another payload or aircraft) share one read."""
     priorities = scenario.priorities
+    read: dict[tuple[object, ...], tuple[VolumeIndex, dict[str, str]]] = {}
 
     def holds(request: Request) -> Sequence[Hold]:
         mine = priorities.of(request.purpose)
         out = []
         for i, volume in enumerate(request.volumes):
-            for (other, _), theirs in airspace.index.conflicting(volume, own_id):
-                overrides = priorities.override and mine > priorities.of(airspace.purposes[other])
+            cells = tuple(sorted(volume_cells(volume)))
+            key = (*cells, volume.time_start, volume.time_end)
+            if key not in read:
+                read[key] = airspace.within(uow, cells, volume.time_start, volume.time_end, own_id)
+            index, purposes = read[key]
+            for (other, _), theirs in index.conflicting(volume, own_id):
+                overrides = priorities.override and mine > priorities.of(purposes[other])
                 out.append(
                     Hold(
                         i,
@@ -81,17 +93,16 @@ def for_request(
 ) -> Suggested:
     """Suggestions for stored request ``request_id`` (deconflicted against every other
     pending and cleared request, not itself)."""
-    with airspace.lock, uow() as u:
+    with uow() as u:
         record = u.requests.get(request_id) if REQUEST_ID.fullmatch(request_id) else None
         if record is None or not access.may_see(who, record):
             raise NotFoundError(f"no request {request_id!r}")
         current = scenario.with_revoked(u.grants.revoked())
-        airspace.load(u)
         try:
             found = suggest(
                 record.document,
                 current,
-                airspace_holds(airspace, current, record.id),
+                airspace_holds(airspace, u, current, record.id),
                 clock.now(),
                 limit,
             )
@@ -116,7 +127,7 @@ def for_document(
     operator); a bad document raises ``RequestError`` naming the field."""
     doc = plain(document)
     now = clock.now()
-    with airspace.lock, uow() as u:
+    with uow() as u:
         current = scenario.with_revoked(u.grants.revoked())
         request = parse_request(doc, current, limits=current.limits, now=now)
         access.must_submit_for(who, request.operator)
@@ -124,8 +135,7 @@ def for_document(
             raise RequestError(
                 f"every volume has already ended (now is {instant(now)})", field="volumes"
             )
-        airspace.load(u)
-        found = suggest(doc, current, airspace_holds(airspace, current, None), now, limit)
+        found = suggest(doc, current, airspace_holds(airspace, u, current, None), now, limit)
     return Suggested(None, found)
 
 

@@ -84,12 +84,14 @@ def evaluate_in(
     deconflict against every pending and cleared request. ``request`` was read with
     ``read_with``; if another version became current meanwhile, the document is read
     again against it. Returns the request, its evaluation and the lower-priority requests
-    it would flag (and why). Call it holding ``ctx.airspace.lock``."""
+    it would flag (and why)."""
     scenario = ctx.scenario_in(uow)
     if scenario.version != read_with.version:
         request = read_live(ctx, doc, scenario)[1]
-    ctx.airspace.load(uow)
-    found = ctx.airspace.check(request, scenario.priorities, own_id=request_id)
+    # a submission or amendment (with an id) locks its cells until it commits
+    found = ctx.airspace.check(
+        uow, request, scenario.priorities, own_id=request_id, lock=request_id is not None
+    )
     evaluation = evaluate(request, scenario)
     return request, with_violations(evaluation, found.violations), found.flagged
 

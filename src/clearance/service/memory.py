@@ -25,7 +25,10 @@ from clearance.domain.ledger.members import MemberStatement
 from clearance.domain.ledger.signatures import instant
 from clearance.domain.ledger.witness import with_cosignatures
 from clearance.service.ports import (
+    ACTIVE,
+    AirspaceRepository,
     AuditRepository,
+    Candidate,
     GrantRepository,
     IdempotencyRepository,
     MemberKey,
@@ -39,6 +42,7 @@ from clearance.service.ports import (
     StoredRequest,
     TreeHead,
     UnitOfWork,
+    VolumeCells,
 )
 
 
@@ -55,6 +59,7 @@ class MemoryStore:
     member_keys: list[MemberKey] = field(default_factory=list)
     audit: list[StoredEntry] = field(default_factory=list)
     checkpoints: list[StoredCheckpoint] = field(default_factory=list)
+    cells: dict[str, dict[int, VolumeCells]] = field(default_factory=dict)
 
 
 class MemoryRequests(RequestRepository):
@@ -272,6 +277,40 @@ class MemoryScenarios(ScenarioRepository):
         return dict(found) if found is not None else None
 
 
+class MemoryAirspace(AirspaceRepository):
+    """Cells by request; one unit of work at a time, so ``lock`` has nothing to do."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def lock(self, cells: Sequence[int]) -> None:
+        pass
+
+    def candidates(
+        self, cells: Sequence[int], time_start: datetime, time_end: datetime, exclude: str | None
+    ) -> list[Candidate]:
+        wanted = set(cells)
+        out = []
+        for request_id, volumes in sorted(self.store.cells.items()):
+            record = self.store.requests.get(request_id)
+            if request_id == exclude or record is None or record.state not in ACTIVE:
+                continue
+            if any(
+                v.cells & wanted and v.time_start <= time_end and time_start <= v.time_end
+                for v in volumes.values()
+            ):
+                out.append(Candidate(request_id, record.version, record.document))
+        return out
+
+    def index(
+        self, request_id: str, volumes: Mapping[int, VolumeCells], *, new: bool = False
+    ) -> None:
+        self.store.cells[request_id] = dict(volumes)
+
+    def drop(self, request_id: str) -> None:
+        self.store.cells.pop(request_id, None)
+
+
 class MemoryUnitOfWork(UnitOfWork):
     def __init__(self, store: MemoryStore) -> None:
         self.shared = store
@@ -284,7 +323,9 @@ class MemoryUnitOfWork(UnitOfWork):
     def _bind(self) -> None:
         self.work = copy.deepcopy(self.shared)
         self.audit = MemoryAudit(self.work)
+        self.airspace = MemoryAirspace(self.work)
         self.requests = MemoryRequests(self.work, self.audit)
+        self.requests.airspace = self.airspace
         self.principals = MemoryPrincipals(self.work, self.audit)
         self.idempotency = MemoryIdempotency(self.work)
         self.grants = MemoryGrants(self.work, self.audit)

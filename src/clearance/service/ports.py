@@ -18,6 +18,10 @@ and a SQLAlchemy one in ``adapters.sql``. Contracts:
   and fakes store; they never build or write an entry themselves.
 - ``integrate`` gives the committed, not yet integrated entries their log indexes (see
   ``service.audit``).
+- Deconfliction's truth is ``AirspaceRepository``'s cells, kept in the same transaction as
+  the requests: ``RequestRepository.add``/``save`` (template methods again) index a
+  request's cells when it is submitted or amended into pending or cleared, and drop them
+  when it leaves those states, so no use case can forget to.
 """
 
 from __future__ import annotations
@@ -29,8 +33,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from clearance.domain.airspace.cells import request_cells
+from clearance.domain.airspace.volumes import Volume4D
 from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.overview import ChainTimes
+from clearance.domain.clearance.requests import stored_airspace
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 from clearance.domain.documents import instant
 from clearance.domain.ledger import audit
@@ -44,16 +51,93 @@ class Logged:
         self.log = log
 
 
+ACTIVE = (RequestState.PENDING, RequestState.CLEARED)
+"""The states whose volumes take airspace (deconfliction's candidates)."""
+
+_NEW_VOLUMES = frozenset({"submitted", "amended"})
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeCells:
+    """One volume's cells (``domain.airspace.cells``) and time window, as indexed."""
+
+    cells: frozenset[int]
+    time_start: datetime
+    time_end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An active request with a volume in a shared cell and an overlapping time window:
+    its document as stored at ``version`` (what deconfliction reads of it)."""
+
+    request_id: str
+    version: int
+    document: Any
+
+
+class AirspaceRepository(abc.ABC):
+    """The cells of every pending and cleared request's volumes, and one lock row per cell
+    ever touched: check-and-commit is serialised per cell, across processes."""
+
+    @abc.abstractmethod
+    def lock(self, cells: Sequence[int]) -> None:
+        """Hold ``cells``' lock rows until the unit of work ends, creating the missing
+        ones, taken in ascending order (so two units never wait on each other in a
+        cycle). Begins the unit's write transaction."""
+
+    @abc.abstractmethod
+    def candidates(
+        self, cells: Sequence[int], time_start: datetime, time_end: datetime, exclude: str | None
+    ) -> list[Candidate]:
+        """Pending and cleared requests (but ``exclude``) with a volume in one of ``cells``
+        whose window overlaps or touches ``[time_start, time_end]``, by id."""
+
+    @abc.abstractmethod
+    def index(
+        self, request_id: str, volumes: Mapping[int, VolumeCells], *, new: bool = False
+    ) -> None:
+        """Replace the request's cells with those of ``volumes`` (volume index -> cells);
+        ``new``: the request was just added, it has none yet."""
+
+    @abc.abstractmethod
+    def drop(self, request_id: str) -> None:
+        """Forget the request's cells (it no longer takes airspace)."""
+
+
+def cells_of(volumes: Sequence[Volume4D]) -> dict[int, VolumeCells]:
+    """Each volume's cells and window."""
+    return {
+        i: VolumeCells(cells, volumes[i].time_start, volumes[i].time_end)
+        for i, cells in request_cells(volumes).items()
+    }
+
+
 class RequestRepository(Logged, abc.ABC):
+    airspace: AirspaceRepository | None = None  # set by units of work that keep cells
+
     def add(self, record: RequestRecord) -> None:
         """Store a new record and its events; raises ``ConflictError`` if the id exists."""
         self._add(record)
+        self._airspace(record, new=True)
         self._logged(record)
 
     def save(self, record: RequestRecord, expected_version: int) -> None:
         """Store the record and its new events if still at ``expected_version``."""
         self._save(record, expected_version)
+        self._airspace(record)
         self._logged(record)
+
+    def _airspace(self, record: RequestRecord, *, new: bool = False) -> None:
+        """Keep the record's cells in step with it (before ``_logged`` clears its events)."""
+        if self.airspace is None:
+            return
+        if record.state not in ACTIVE:
+            if record.events and not new:  # it changed: it may have just left them
+                self.airspace.drop(record.id)
+        elif any(e.kind in _NEW_VOLUMES for e in record.events):
+            _, volumes = stored_airspace(record.document)
+            self.airspace.index(record.id, cells_of(volumes), new=new)
 
     def _logged(self, record: RequestRecord) -> None:
         self.log.append_many([(k, fields, record.id) for k, fields in audit.record_entries(record)])
@@ -389,6 +473,7 @@ class Signer(abc.ABC):
 
 class UnitOfWork(abc.ABC):
     requests: RequestRepository
+    airspace: AirspaceRepository
     principals: PrincipalRepository
     idempotency: IdempotencyRepository
     grants: GrantRepository

@@ -94,7 +94,7 @@ def evaluate(ctx: Context, who: Principal, document: object) -> EvaluationResult
     what the page shows while an operator composes a request."""
     scenario, (doc, request) = read_first(ctx, read_live, document)
     access.must_submit_for(who, request.operator)
-    with ctx.airspace.lock, ctx.uow() as uow:
+    with ctx.uow() as uow:
         _, evaluation, flagged = evaluate_in(ctx, uow, doc, request, scenario, None)
     return EvaluationResult(doc, evaluation, flagged)
 

@@ -72,7 +72,6 @@ def decide(
         if record.expire_if_due(now):
             uow.requests.save(record, loaded)
             uow.commit()
-            ctx.airspace.settle(record)
             raise ConflictError(f"request {request_id} expired at {instant(record.time_start)}")
         access.must_decide(who, record, authority, decision)
         parsed = read_conditions(conditions, record) if conditions is not None else None
@@ -101,7 +100,6 @@ def decide(
             ) from None
         uow.requests.save(record, loaded)
         uow.commit()
-    ctx.airspace.settle(record)
     return record
 
 

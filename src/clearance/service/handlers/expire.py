@@ -16,6 +16,4 @@ def expire_due(ctx: Context) -> list[str]:
                 uow.requests.save(record, loaded)
                 expired.append(record)
         uow.commit()
-    for record in expired:
-        ctx.airspace.settle(record)
     return [r.id for r in expired]

@@ -67,7 +67,6 @@ def submit(
             uow.idempotency.remember(who.name, idempotency_key, digest, record.id)
         flag(uow, flagged, record.id, now)
         uow.commit()
-        ctx.airspace.update(record, request)
     return Submitted(record, created=True)
 
 
@@ -90,5 +89,4 @@ def amend(
         uow.requests.save(record, expected_version)
         flag(uow, flagged, record.id, now)
         uow.commit()
-        ctx.airspace.update(record, request)
     return Amended(record, kept, reset)

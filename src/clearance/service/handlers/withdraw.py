@@ -17,5 +17,4 @@ def withdraw(ctx: Context, who: Principal, request_id: str) -> RequestRecord:
         record.withdraw(who.name, ctx.clock.now())
         uow.requests.save(record, loaded)
         uow.commit()
-    ctx.airspace.settle(record)
     return record
