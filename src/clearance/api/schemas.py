@@ -179,11 +179,13 @@ class DecisionBody(_Strict):
     conditions: ConditionsIn | None = None
     at: str | None = Field(
         None,
+        pattern=RFC3339,
         description="With signature: the time the member signed, RFC 3339 (within 5 minutes "
         "of the service's clock).",
     )
     signature: str | None = Field(
         None,
+        pattern=r"^[A-Za-z0-9+/]{86}==$",
         description="The member's Ed25519 signature (base64) of the decision's statement "
         "(RFC 8785 JSON of request_id, version: the one this decision creates, "
         "document_digest, authority, decision, comment, conditions, by, at). Required for "

@@ -25,7 +25,7 @@ from clearance.api.problems import ok, problem_responses
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import Decision, RequestRecord, RequestState
 from clearance.domain.documents import Fields
-from clearance.domain.errors import RequestError
+from clearance.domain.errors import ForbiddenError, RequestError
 from clearance.service import handlers, queries
 from clearance.service.handlers.decide import Signed
 from clearance.service.views import conflict_view, event_view, record_view
@@ -82,10 +82,14 @@ class DecisionIn(BaseModel):
 
     def signed(self) -> Signed | None:
         """The member's signature and the time it states, when the decision carries one."""
-        if self.signature is None and self.at is None:
+        if not self.signature and self.at is None:
             return None
-        f = Fields({"at": self.at, "signature": self.signature}, error=RequestError)
-        return Signed(f.instant("at"), f.text("signature"))
+        if not self.signature:
+            raise ForbiddenError("the decision is not signed: send signature with at")
+        if self.at is None:
+            raise ForbiddenError("a signed decision says when it was signed: send at too")
+        at = Fields({"at": self.at}, error=RequestError).instant("at")
+        return Signed(at, self.signature)
 
 
 DECISION_BODY: dict[str, Any] = {

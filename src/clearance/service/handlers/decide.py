@@ -82,10 +82,9 @@ def decide(
         if root is not None:
             key, sign, now = _member_signed(uow, who.name, authority, signed, now)
         elif signed is not None:
-            raise RequestError(
+            raise ForbiddenError(
                 f"{authority} names no root key in the scenario: the service signs its "
-                "decisions, so send none",
-                field="signature",
+                "decisions, and no member's signature is taken for it"
             )
         else:
             sign = decision_signer(uow, ctx.signer, authority) if ctx.signer else None
