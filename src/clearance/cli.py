@@ -305,12 +305,14 @@ def _listen(host: str, port: int) -> socket.socket:
 def _serve(ctx: Context, listening: socket.socket, configured: Settings) -> None:
     import uvicorn
 
-    from clearance.api.app import create_app
+    from clearance.api.app import INTEGRATE_SECONDS, WITNESSED_INTEGRATE_SECONDS, create_app
 
+    witnessed = configured.witnesses is not None
     app = create_app(
         ctx,
         audit_log=bootstrap.audit_log(configured, ctx=ctx),
         ready=bootstrap.Readiness(configured),
+        integrate_seconds=WITNESSED_INTEGRATE_SECONDS if witnessed else INTEGRATE_SECONDS,
     )
     host, port = listening.getsockname()[:2]
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
