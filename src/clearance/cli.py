@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from clearance import bootstrap, cli_audit, cli_forecast, cli_keys, cli_run, cli_witness
-from clearance.adapters.keys import read_key_file
+from clearance.adapters.key_files import read_key_file
 from clearance.cli_run import EPILOG, ExitCode, exit_code, settings
 from clearance.config import DEFAULT_PORT, Settings
 from clearance.domain.airspace.volumes import LatLng

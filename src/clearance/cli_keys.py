@@ -17,8 +17,9 @@ from typing import Annotated
 import typer
 
 from clearance import bootstrap
-from clearance.adapters.keys import new_key_file, read_key_file
+from clearance.adapters.key_files import new_key_file, read_key_file
 from clearance.cli_run import settings
+from clearance.domain.ledger.checkpoint import raw_public
 from clearance.domain.ledger.members import (
     ENROLLED,
     KEY_REVOKED,
@@ -50,7 +51,7 @@ def key_new(
 ) -> None:
     """Make an Ed25519 key pair: the private key goes to --out (mode 0600, never over an
     existing file) and stays with you; the public key is the last line printed."""
-    public = new_key_file(out)
+    public = raw_public(new_key_file(out))
     typer.echo(f"private key written to {out} (keep it; it never leaves this machine)")
     typer.echo(key_text(public))
 

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from clearance.adapters.keys import new_key_file, read_key_file
+from clearance.adapters.key_files import new_key_file, read_key_file
 from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.workflow import Decision
 from clearance.domain.errors import ForbiddenError, RequestError
@@ -209,7 +209,7 @@ def test_the_parties_make_enroll_and_sign_with_their_own_keys_on_the_cli(
 ) -> None:
     parties = tmp_path / "parties"  # stands for the authority's and the member's machines
     parties.mkdir()
-    root_public = key_text(new_key_file(parties / "dod-root.pem"))
+    root_public = key_text(raw_public(new_key_file(parties / "dod-root.pem")))
     scenario = tmp_path / "scenario"
     shutil.copytree(SCENARIO, scenario)
     main = scenario / "scenario.yaml"

@@ -1,5 +1,5 @@
-"""Ed25519 private keys in files their owner names (a witness's key, say): unencrypted
-PKCS#8 PEM, mode 0600, never replaced once written.
+"""Ed25519 private keys in files their owner names (a witness's, a member's, an
+authority's root key): unencrypted PKCS#8 PEM, mode 0600, never replaced once written.
 
 Unlike ``adapters.keys`` (the server's own key directory), these files belong to a party
 and live wherever it keeps them; the server never reads them.
