@@ -167,22 +167,32 @@ def _check_name(name: str) -> None:
     _check_text_chars(name, "key name")
 
 
-def key_id(name: str, public_key: Ed25519PublicKey | bytes) -> bytes:
-    """The 4-byte key ID: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
+def key_id(name: str, public_key: Ed25519PublicKey | bytes, kind: int = ED25519) -> bytes:
+    """The 4-byte key ID: SHA-256(name || 0x0A || type || public key)[:4]; the type is
+    0x01 for a signed-note key, 0x04 for a witness's cosignature key."""
     _check_name(name)
     raw = raw_public(public_key)
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([ED25519]) + raw).digest()[:4]
+    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([kind]) + raw).digest()[:4]
 
 
-def vkey(name: str, public_key: Ed25519PublicKey | bytes) -> str:
-    """The verifier key string ``<name>+<hex key ID>+<base64(0x01 || public key)>``."""
+def vkey(name: str, public_key: Ed25519PublicKey | bytes, kind: int = ED25519) -> str:
+    """The verifier key string ``<name>+<hex key ID>+<base64(type || public key)>``."""
     raw = raw_public(public_key)
-    encoded = base64.b64encode(bytes([ED25519]) + raw).decode("ascii")
-    return f"{name}+{key_id(name, raw).hex()}+{encoded}"
+    encoded = base64.b64encode(bytes([kind]) + raw).decode("ascii")
+    return f"{name}+{key_id(name, raw, kind).hex()}+{encoded}"
 
 
 def parse_vkey(text: str) -> tuple[str, Ed25519PublicKey]:
     """``(name, public key)`` of a verifier key string; its key ID must match."""
+    name, raw = parse_typed_vkey(
+        text, ED25519, "only Ed25519 verifier keys (type 0x01, 32 bytes) are supported"
+    )
+    return name, Ed25519PublicKey.from_public_bytes(raw)
+
+
+def parse_typed_vkey(text: str, kind: int, refusal: str) -> tuple[str, bytes]:
+    """``(name, raw 32-byte key)`` of a verifier key of type ``kind`` (``refusal`` says
+    what else it is not); its key ID must match."""
     parts = text.split("+", 2)  # the base64 key may itself contain '+'
     if len(parts) != 3:
         raise NoteError("a verifier key is <name>+<key ID>+<key>")
@@ -191,11 +201,11 @@ def parse_vkey(text: str) -> tuple[str, Ed25519PublicKey]:
     if not re.fullmatch(r"[0-9a-f]{8}", hex_id):
         raise NoteError(f"verifier key ID {hex_id!r} is not 8 lowercase hex digits")
     key = _b64decode(key_text, "verifier key")
-    if len(key) != 33 or key[0] != ED25519:
-        raise NoteError("only Ed25519 verifier keys (type 0x01, 32 bytes) are supported")
-    if key_id(name, key[1:]).hex() != hex_id:
+    if len(key) != 33 or key[0] != kind:
+        raise NoteError(refusal)
+    if key_id(name, key[1:], kind).hex() != hex_id:
         raise NoteError("verifier key ID does not match its name and key")
-    return name, Ed25519PublicKey.from_public_bytes(key[1:])
+    return name, key[1:]
 
 
 # -- signed notes -------------------------------------------------------------------------

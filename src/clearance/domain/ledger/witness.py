@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 import struct
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,9 +61,10 @@ from clearance.domain.ledger.checkpoint import (
     NoteError,
     SignatureError,
     key_id,
-    raw_public,
+    parse_typed_vkey,
     read_checkpoint,
     verify_note,
+    vkey,
 )
 from clearance.domain.ledger.merkle import EMPTY_ROOT, HASH_SIZE, ProofError, verify_consistency
 
@@ -155,42 +155,21 @@ def split_note(note: str) -> tuple[str, list[str]]:
 
 def cosigner_key_id(name: str, public_key: Ed25519PublicKey | bytes) -> bytes:
     """SHA-256(name || 0x0A || 0x04 || 32-byte public key)[:4]."""
-    _check_key_name(name)
-    raw = raw_public(public_key)
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([COSIGNATURE_V1]) + raw).digest()[:4]
+    return key_id(name, public_key, COSIGNATURE_V1)
 
 
 def cosigner_vkey(name: str, public_key: Ed25519PublicKey | bytes) -> str:
     """A witness's verifier key: ``<name>+<hex key ID>+<base64(0x04 || public key)>``."""
-    raw = raw_public(public_key)
-    encoded = base64.b64encode(bytes([COSIGNATURE_V1]) + raw).decode("ascii")
-    return f"{name}+{cosigner_key_id(name, raw).hex()}+{encoded}"
+    return vkey(name, public_key, COSIGNATURE_V1)
 
 
 def parse_cosigner_vkey(text: str) -> tuple[str, bytes]:
     """``(name, 32-byte public key)`` of a witness's verifier key (type 0x04)."""
-    parts = text.split("+", 2)
-    if len(parts) != 3:
-        raise NoteError("a verifier key is <name>+<key ID>+<key>")
-    name, hex_id, key_text = parts
-    _check_key_name(name)
-    if not re.fullmatch(r"[0-9a-f]{8}", hex_id):
-        raise NoteError(f"verifier key ID {hex_id!r} is not 8 lowercase hex digits")
-    key = _b64(key_text, "verifier key")
-    if len(key) != 33 or key[0] != COSIGNATURE_V1:
-        raise NoteError(
-            "a witness's verifier key is an Ed25519 cosignature key (type 0x04, 32 bytes)"
-        )
-    if cosigner_key_id(name, key[1:]).hex() != hex_id:
-        raise NoteError("verifier key ID does not match its name and key")
-    return name, key[1:]
-
-
-def _check_key_name(name: str) -> None:
-    if not isinstance(name, str) or not name:
-        raise NoteError("a key name must be non-empty")
-    if "+" in name or any(ch.isspace() for ch in name):
-        raise NoteError(f"key name {name!r} contains a space or '+'")
+    return parse_typed_vkey(
+        text,
+        COSIGNATURE_V1,
+        "a witness's verifier key is an Ed25519 cosignature key (type 0x04, 32 bytes)",
+    )
 
 
 def cosignature_message(body: str, timestamp: int) -> bytes:
