@@ -75,7 +75,8 @@ def decide(
             raise ConflictError(f"request {request_id} expired at {instant(record.time_start)}")
         access.must_decide(who, record, authority, decision)
         parsed = read_conditions(conditions, record) if conditions is not None else None
-        keeper = ctx.scenario_in(uow).authorities.get(authority)
+        # the current version names who keeps a root key (revocations do not matter here)
+        keeper = ctx.scenarios.current(uow).authorities.get(authority)
         root = keeper.root_key if keeper is not None else None
         key: bytes | None = None
         sign: Callable[[bytes], str] | None = None
