@@ -15,31 +15,41 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clearance.domain.errors import InputError
 
-__all__ = ["new_key_file", "read_key_file"]
+__all__ = ["new_key_file", "private_pem", "read_key_file", "write_new"]
 
 
 def new_key_file(path: Path, field: str = "--out") -> Ed25519PrivateKey:
     """Generate a key and write it to ``path`` (0600 from the start, fsynced); an
     existing file is refused, never overwritten."""
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_new(path, private_pem(key))
     except FileExistsError:
         raise InputError("exists; a key file is never overwritten", source=str(path)) from None
     except OSError as e:
         raise InputError(f"cannot create it: {e.strerror}", source=str(path), field=field) from None
+    return key
+
+
+def private_pem(key: Ed25519PrivateKey) -> bytes:
+    """Unencrypted PKCS#8 PEM, as every key file holds it."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file (mode 0600 from the start, whatever the umask,
+    fsynced); ``FileExistsError`` when ``path`` exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.fchmod(fd, 0o600)  # whatever the umask
-        os.write(fd, pem)
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
-    return key
 
 
 def read_key_file(path: Path, field: str = "--key") -> Ed25519PrivateKey:

@@ -25,6 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from clearance.adapters.key_files import private_pem, write_new
 from clearance.domain.errors import InputError
 from clearance.domain.ledger.checkpoint import raw_public
 from clearance.service.ports import Signer
@@ -116,19 +117,8 @@ def _create(path: Path, directory: Path) -> None:
     """Write a new key to ``path`` unless one appears there meanwhile."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.parent.mkdir(mode=0o700, exist_ok=True)
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_new(temporary, private_pem(Ed25519PrivateKey.generate()))
     try:
         os.link(temporary, path)  # atomic, and refuses to replace an existing key
     except FileExistsError:
