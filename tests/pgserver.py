@@ -13,7 +13,8 @@ import os
 import shutil
 import socket
 import subprocess
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -47,6 +48,7 @@ class PostgresServer:
     port: int
     as_postgres: bool
     counter: itertools.count[int]
+    settings: dict[str, str] = field(default_factory=dict)  # more `-c name=value`
 
     @property
     def data(self) -> Path:
@@ -62,12 +64,19 @@ class PostgresServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> None:
+        self.initdb()
+        self.launch()
+
+    def initdb(self) -> None:
         initdb = self.run(
             "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
             "--encoding=UTF8", "--locale=C", "--no-sync",
         )  # fmt: skip
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
+
+    def launch(self) -> None:
+        """Start the server on ``data`` (made by ``initdb`` or copied from a primary)."""
         options = " ".join(
             [
                 "-c listen_addresses=127.0.0.1",
@@ -75,6 +84,7 @@ class PostgresServer:
                 f"-c unix_socket_directories={self.root}",
                 "-c fsync=on",
                 "-c max_connections=200",
+                *(f"-c {name}={value}" for name, value in self.settings.items()),
             ]
         )
         log = self.root / "server.log"
@@ -89,6 +99,52 @@ class PostgresServer:
 
     def stop(self) -> None:
         self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def crash(self) -> None:
+        """Stop at once, as a power cut would: no checkpoint, no goodbye to clients."""
+        self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def sql(self, statement: str, database: str = "postgres") -> list[tuple[object, ...]]:
+        import psycopg
+
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname={database}", autocommit=True
+        ) as connection:
+            cursor = connection.execute(statement.encode())
+            return cursor.fetchall() if cursor.description else []
+
+    def start_replica(self, root: Path, port: int, name: str) -> PostgresServer:
+        """A streaming replica of this server (PostgreSQL's own machinery: pg_basebackup,
+        standby.signal, primary_conninfo), started on ``port``, that this server then waits
+        for on every commit (synchronous_standby_names), so an acknowledged commit is on
+        both."""
+        replica = PostgresServer(self.bin_dir, root, port, self.as_postgres, self.counter)
+        copied = self.run(
+            "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+            "-D", str(replica.data), "-X", "stream", "-R", "-c", "fast", "--no-sync",
+        )  # fmt: skip
+        if copied.returncode != 0:
+            raise RuntimeError(f"pg_basebackup failed:\n{copied.stdout}\n{copied.stderr}")
+        conninfo = f"host=127.0.0.1 port={self.port} user=postgres application_name={name}"
+        with (replica.data / "postgresql.auto.conf").open("a") as conf:
+            conf.write(f"primary_conninfo = '{conninfo}'\n")
+        replica.launch()
+        self.sql(f"ALTER SYSTEM SET synchronous_standby_names = '{name}'")
+        self.sql("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            rows = self.sql(
+                f"SELECT sync_state FROM pg_stat_replication WHERE application_name = '{name}'"
+            )
+            if rows and rows[0][0] == "sync":
+                return replica
+            time.sleep(0.1)
+        raise RuntimeError(f"the replica {name} never became synchronous")
+
+    def promote(self) -> None:
+        promoted = self.run("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "promote")
+        if promoted.returncode != 0:
+            raise RuntimeError(f"promotion failed:\n{promoted.stdout}\n{promoted.stderr}")
 
     def create_database(self) -> str:
         import psycopg

@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -142,6 +143,23 @@ def _domain_problem(_: Request, exc: Exception) -> JSONResponse:
     return problem(status, title, str(exc), type_=TYPE_BASE + slug, headers=headers, **extra)
 
 
+def _database_problem(_: Request, exc: Exception) -> JSONResponse:
+    """The database could not be reached (down, restarting, failing over to its replica):
+    503 with Retry-After, so a client retries what was not acknowledged. Any other driver
+    error is a bug and stays a 500."""
+    assert isinstance(exc, DBAPIError)
+    if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
+        raise exc
+    log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+    return problem(
+        503,
+        "Database unavailable",
+        "the database cannot be reached just now; nothing was changed, retry shortly",
+        type_=TYPE_BASE + "database-unavailable",
+        headers={"Retry-After": "2"},
+    )
+
+
 def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
@@ -192,6 +210,7 @@ def install(app: FastAPI, *, max_body_bytes: int) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(ClearanceError, _domain_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(DBAPIError, _database_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(CatchAll)  # added last, so it wraps everything else
