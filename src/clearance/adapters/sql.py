@@ -43,7 +43,7 @@ from sqlalchemy.pool import StaticPool
 
 from clearance.adapters import sql_tables as t
 from clearance.adapters.clock import wall_now
-from clearance.adapters.sql_airspace import SqlAirspace
+from clearance.adapters.sql_airspace import GRANTS_LOCK, SqlAirspace
 from clearance.adapters.sql_audit import SqlAudit
 from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
 from clearance.domain.clearance.overview import ApprovalTimes, ChainTimes
@@ -616,7 +616,11 @@ class SqlGrants(GrantRepository):
         rows = self.uow.execute(sa.select(g.grant_id, g.revoked_at))
         return {row.grant_id: row.revoked_at for row in rows}
 
+    def hold(self) -> None:
+        self.uow.airspace.lock_key(GRANTS_LOCK, shared=True)
+
     def _revoke(self, grant: str, by: str, at: datetime) -> None:
+        self.uow.airspace.lock_key(GRANTS_LOCK, shared=False)
         row = {"grant_id": grant, "revoked_by": by, "revoked_at": at}
         if not self.uow.insert_unique(sa.insert(t.grant_revocations), row):
             raise ConflictError(f"grant {grant} was already revoked")

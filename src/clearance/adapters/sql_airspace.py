@@ -15,6 +15,10 @@ constraint or advisory lock: the same statements run on PostgreSQL, CockroachDB,
 YugabyteDB and SQLite. On SQLite, ``FOR UPDATE`` renders as nothing and the upsert's
 write opens the unit's ``BEGIN IMMEDIATE`` transaction, the database-wide writer lock,
 which serialises everything the row locks would.
+
+The same table keeps one more lock: ``GRANTS_LOCK`` (0, H3's null index, which is never a
+cell), shared by every submission while it reads the grant revocations and taken
+exclusively by a revocation (``GrantRepository.hold`` and ``revoke``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from clearance.adapters.sql import SqlUnitOfWork
 
 _CHUNK = 500  # cells per statement: well under every engine's parameter limit
+GRANTS_LOCK = 0  # H3_NULL: no cell has it
 _BUSY = "the airspace is busy with a concurrent submission; retry"
 
 
@@ -52,6 +57,15 @@ class SqlAirspace(AirspaceRepository):
                     conflict=_BUSY,
                 )
             self._lock_rows(missing)
+
+    def lock_key(self, key: int, *, shared: bool) -> None:
+        """Lock one row of the table by key (``FOR SHARE`` or ``FOR UPDATE``), making the
+        row the first time; on SQLite, the writer lock."""
+        locks = t.airspace_locks.c
+        query = sa.select(locks.cell).where(locks.cell == key).with_for_update(read=shared)
+        if self.uow.execute(query, write=True, conflict=_BUSY).first() is None:
+            self.uow.execute(self._insert_missing().values(cell=key), write=True, conflict=_BUSY)
+            self.uow.execute(query, write=True, conflict=_BUSY)
 
     def _lock_rows(self, ordered: list[int]) -> set[int]:
         """Lock the rows there are of ``ordered`` cells, in that order; the cells found."""

@@ -85,6 +85,8 @@ def evaluate_in(
     ``read_with``; if another version became current meanwhile, the document is read
     again against it. Returns the request, its evaluation and the lower-priority requests
     it would flag (and why)."""
+    if request_id is not None:  # a change, not a look: no revocation may slip past it
+        uow.grants.hold()
     scenario = ctx.scenario_in(uow)
     if scenario.version != read_with.version:
         request = read_live(ctx, doc, scenario)[1]

@@ -208,6 +208,9 @@ class MemoryGrants(GrantRepository):
     def revoked(self) -> dict[str, datetime]:
         return dict(self.store.revoked)
 
+    def hold(self) -> None:
+        """One process's memory: its own lock already serialises revocations."""
+
     def _revoke(self, grant: str, by: str, at: datetime) -> None:
         if grant in self.store.revoked:
             raise ConflictError(f"grant {grant} was already revoked")

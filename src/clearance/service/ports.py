@@ -295,8 +295,17 @@ class GrantRepository(Logged, abc.ABC):
     def revoked(self) -> dict[str, datetime]:
         """Revoked grant ids and when."""
 
+    @abc.abstractmethod
+    def hold(self) -> None:
+        """Keep revocations out until this unit of work ends (a shared lock): a submission
+        takes it before reading the revocations its evaluation relies on, so a revocation
+        committed by any process either comes before that read or waits for the
+        submission's commit, and then finds the request when it looks for what the grant
+        covered."""
+
     def revoke(self, grant: str, by: str, at: datetime) -> None:
-        """Raises ``ConflictError`` when already revoked."""
+        """Raises ``ConflictError`` when already revoked. Takes the lock ``hold`` shares
+        exclusively first, so no submission is between its reading and its commit."""
         self._revoke(grant, by, at)
         self.log.append(audit.GRANT_REVOKED, {"grant": grant, "by": by, "at": instant(at)})
 
