@@ -6,7 +6,8 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -215,7 +216,21 @@ def witness_policy(path: Path, field: str = "--policy") -> Policy:
 def context(settings: Settings | None = None) -> Context:
     """The use cases' context over the configured database and the scenario stored in it."""
     settings = settings or Settings.from_env()
+    return _context_over(_migrated(settings), settings)
+
+
+@contextmanager
+def opened_context(settings: Settings) -> Iterator[Context]:
+    """``context(settings)``, its engine disposed of when the block ends (for a command
+    that runs in a process that goes on: a replay, a test)."""
     engine = _migrated(settings)
+    try:
+        yield _context_over(engine, settings)
+    finally:
+        engine.dispose()
+
+
+def _context_over(engine: Engine, settings: Settings) -> Context:
     new_uow = uow_factory(engine)
     versions = scenario_versions()
     with new_uow() as uow:
@@ -382,12 +397,12 @@ def _replay_into(
     """Store the scenario (loaded at the timeline's start) and run the timeline."""
     upgrade_database(settings)
     store_scenario(directory, settings, at=timeline.start)
-    ctx = context(settings)
-    clock = ScriptClock(timeline.start)
-    ctx.clock = clock
     if keys is None:
         keys = KeyFolder(_beside(settings.database_url))
-    replayed = replay(ctx, clock, timeline, documents, keys)
+    with opened_context(settings) as ctx:
+        clock = ScriptClock(timeline.start)
+        ctx.clock = clock
+        replayed = replay(ctx, clock, timeline, documents, keys)
     return ReplayRun(replayed, timeline, settings.database_url, keys.path)
 
 
