@@ -145,10 +145,12 @@ def demo_settings(directory: Path, settings: Settings | None = None) -> Settings
 
 
 def forget_demo(directory: Path) -> None:
-    """Delete the demo's database and keys in ``directory`` (and nothing else there)."""
+    """Delete the demo's database and keys in ``directory`` (and nothing else there): the
+    members' keys its replay made too, never a party's root key."""
     for name in (DEMO_DATABASE, *(DEMO_DATABASE + s for s in ("-wal", "-shm", "-journal"))):
         (directory / name).unlink(missing_ok=True)
     shutil.rmtree(directory / DEMO_KEYS, ignore_errors=True)
+    shutil.rmtree(directory / PARTY_KEYS / "members", ignore_errors=True)
 
 
 def _public_keys(
@@ -303,7 +305,7 @@ def _ensure_sqlite_directory(url: str) -> None:
 
 # -- replaying a timeline (clearance replay, ./run) ------------------------------------------
 REPLAY_DATABASE = "replay.db"
-PARTY_KEYS = "keys"  # beside the database: the parties' own machines, not the service's
+PARTY_KEYS = "party-keys"  # beside the database: the parties' machines, not the service's
 
 
 @dataclass(frozen=True)
@@ -321,13 +323,15 @@ def replay_timeline(
     *,
     database_url: str | None = None,
     keys: Path | None = None,
+    rehearse: bool = True,
 ) -> ReplayRun:
     """Replay the timeline in ``path`` into ``database_url`` (which must hold no request
     yet), or into a new SQLite file in a new temporary folder when None. The parties' keys
-    are in ``keys`` (default: ``keys`` beside a SQLite database file). A database given is
+    are in ``keys`` (default: ``party-keys`` beside a SQLite database file). A database given is
     written only after the same replay ran whole on a temporary one (a rehearsal), so a
     step the service refuses leaves nothing half-written there; a temporary folder of a
-    failed replay is removed."""
+    failed replay is removed. ``rehearse=False`` skips the rehearsal, for a caller that
+    removes the database itself when the replay fails (the demo's own folder)."""
     settings = settings or Settings.from_env()
     timeline, directory, documents = read_timeline(path, scenario)
     if database_url is None:
@@ -340,6 +344,8 @@ def replay_timeline(
     target = replace(settings, database_url=database_url)
     keys = keys if keys is not None else _beside(database_url)
     _refuse_stored(target)
+    if not rehearse:
+        return _replay_into(timeline, directory, documents, target, KeyFolder(keys))
     with tempfile.TemporaryDirectory(prefix="clearance-rehearsal-") as rehearsal:
         folder = Path(rehearsal)
         _replay_into(
@@ -360,7 +366,7 @@ def _scratch(folder: Path, settings: Settings) -> Settings:
 
 
 def _beside(database_url: str) -> Path:
-    """``keys`` beside a SQLite database file; other databases need ``--keys``."""
+    """``party-keys`` beside a SQLite database file; other databases need ``--keys``."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         raise InputError(
@@ -370,16 +376,25 @@ def _beside(database_url: str) -> Path:
     return Path(url.database).expanduser().resolve().parent / PARTY_KEYS
 
 
-def _refuse_stored(settings: Settings) -> None:
-    """A replay starts from a database with no request in it."""
+def timeline_from(path: Path, scenario: Path | None = None) -> Timeline:
+    """The timeline in ``path``, checked (its example requests read) but not replayed."""
+    return read_timeline(path, scenario)[0]
+
+
+def holds_requests(settings: Settings) -> bool:
+    """Whether the configured database (upgraded first) holds any request."""
     upgrade_database(settings)
     engine = engine_for(settings)
     try:
         with uow_factory(engine)() as uow:
-            held = uow.requests.search(limit=1)
+            return bool(uow.requests.search(limit=1))
     finally:
         engine.dispose()
-    if held:
+
+
+def _refuse_stored(settings: Settings) -> None:
+    """A replay starts from a database with no request in it."""
+    if holds_requests(settings):
         where = make_url(settings.database_url).render_as_string(hide_password=True)
         raise InputError(
             f"{where} holds requests already; a replay starts from a database without any",

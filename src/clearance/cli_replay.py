@@ -37,7 +37,7 @@ def replay_command(
         Path | None,
         typer.Option(
             help="The parties' key folder (root keys in roots/, members' made in members/). "
-            "Default: `keys` beside the SQLite database file."
+            "Default: `party-keys` beside the SQLite database file."
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
