@@ -382,10 +382,16 @@ def timeline_from(path: Path, scenario: Path | None = None) -> Timeline:
 
 
 def holds_requests(settings: Settings) -> bool:
-    """Whether the configured database (upgraded first) holds any request."""
-    upgrade_database(settings)
+    """Whether the configured database holds any request (one not made yet, or not at
+    this code's schema, holds none: it is neither created nor upgraded here)."""
+    url = make_url(settings.database_url)
+    file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if file and not Path(str(url.database)).expanduser().is_file():
+        return False
     engine = engine_for(settings)
     try:
+        if schema_problem(engine) is not None:
+            return False
         with uow_factory(engine)() as uow:
             return bool(uow.requests.search(limit=1))
     finally:

@@ -430,7 +430,8 @@ def demo(
             bootstrap.forget_demo(configured.key_dir.parent)
     else:
         configured = settings()
-    kept = bootstrap.holds_requests(configured)  # upgrades the database first
+    bootstrap.upgrade_database(configured)
+    kept = bootstrap.holds_requests(configured)
     console = _console()
     script = _demo_replay(scenario, timeline, configured, directory, console, kept)
     loaded, _ = bootstrap.scenario_unless_stored(scenario, configured)
