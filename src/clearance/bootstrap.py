@@ -362,6 +362,7 @@ def _scratch(folder: Path, settings: Settings) -> Settings:
         database_url=f"sqlite:///{folder / REPLAY_DATABASE}",
         key_dir=folder / "server-keys",
         now=None,
+        sqlite_synchronous="NORMAL",  # a scratch database: no fsync at every commit
     )
 
 
