@@ -16,6 +16,7 @@ import yaml
 from clearance import bootstrap
 from clearance.adapters.files import read_document
 from clearance.adapters.key_files import new_key_file
+from clearance.adapters.scenario_loader import scenario_files
 from clearance.adapters.sql import make_engine, uow_factory
 from clearance.adapters.timeline_files import example_request, read_timeline
 from clearance.config import Settings
@@ -204,6 +205,7 @@ def test_the_shipped_niger_timeline_names_only_example_requests_that_exist() -> 
         assert read_document(found) == documents[name]
     assert len([s for s in timeline.steps if s.action == "submit"]) >= 36
     assert timeline.end.isoformat() == "2017-11-20T00:00:00+00:00"  # the scenario's clock
+    assert "timeline.yaml" not in scenario_files(NIGER)  # beside the scenario, not in it
     assert all(s.illustrative for s in timeline.steps if s.at.date().isoformat() != "2017-10-04")
 
 
