@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from clearance.adapters.timeline_files import read_timeline
 from clearance.domain.clearance.timeline import TimelineError, moved, parse_timeline
 
 AT = "2017-10-02T09:00:00Z"
@@ -126,3 +128,49 @@ def test_moved_shifts_every_volume_by_one_amount() -> None:
 def test_moved_leaves_a_document_without_readable_times_to_its_validation() -> None:
     document = {"volumes": [{"time_start": {"value": "soon"}}]}
     assert moved(document, datetime(2017, 10, 4, tzinfo=UTC)) == document
+
+
+def read_error(path: Path, scenario: Path | None = None) -> TimelineError:
+    with pytest.raises(TimelineError) as raised:
+        read_timeline(path, scenario)
+    return raised.value
+
+
+def test_a_timeline_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "none.yaml"
+    assert read_error(missing).source == str(missing)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("steps: [\n", encoding="utf-8")
+    assert "malformed YAML" in read_error(broken).rule
+    assert read_error(tmp_path).rule.startswith("is a directory")
+
+
+def test_what_a_timeline_names_on_disk_must_be_there(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario"
+    (scenario / "requests").mkdir(parents=True)
+    (scenario / "requests" / "bad.yaml").write_text("operator: [\n", encoding="utf-8")
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        f"scenario: {scenario}\n"
+        "steps:\n"
+        f"  - {{at: {AT}, submit: {{ref: a, request: bad}}}}\n"
+        f"  - {{at: {AT}, submit: {{ref: b, request: ../t}}}}\n",
+        encoding="utf-8",
+    )
+    e = read_error(path)
+    assert (e.source, e.field) == (str(path), "steps[0].submit.request")
+    assert "malformed YAML" in e.rule
+    (scenario / "requests" / "bad.yaml").write_text("operator: x\n", encoding="utf-8")
+    e = read_error(path)
+    assert (e.field, e.rule) == (
+        "steps[1].submit.request",
+        f"no example request '../t' in {scenario / 'requests'}",
+    )
+    e = read_error(path, tmp_path / "nowhere")
+    assert e.field == "--scenario"
+    path.write_text(f"scenario: nowhere\nsteps: [{{at: {AT}, withdraw: {{ref: a}}}}]\n", "utf-8")
+    assert read_error(path).field == "steps[0].withdraw.ref"
+    path.write_text(
+        f"scenario: nowhere\nsteps: [{{at: {AT}, submit: {{ref: a, request: x}}}}]\n", "utf-8"
+    )
+    assert read_error(path).field == "scenario"
