@@ -42,12 +42,9 @@ def replay_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Replay a timeline: each step (submit, amend, decide, withdraw) runs through the
-    service at the step's time; prints time to clearance per request and per authority.
+    """Replay a timeline: each step (submit, amend, decide, withdraw) runs through the service at the step's time; prints time to clearance per request and per authority.
 
-    A bad timeline, or a step the service refuses, is named (file, step, field) with exit
-    2, and the database given is left untouched: the replay runs whole on a temporary
-    database first."""
+    A bad timeline, or a step the service refuses, is named (file, step, field) with exit 2, and the database given is left untouched: the replay runs whole on a temporary database first."""
     run = bootstrap.replay_timeline(
         timeline, scenario, settings(), database_url=database, keys=keys
     )
