@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from clearance import bootstrap
 from clearance.adapters.timeline_files import read_timeline
+from clearance.config import Settings
 from clearance.domain.clearance.timeline import TimelineError, moved, parse_timeline
+from clearance.service.replay import ScriptClock
 
 AT = "2017-10-02T09:00:00Z"
 
@@ -174,3 +178,25 @@ def test_what_a_timeline_names_on_disk_must_be_there(tmp_path: Path) -> None:
         f"scenario: nowhere\nsteps: [{{at: {AT}, submit: {{ref: a, request: x}}}}]\n", "utf-8"
     )
     assert read_error(path).field == "scenario"
+
+
+def test_the_demo_clock_goes_on_from_the_timelines_end_unless_pinned() -> None:
+    timeline = parse_timeline({"steps": [submit()]}, "t.yaml")
+    settings = Settings(database_url="sqlite://", now=None)
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    clock = bootstrap.demo_clock(timeline, settings, hour_ago)
+    assert clock.rate == 1.0
+    elapsed = clock.now() - timeline.end
+    assert timedelta(hours=1) <= elapsed < timedelta(hours=2)  # the replay ran an hour ago
+    pinned_at = datetime(2017, 11, 21, tzinfo=UTC)
+    pinned = bootstrap.demo_clock(timeline, replace(settings, now=pinned_at), hour_ago)
+    assert pinned.now() == pinned_at
+    assert pinned.rate == 0.0
+
+
+def test_a_script_clock_never_goes_back() -> None:
+    clock = ScriptClock(datetime(2017, 10, 2, tzinfo=UTC))
+    clock.set(datetime(2017, 10, 3, tzinfo=UTC))
+    assert clock.now() == datetime(2017, 10, 3, tzinfo=UTC)
+    with pytest.raises(ValueError, match="does not go back"):
+        clock.set(datetime(2017, 10, 2, tzinfo=UTC))
