@@ -17,7 +17,7 @@ from clearance import bootstrap
 from clearance.adapters.files import read_document
 from clearance.adapters.key_files import new_key_file
 from clearance.adapters.scenario_loader import scenario_files
-from clearance.adapters.sql import make_engine, uow_factory
+from clearance.adapters.sql import make_engine, schema_problem, uow_factory
 from clearance.adapters.timeline_files import example_request, read_timeline
 from clearance.config import Settings
 from clearance.domain.clearance.timeline import TimelineError
@@ -65,8 +65,11 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def requests_in(url: str) -> int:
+    """How many requests the database holds (none when it was never even made)."""
     engine = make_engine(url)
     try:
+        if schema_problem(engine) is not None:
+            return 0
         with uow_factory(engine)() as uow:
             return len(uow.requests.search(limit=1000))
     finally:
