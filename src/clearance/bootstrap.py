@@ -5,9 +5,13 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-from dataclasses import replace
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
@@ -17,9 +21,11 @@ from clearance.adapters.files import expand_paths, read_document
 from clearance.adapters.keys import KeyStore
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
 from clearance.adapters.sql import make_engine, schema_problem, uow_factory, upgrade
+from clearance.adapters.timeline_files import KeyFolder, read_timeline
 from clearance.adapters.witness_client import HttpWitnessClient
 from clearance.config import Settings
 from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.clearance.timeline import Timeline
 from clearance.domain.errors import InputError, NotFoundError, RequestError, ScenarioError
 from clearance.domain.ledger.audit import ROOT_ROLE, scenario_version
 from clearance.domain.ledger.checkpoint import raw_public
@@ -29,6 +35,7 @@ from clearance.service.audit import AuditLog, check_origin, record_keys
 from clearance.service.context import Context
 from clearance.service.evaluations import Document
 from clearance.service.ports import Clock, PinnedClock
+from clearance.service.replay import Replayed, ScriptClock, replay
 from clearance.service.scenarios import ScenarioVersions
 from clearance.service.witnessing import Witnessing
 
@@ -55,9 +62,12 @@ def upgrade_database(settings: Settings | None = None) -> str:
     return settings.database_url
 
 
-def store_scenario(directory: Path, settings: Settings | None = None) -> Scenario:
+def store_scenario(
+    directory: Path, settings: Settings | None = None, at: datetime | None = None
+) -> Scenario:
     """Validate a scenario directory and store it whole in the database as a version (a
-    new one unless the same files were stored before), made current."""
+    new one unless the same files were stored before), made current (at the scenario's
+    clock's now, or ``at``)."""
     settings = settings or Settings.from_env()
     files = scenario_files(directory)
     scenario = load_scenario(directory)  # validates everything before anything is stored
@@ -75,7 +85,7 @@ def store_scenario(directory: Path, settings: Settings | None = None) -> Scenari
     try:
         # every authority gets a key pair, in the log too
         handlers.load_scenario(
-            uow_factory(engine), files, clock_for(scenario, settings).now(), public
+            uow_factory(engine), files, at or clock_for(scenario, settings).now(), public
         )
     finally:
         engine.dispose()
@@ -135,10 +145,12 @@ def demo_settings(directory: Path, settings: Settings | None = None) -> Settings
 
 
 def forget_demo(directory: Path) -> None:
-    """Delete the demo's database and keys in ``directory`` (and nothing else there)."""
+    """Delete the demo's database and keys in ``directory`` (and nothing else there): the
+    members' keys its replay made too, never a party's root key."""
     for name in (DEMO_DATABASE, *(DEMO_DATABASE + s for s in ("-wal", "-shm", "-journal"))):
         (directory / name).unlink(missing_ok=True)
     shutil.rmtree(directory / DEMO_KEYS, ignore_errors=True)
+    shutil.rmtree(directory / PARTY_KEYS / "members", ignore_errors=True)
 
 
 def _public_keys(
@@ -206,7 +218,21 @@ def witness_policy(path: Path, field: str = "--policy") -> Policy:
 def context(settings: Settings | None = None) -> Context:
     """The use cases' context over the configured database and the scenario stored in it."""
     settings = settings or Settings.from_env()
+    return _context_over(_migrated(settings), settings)
+
+
+@contextmanager
+def opened_context(settings: Settings) -> Iterator[Context]:
+    """``context(settings)``, its engine disposed of when the block ends (for a command
+    that runs in a process that goes on: a replay, a test)."""
     engine = _migrated(settings)
+    try:
+        yield _context_over(engine, settings)
+    finally:
+        engine.dispose()
+
+
+def _context_over(engine: Engine, settings: Settings) -> Context:
     new_uow = uow_factory(engine)
     versions = scenario_versions()
     with new_uow() as uow:
@@ -275,3 +301,147 @@ def _ensure_sqlite_directory(url: str) -> None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != prefix + ":memory:":
         Path(url[len(prefix) :]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+# -- replaying a timeline (clearance replay, ./run) ------------------------------------------
+REPLAY_DATABASE = "replay.db"
+PARTY_KEYS = "party-keys"  # beside the database: the parties' machines, not the service's
+
+
+@dataclass(frozen=True)
+class ReplayRun:
+    replayed: Replayed
+    timeline: Timeline
+    database_url: str
+    keys: Path
+
+
+def replay_timeline(
+    path: Path,
+    scenario: Path | None = None,
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    keys: Path | None = None,
+    rehearse: bool = True,
+) -> ReplayRun:
+    """Replay the timeline in ``path`` into ``database_url`` (which must hold no request
+    yet), or into a new SQLite file in a new temporary folder when None. The parties' keys
+    are in ``keys`` (default: ``party-keys`` beside a SQLite database file). A database given is
+    written only after the same replay ran whole on a temporary one (a rehearsal), so a
+    step the service refuses leaves nothing half-written there; a temporary folder of a
+    failed replay is removed. ``rehearse=False`` skips the rehearsal, for a caller that
+    removes the database itself when the replay fails (the demo's own folder)."""
+    settings = settings or Settings.from_env()
+    timeline, directory, documents = read_timeline(path, scenario)
+    if database_url is None:
+        folder = Path(tempfile.mkdtemp(prefix="clearance-replay-"))
+        try:
+            return _replay_into(timeline, directory, documents, _scratch(folder, settings), None)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    target = replace(settings, database_url=database_url)
+    keys = keys if keys is not None else _beside(database_url)
+    _refuse_stored(target)
+    if not rehearse:
+        return _replay_into(timeline, directory, documents, target, KeyFolder(keys))
+    with tempfile.TemporaryDirectory(prefix="clearance-rehearsal-") as rehearsal:
+        folder = Path(rehearsal)
+        _replay_into(
+            timeline, directory, documents, _scratch(folder, settings), KeyFolder(
+                folder / PARTY_KEYS, roots=keys / "roots"
+            )
+        )  # fmt: skip
+    return _replay_into(timeline, directory, documents, target, KeyFolder(keys))
+
+
+def _scratch(folder: Path, settings: Settings) -> Settings:
+    return replace(
+        settings,
+        database_url=f"sqlite:///{folder / REPLAY_DATABASE}",
+        key_dir=folder / "server-keys",
+        now=None,
+        sqlite_synchronous="NORMAL",  # a scratch database: no fsync at every commit
+    )
+
+
+def _beside(database_url: str) -> Path:
+    """``party-keys`` beside a SQLite database file; other databases need ``--keys``."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        raise InputError(
+            "give the folder of the parties' keys for a database that is not a SQLite file",
+            field="--keys",
+        )
+    return Path(url.database).expanduser().resolve().parent / PARTY_KEYS
+
+
+def timeline_from(path: Path, scenario: Path | None = None) -> Timeline:
+    """The timeline in ``path``, checked (its example requests read) but not replayed."""
+    return read_timeline(path, scenario)[0]
+
+
+def holds_requests(settings: Settings) -> bool:
+    """Whether the configured database holds any request (one not made yet, or not at
+    this code's schema, holds none: it is neither created nor upgraded here)."""
+    url = make_url(settings.database_url)
+    file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if file and not Path(str(url.database)).expanduser().is_file():
+        return False
+    engine = engine_for(settings)
+    try:
+        if schema_problem(engine) is not None:
+            return False
+        with uow_factory(engine)() as uow:
+            return bool(uow.requests.search(limit=1))
+    finally:
+        engine.dispose()
+
+
+def _refuse_stored(settings: Settings) -> None:
+    """A replay starts from a database with no request in it."""
+    if holds_requests(settings):
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise InputError(
+            f"{where} holds requests already; a replay starts from a database without any",
+            field="--database",
+        )
+
+
+def _replay_into(
+    timeline: Timeline,
+    directory: Path,
+    documents: Mapping[str, Mapping[str, Any]],
+    settings: Settings,
+    keys: KeyFolder | None,
+) -> ReplayRun:
+    """Store the scenario (loaded at the timeline's start) and run the timeline."""
+    upgrade_database(settings)
+    store_scenario(directory, settings, at=timeline.start)
+    if keys is None:
+        keys = KeyFolder(_beside(settings.database_url))
+    with opened_context(settings) as ctx:
+        clock = ScriptClock(timeline.start)
+        ctx.clock = clock
+        replayed = replay(ctx, clock, timeline, documents, keys)
+    return ReplayRun(replayed, timeline, settings.database_url, keys.path)
+
+
+def demo_clock(timeline: Timeline, settings: Settings, since: datetime | None) -> Clock:
+    """The demo's clock after a replay: CLEARANCE_NOW when set (pinned, for tests), else
+    the timeline's end at the wall-clock instant ``since`` (when the replay stored the
+    scenario, as the database records it: every restart agrees), moving with real time."""
+    if settings.now is not None:
+        return PinnedClock(settings.now)
+    return ReplayClock(timeline.end, 1.0, since=since)
+
+
+def made_current_at(settings: Settings) -> datetime | None:
+    """The wall-clock instant the current scenario version was made current."""
+    engine = engine_for(settings)
+    try:
+        with uow_factory(engine)() as uow:
+            return uow.scenarios.made_current_at()
+    finally:
+        engine.dispose()

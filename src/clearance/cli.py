@@ -21,13 +21,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clearance import bootstrap, cli_audit, cli_forecast, cli_keys, cli_run, cli_witness
+from clearance import (
+    bootstrap,
+    cli_audit,
+    cli_forecast,
+    cli_keys,
+    cli_replay,
+    cli_run,
+    cli_witness,
+)
 from clearance.adapters.key_files import read_key_file
 from clearance.cli_run import EPILOG, ExitCode, exit_code, settings
 from clearance.config import DEFAULT_PORT, Settings
 from clearance.domain.airspace.volumes import LatLng
 from clearance.domain.clearance.model import ApprovalStatus, Evaluation, Outcome, Principal
 from clearance.domain.clearance.scenario import Scenario
+from clearance.domain.clearance.timeline import Timeline
 from clearance.domain.clearance.workflow import Decision, Event, RequestRecord, RequestState
 from clearance.domain.documents import instant
 from clearance.domain.errors import ClearanceError, ConflictError, InputError
@@ -196,6 +205,7 @@ app.add_typer(cli_audit.authority_app, name="authority")
 app.add_typer(cli_keys.key_app, name="key")
 app.add_typer(cli_keys.member_app, name="member")
 app.add_typer(cli_witness.witness_app, name="witness")
+app.command("replay")(cli_replay.replay_command)
 
 AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -396,10 +406,17 @@ def demo(
         typer.Option("--fresh", help="With --dir: delete the demo's database and keys first."),
     ] = False,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API.")] = True,
+    timeline: Annotated[
+        Path | None,
+        typer.Option(
+            help="Replay this timeline into a database that holds no request (default: the "
+            "scenario's timeline.yaml, if it has one; else its example requests are stored)."
+        ),
+    ] = None,
 ) -> None:
-    """Store a scenario and its example requests, print their state and the demo principals' tokens, then serve.
+    """Store a scenario and replay its timeline (or store its example requests), print their state and the demo principals' tokens, then serve.
 
-    The port is checked first: when it is in use, nothing is changed. The database is kept from one start to the next (with --dir, --fresh starts over) and the example requests are stored when it holds none. Each start gives the demo principals new tokens and their earlier ones stop working (only digests of tokens are stored)."""
+    The port is checked first: when it is in use, nothing is changed. The database is kept from one start to the next (with --dir, --fresh starts over); the timeline is replayed (or the example requests stored) when it holds no request. After a replay, the demo's clock starts at the timeline's end and moves with real time. Each start gives the demo principals new tokens and their earlier ones stop working (only digests of tokens are stored)."""
     if fresh and directory is None:
         raise InputError(
             "needs --dir: the demo deletes only a database it keeps itself", field="--fresh"
@@ -414,9 +431,14 @@ def demo(
     else:
         configured = settings()
     bootstrap.upgrade_database(configured)
+    kept = bootstrap.holds_requests(configured)
+    console = _console()
+    script = _demo_replay(scenario, timeline, configured, directory, console, kept)
     loaded, _ = bootstrap.scenario_unless_stored(scenario, configured)
     ctx = bootstrap.context(configured)
-    console = _console()
+    if script is not None:
+        since = bootstrap.made_current_at(configured)
+        ctx.clock = bootstrap.demo_clock(script, configured, since)
     table = Table(title="Demo principals (new tokens on every start; earlier ones stop working)")
     for column in ("principal", "acts for", "token"):
         table.add_column(column, overflow="fold")
@@ -434,13 +456,16 @@ def demo(
             if "operator" in role:
                 planners[role["operator"]] = queries.principal(ctx, name)
         table.add_row(name, next(iter(role.values())), token)
-    stored = queries.inspect_all(ctx, limit=1)
-    if not stored:
+    if not kept and script is None:
         _store_examples(ctx, scenario / "requests", planners)
-    records = queries.inspect_all(ctx, limit=100)
-    rows = [(_title(r), r.state.value, _as_evaluation(r)) for r in reversed(records)]
+    records = queries.inspect_all(ctx, limit=DEMO_SHOWN + 1)
+    rows = [(_title(r), r.state.value, _as_evaluation(r)) for r in reversed(records[:DEMO_SHOWN])]
     console.print(_table(rows, "Requests", column="state"))
-    if stored:
+    if len(records) > DEMO_SHOWN:
+        console.print(f"(the newest {DEMO_SHOWN}; `clearance request list` shows the rest)")
+    if kept and script is not None:
+        console.print(f"Kept the replayed timeline ({script.source}); the clock goes on from it.")
+    if kept:
         console.print(
             f"Kept the demo's database ({_redact(configured.database_url)}) and its requests; "
             "--fresh starts over."
@@ -461,6 +486,45 @@ def demo(
         )
         sys.stdout.flush()
         _serve(ctx, listening, configured)
+
+
+DEMO_SHOWN = 20  # requests the demo lists at start
+
+
+def _demo_replay(
+    scenario: Path,
+    given: Path | None,
+    configured: Settings,
+    directory: Path | None,
+    console: Console,
+    kept: bool,
+) -> Timeline | None:
+    """The demo's timeline (``given``, else the scenario's ``timeline.yaml`` if any),
+    replayed first when the database holds no request; the parties' keys go to
+    ``party-keys`` beside the demo's database. None when there is no timeline."""
+    path = given if given is not None else scenario / "timeline.yaml"
+    if given is None and not path.is_file():
+        return None
+    if kept:
+        return bootstrap.timeline_from(path, scenario)  # replayed by an earlier start
+    folder = directory.expanduser().resolve() if directory else configured.key_dir.parent
+    try:
+        run = bootstrap.replay_timeline(
+            path, scenario, configured,
+            database_url=configured.database_url, keys=folder / bootstrap.PARTY_KEYS,
+            rehearse=directory is None,  # a demo folder of its own is simply cleared
+        )  # fmt: skip
+    except BaseException:
+        if directory is not None:
+            bootstrap.forget_demo(folder)
+        raise
+    for table in cli_replay.tables(run.replayed)[1:]:
+        console.print(table)
+    console.print(
+        f"Replayed {run.replayed.steps} steps of {path} "
+        f"({instant(run.replayed.start)} to {instant(run.replayed.end)})."
+    )
+    return run.timeline
 
 
 def _store_examples(ctx: Context, examples: Path, planners: dict[str, Principal]) -> None:

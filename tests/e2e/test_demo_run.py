@@ -1,5 +1,6 @@
 """``./run`` itself, in subprocesses, on a free port with its data in a temporary
-directory: it stores the example requests, refuses a busy port before touching anything
+directory: it replays the Niger timeline (so the queue, the overview and the forecasts
+have content from the first minute, on a clock that moves), refuses a busy port before touching anything
 (the running demo's database and tokens keep working), keeps its database from one run to
 the next, and starts over only with ``--fresh``."""
 
@@ -17,11 +18,19 @@ from typing import Any
 import httpx
 import pytest
 
+from clearance.adapters.timeline_files import read_timeline
+from clearance.domain.documents import instant
 from tests.serverproc import CLEARANCE, ROOT, free_port
 
 RUN = str(ROOT / "run")
 TOKEN_ROW = re.compile(r"│ (\S+)\s+│ (\S+)\s+│ ([A-Za-z0-9_-]{43})\s+│")
-EXAMPLES = 13
+TIMELINE, _, DOCUMENTS = read_timeline(ROOT / "examples" / "niger" / "timeline.yaml")
+SUBMITTED = [s for s in TIMELINE.steps if s.action == "submit"]
+BY_OPERATOR = {
+    operator: sum(1 for s in SUBMITTED if DOCUMENTS[str(s.request)]["operator"] == operator)
+    for operator in ("US.AFRICOM", "FR.Barkhane")
+}
+WITHDRAWN = sum(1 for s in TIMELINE.steps if s.action == "withdraw")
 
 
 def tokens_in(output: str) -> dict[str, str]:
@@ -108,17 +117,18 @@ def test_run_twice_refuses_the_busy_port_and_keeps_the_running_demo_whole(demo: 
     tokens = demo.start()
     assert {"africom-planner", "barkhane-planner", "dod-duty-officer"} <= set(tokens)
     stored = cli(demo.directory, "request", "list")
-    assert len(stored) == EXAMPLES
+    assert len(stored) == len(SUBMITTED)
     assert {r["submitted_by"] for r in stored} == {"africom-planner", "barkhane-planner"}
     with httpx.Client(base_url=demo.base, timeout=30) as http:
-        assert len(visible(http, tokens["africom-planner"])) == 11
-        assert len(visible(http, tokens["barkhane-planner"])) == 2
+        africom = visible(http, tokens["africom-planner"])
+        assert len(africom) == BY_OPERATOR["US.AFRICOM"]
+        assert len(visible(http, tokens["barkhane-planner"])) == BY_OPERATOR["FR.Barkhane"]
         queue = http.get(
             "/v1/authorities/US.DoD/queue",
             headers={"Authorization": f"Bearer {tokens['dod-duty-officer']}"},
         )
         assert queue.status_code == 200
-        assert len(queue.json()["items"]) == 1  # the Agadez armed overwatch
+        assert queue.json()["items"]  # the Agadez armed overwatch, among others
 
         for again in (run("--dir", str(demo.directory), "--port", str(demo.port)),
                       run("--dir", str(demo.directory), "--port", str(demo.port), "--fresh")):  # fmt: skip
@@ -144,7 +154,7 @@ def test_run_twice_refuses_the_busy_port_and_keeps_the_running_demo_whole(demo: 
         for name, token in tokens.items():
             me = http.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
             assert me.status_code == 200, (name, me.text)
-        assert len(visible(http, tokens["africom-planner"])) == 11
+        assert len(visible(http, tokens["africom-planner"])) == BY_OPERATOR["US.AFRICOM"]
     assert demo.process is not None
     assert demo.process.poll() is None
 
@@ -165,16 +175,16 @@ def test_run_keeps_its_database_and_fresh_starts_over(demo: Demo) -> None:
     assert set(again) == set(first)
     assert all(again[name] != first[name] for name in first)  # new tokens, same principals
     states = {r["id"]: r["state"] for r in cli(demo.directory, "request", "list")}
-    assert len(states) == EXAMPLES  # not stored twice
+    assert len(states) == len(SUBMITTED)  # not replayed twice
     assert states[newest["id"]] == "withdrawn"
 
     fresh = run("--dir", str(demo.directory), "--no-serve", "--fresh")
     assert fresh.returncode == 0, fresh.stderr
     assert "Kept" not in fresh.stdout
     after = cli(demo.directory, "request", "list")
-    assert len(after) == EXAMPLES
+    assert len(after) == len(SUBMITTED)
     assert newest["id"] not in {r["id"] for r in after}
-    assert "withdrawn" not in {r["state"] for r in after}
+    assert [r["state"] for r in after].count("withdrawn") == WITHDRAWN  # the timeline's own
     # The stored requests' table heads its column "state" (what it shows), not "outcome".
     header = next(line for line in fresh.stdout.splitlines() if "┃ request" in line)
     assert re.search(r"┃ state +┃", header), header
@@ -197,3 +207,27 @@ def test_fresh_without_a_directory_of_its_own_is_refused(tmp_path: Path) -> None
     assert done.returncode == 2
     assert done.stderr.startswith("error: --fresh: needs --dir")
     assert "Traceback" not in done.stderr
+
+
+def test_run_starts_from_the_timeline_with_history_and_a_moving_clock(demo: Demo) -> None:
+    tokens = demo.start()
+    officer = {"Authorization": f"Bearer {tokens['dod-duty-officer']}"}
+    with httpx.Client(base_url=demo.base, timeout=30) as http:
+        first = http.get("/v1/me", headers=officer).json()
+        assert first["clock_rate"] == 1.0
+        assert first["now"] >= instant(TIMELINE.end)  # the clock starts at the timeline's end
+        assert first["now"] < "2017-11-21"
+        overview = http.get("/v1/overview", headers=officer)
+        assert overview.status_code == 200, overview.text
+        waits = {a["authority"]: a for a in overview.json()["authorities"]}
+        assert waits["US.DoD"]["decisions"] >= 5
+        assert waits["US.DoD"]["median_wait_seconds"] > 3600  # not "0s": a real history
+        assert overview.json()["bottleneck"] is not None
+        queue = http.get("/v1/authorities/US.DoD/queue", headers=officer).json()["items"]
+        pending = queue[0]["id"]
+        forecast = http.get(f"/v1/requests/{pending}/forecast", headers=officer)
+        assert forecast.status_code == 200, forecast.text
+        assert forecast.json()["status"] == "forecast"
+        time.sleep(1.5)
+        later = http.get("/v1/me", headers=officer).json()
+        assert later["now"] > first["now"]  # it moves

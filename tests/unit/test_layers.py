@@ -25,6 +25,7 @@ ENTRYPOINTS = (
     "clearance.cli_audit",
     "clearance.cli_forecast",
     "clearance.cli_keys",
+    "clearance.cli_replay",
     "clearance.cli_run",
     "clearance.bootstrap",
 )

@@ -401,12 +401,16 @@ def _entities(
     return ents
 
 
+TIMELINE_FILE = "timeline.yaml"
+
+
 def scenario_files(directory: Path) -> dict[str, bytes]:
-    """The files a scenario is made of (relative path -> bytes), to store it whole."""
+    """The files a scenario is made of (relative path -> bytes), to store it whole; a
+    timeline beside it (``timeline.yaml``, what a replay runs) is no part of it."""
     if not directory.is_dir():
         raise ScenarioError("scenario must be a directory", source=str(directory))
     wanted = [
-        *directory.glob("*.yaml"),
+        *(p for p in directory.glob("*.yaml") if p.name != TIMELINE_FILE),
         *directory.glob("*.geojson"),
         *directory.glob("policies/*.cedar"),
     ]
