@@ -5,18 +5,21 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
-from clearance.adapters.clock import ReplayClock, SystemClock
+from clearance.adapters.clock import ReplayClock, SystemClock, wall_now
 from clearance.adapters.files import expand_paths, read_document
 from clearance.adapters.keys import KeyStore
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
 from clearance.adapters.sql import make_engine, schema_problem, uow_factory, upgrade
+from clearance.adapters.webhook_sender import HttpSender
 from clearance.adapters.witness_client import HttpWitnessClient
 from clearance.config import Settings
 from clearance.domain.clearance.scenario import Scenario
@@ -30,6 +33,7 @@ from clearance.service.context import Context
 from clearance.service.evaluations import Document
 from clearance.service.ports import Clock, PinnedClock
 from clearance.service.scenarios import ScenarioVersions
+from clearance.service.webhooks import DeliveryPolicy, deliver_due
 from clearance.service.witnessing import Witnessing
 
 
@@ -214,6 +218,18 @@ def context(settings: Settings | None = None) -> Context:
         since = uow.scenarios.made_current_at()
     signer = KeyStore(settings.key_dir)
     return Context(new_uow, versions, clock_for(scenario, settings, since), signer)
+
+
+def webhook_worker(ctx: Context, settings: Settings | None = None) -> Callable[[], object]:
+    """One run of the webhook worker (``service.webhooks.deliver_due``) over ``ctx``'s
+    database, sending over HTTP; wall-clock times."""
+    settings = settings or Settings.from_env()
+    policy = DeliveryPolicy(
+        attempts=settings.webhook_attempts,
+        base=settings.webhook_backoff,
+        lease=settings.webhook_lease,
+    )
+    return partial(deliver_due, ctx.uow, HttpSender(), wall_now, policy)
 
 
 def scenario_versions() -> ScenarioVersions:

@@ -14,6 +14,7 @@ from clearance.domain.clearance.workflow import Event, RequestRecord
 from clearance.domain.documents import instant
 from clearance.domain.ledger.signatures import conditions_json
 from clearance.service.conflicts import SeenConflict
+from clearance.service.outbox import Delivery, Subscription
 from clearance.service.ports import PrincipalRecord
 from clearance.service.queries import EvaluationResult, QueueItem
 
@@ -175,4 +176,33 @@ def overview_view(o: Overview) -> dict[str, Any]:
             }
             for a in o.authorities
         ],
+    }
+
+
+def subscription_view(s: Subscription) -> dict[str, Any]:
+    """A subscription as the API and the CLI show it: never its secret."""
+    return {
+        "id": s.id,
+        "subscriber": {"kind": s.subscriber_kind, "name": s.subscriber},
+        "url": s.url,
+        "events": list(s.events),
+        "created_by": s.created_by,
+        "created_at": instant(s.created_at),
+        "active": s.active,
+    }
+
+
+def delivery_view(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "event": d.event,
+        "subscription_id": d.subscription_id,
+        "request_id": d.request_id,
+        "status": d.status,
+        "attempts": d.attempts,
+        "created_at": instant(d.created_at),
+        "next_attempt_at": instant(d.next_attempt_at) if d.status == "pending" else None,
+        "delivered_at": instant(d.delivered_at) if d.delivered_at else None,
+        "last_error": d.last_error,
+        "payload": d.payload,
     }

@@ -15,6 +15,7 @@ cannot both win. Who may see and who may act are the pure rules of
     add_principal, issue_token, revoke_principal
     apply_member_statement   a member key enrolled or revoked by a root-key statement
     record_telemetry         what was flown, checked against what was cleared
+    subscribe, unsubscribe, redeliver   who is told (webhooks)
 """
 
 from clearance.service.handlers.decide import decide
@@ -25,6 +26,7 @@ from clearance.service.handlers.principals import add_principal, issue_token, re
 from clearance.service.handlers.scenario import load_scenario
 from clearance.service.handlers.submit import Amended, Submitted, amend, submit
 from clearance.service.handlers.telemetry import record_telemetry
+from clearance.service.handlers.webhooks import redeliver, subscribe, unsubscribe
 from clearance.service.handlers.withdraw import withdraw
 
 __all__ = [
@@ -38,8 +40,11 @@ __all__ = [
     "issue_token",
     "load_scenario",
     "record_telemetry",
+    "redeliver",
     "revoke_grant",
     "revoke_principal",
     "submit",
+    "subscribe",
+    "unsubscribe",
     "withdraw",
 ]
