@@ -21,6 +21,9 @@ from clearance.service.outbox import EVENTS, SUBSCRIBER_KINDS
 from clearance.service.views import delivery_view, subscription_view
 
 router = APIRouter(tags=["webhooks"])
+# What the service takes (``handlers.webhooks.check_url`` says it in words): http(s), a
+# host, a port below 10000 at most, a plain path.
+URL_PATTERN = r"^https?://[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?$"
 
 SUBSCRIPTION_BODY: dict[str, Any] = {
     "requestBody": {
@@ -38,10 +41,16 @@ SUBSCRIPTION_BODY: dict[str, Any] = {
                             "required": ["kind", "name"],
                             "properties": {
                                 "kind": {"enum": list(SUBSCRIBER_KINDS)},
-                                "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                                "name": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": 200,
+                                    "description": "Yourself (principal), your operator "
+                                    "or your authority.",
+                                },
                             },
                         },
-                        "url": {"type": "string", "format": "uri", "maxLength": 2000},
+                        "url": {"type": "string", "maxLength": 2000, "pattern": URL_PATTERN},
                         "events": {
                             "type": "array",
                             "minItems": 1,
@@ -71,9 +80,9 @@ def subscribe(who: PrincipalDep, ctx: ContextDep, body: JsonObjectDep) -> JSONRe
     sub = f.obj("subscriber")
     sub.only("kind", "name")
     kind = sub.text("kind", choices=SUBSCRIBER_KINDS)
-    name = sub.text("name")
-    if len(name) > 200:
-        raise sub.fail("must be at most 200 characters", "name")
+    name = sub.raw("name")
+    if not isinstance(name, str) or not 0 < len(name) <= 200:
+        raise sub.fail("must be a string of 1 to 200 characters", "name")
     url = f.text("url")
     events = f.texts("events")
     created = handlers.subscribe(ctx, who, (kind, name), url, events, who.name)

@@ -36,13 +36,13 @@ def subscribe(
     kind, name = subscriber
     if kind not in SUBSCRIBER_KINDS:
         raise RequestError(f"must be one of {', '.join(SUBSCRIBER_KINDS)}", field="subscriber")
-    check_url(url)
-    wanted = check_events(events)
     if who is not None and subscriber not in subscribers_of(who):
         raise ForbiddenError(
             f"{who.name} may not subscribe for {kind} {name}: an authority's members "
             "subscribe for it, an operator's principals for it, a principal for itself"
         )
+    check_url(url)
+    wanted = check_events(events)
     scenario = ctx.current_scenario()
     if kind == "authority" and name not in scenario.authorities:
         raise RequestError(f"unknown authority {name!r}", field="subscriber")
