@@ -136,11 +136,13 @@ def deliver(
         bool, typer.Option("--once", help="One pass over what is due (for cron, tests).")
     ] = False,
 ) -> None:
-    """Send the webhooks due now (`clearance serve` does this every second by itself)."""
+    """Tell of requests expiring soon and review deadlines passed, then send the webhooks
+    due now (`clearance serve` does both by itself)."""
     if not once:
         raise InputError(
             "only --once is supported here; `clearance serve` delivers continuously", field="--once"
         )
     ctx = bootstrap.context(settings())
+    told = handlers.tell_due(ctx)  # what the server's sweep tells of, for cron
     sent, failed = cast(tuple[int, int], bootstrap.webhook_worker(ctx, settings())())
-    typer.echo(f"delivered {sent}, failed {failed}")
+    typer.echo(f"told {told} (expiring soon, deadlines passed); delivered {sent}, failed {failed}")

@@ -78,9 +78,7 @@ def create_app(
         sys.setswitchinterval(SWITCH_SECONDS)
         threads = []
         if sweep_seconds:
-            threads.append(
-                _Sweeper(partial(handlers.expire_due, ctx), sweep_seconds, "expiry-sweep")
-            )
+            threads.append(_Sweeper(partial(_sweep, ctx), sweep_seconds, "expiry-sweep"))
         if audit_log is not None and integrate_seconds:
             threads.append(
                 _Sweeper(audit_log.integrate_if_pending, integrate_seconds, "audit-integrate")
@@ -146,6 +144,12 @@ def create_app(
     openapi.install(app, ctx.current_scenario())
     app.add_middleware(SecurityHeaders)  # outermost: problems from CatchAll get them too
     return app
+
+
+def _sweep(ctx: Context) -> None:
+    """Store expiries, then tell of requests expiring soon and review deadlines passed."""
+    handlers.expire_due(ctx)
+    handlers.tell_due(ctx)
 
 
 class _Sweeper(threading.Thread):

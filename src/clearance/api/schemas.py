@@ -256,10 +256,16 @@ class LastEvaluation(BaseModel):
     )
 
 
+class ReviewDue(BaseModel):
+    authority: str
+    at: str
+
+
 class RequestResource(_Summary):
     waiting_since: dict[str, str]
     evaluation: LastEvaluation
     approvals: list[DecidedApproval]
+    review_deadlines: list[ReviewDue]
     document: dict[str, Any]
 
 
@@ -345,6 +351,10 @@ class Evaluation(BaseModel):
 class QueueItem(_Summary):
     waiting_since: str
     age_seconds: float
+    review_deadline: str | None = Field(
+        description="When the authority's review is due (the scenario's review_deadline)."
+    )
+    overdue: bool = Field(description="The review deadline has passed.")
 
 
 class Queue(BaseModel):

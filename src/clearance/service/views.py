@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from clearance.domain.clearance.deadlines import review_deadlines
 from clearance.domain.clearance.model import Approval, Evaluation, Violation
 from clearance.domain.clearance.overview import Overview
 from clearance.domain.clearance.scenario import Scenario
@@ -91,10 +92,15 @@ def last_evaluation_view(r: RequestRecord) -> dict[str, Any]:
 
 
 def record_view(r: RequestRecord, scenario: Scenario) -> dict[str, Any]:
-    """The request resource: one live ``state``, the last evaluation nested."""
+    """The request resource: one live ``state``, the last evaluation nested, and the
+    review deadlines of the authorities it waits for."""
+    rules = {a: x.review_deadline for a, x in scenario.authorities.items()}
     return summary_view(r, scenario) | {
         "evaluation": last_evaluation_view(r),
         "approvals": [decided_approval_view(a) for a in r.approvals],
+        "review_deadlines": [
+            {"authority": a, "at": instant(at)} for a, at in review_deadlines(r, rules).items()
+        ],
         "document": r.document,
     }
 
@@ -124,6 +130,8 @@ def queue_item_view(item: QueueItem, now: datetime, scenario: Scenario) -> dict[
     return summary_view(item.record, scenario) | {
         "waiting_since": instant(item.waiting_since),
         "age_seconds": max(0.0, (now - item.waiting_since).total_seconds()),
+        "review_deadline": _maybe_instant(item.review_deadline),
+        "overdue": item.review_deadline is not None and now > item.review_deadline,
     }
 
 

@@ -10,6 +10,7 @@ cannot both win. Who may see and who may act are the pure rules of
     submit, amend            a request document, evaluated and deconflicted
     decide, withdraw         an authority's decision; the operator's withdrawal
     expire_due               requests still pending at their first time_start
+    tell_due                 requests expiring soon, review deadlines passed (webhooks)
     revoke_grant             a standing grant, and the requests it covered
     load_scenario            a scenario version, stored and made current
     add_principal, issue_token, revoke_principal
@@ -18,6 +19,7 @@ cannot both win. Who may see and who may act are the pure rules of
     subscribe, unsubscribe, redeliver   who is told (webhooks)
 """
 
+from clearance.service.handlers.deadlines import tell_due
 from clearance.service.handlers.decide import decide
 from clearance.service.handlers.expire import expire_due
 from clearance.service.handlers.grants import revoke_grant
@@ -45,6 +47,7 @@ __all__ = [
     "revoke_principal",
     "submit",
     "subscribe",
+    "tell_due",
     "unsubscribe",
     "withdraw",
 ]
