@@ -26,6 +26,7 @@ class Receiver:
     got: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     hold: float = 0.0
+    hold_first: float = 0.0  # the first request only: caught in flight
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self) -> int:
@@ -44,16 +45,19 @@ class Receiver:
 
 
 @contextmanager
-def receiving(statuses: list[int] | None = None, hold: float = 0.0) -> Iterator[Receiver]:
-    receiver = Receiver(statuses=list(statuses or []), hold=hold)
+def receiving(
+    statuses: list[int] | None = None, hold: float = 0.0, hold_first: float = 0.0
+) -> Iterator[Receiver]:
+    receiver = Receiver(statuses=list(statuses or []), hold=hold, hold_first=hold_first)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             with receiver.lock:
                 receiver.got.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
-            if receiver.hold:
-                time.sleep(receiver.hold)
+                first = len(receiver.got) == 1
+            if receiver.hold or (first and receiver.hold_first):
+                time.sleep(receiver.hold_first if first and receiver.hold_first else receiver.hold)
             self.send_response(receiver.answer())
             self.send_header("content-length", "0")
             self.end_headers()

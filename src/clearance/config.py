@@ -85,13 +85,21 @@ class Settings:
             witnesses=Path(env["CLEARANCE_WITNESSES"]).expanduser()
             if env.get("CLEARANCE_WITNESSES")
             else None,
-            webhook_attempts=int(_number(env, "CLEARANCE_WEBHOOK_ATTEMPTS", 8, 1, 100)),
+            webhook_attempts=int(_number(env, "CLEARANCE_WEBHOOK_ATTEMPTS", 8, 1, 100, whole=True)),
             webhook_backoff=_number(env, "CLEARANCE_WEBHOOK_BACKOFF", 10.0, 0.01, 86400),
             webhook_lease=_number(env, "CLEARANCE_WEBHOOK_LEASE", 60.0, 0.5, 86400),
         )
 
 
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    low: float,
+    high: float,
+    *,
+    whole: bool = False,
+) -> float:
     raw = env.get(name)
     if not raw:
         return default
@@ -99,8 +107,8 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
         value = float(raw)
     except ValueError:
         value = float("nan")
-    if not low <= value <= high or (default == int(default) and value != int(value)):
-        kind = "a whole number" if default == int(default) else "a number"
+    if not low <= value <= high or (whole and value != int(value)):
+        kind = "a whole number" if whole else "a number"
         raise InputError(
             f"must be {kind} within {low:g}..{high:g}; got {raw!r}",
             source="environment",
