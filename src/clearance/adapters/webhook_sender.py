@@ -7,7 +7,7 @@ from datetime import datetime
 import httpx
 from standardwebhooks import Webhook
 
-from clearance.service.webhooks import Sender, SendError
+from clearance.service.webhooks import Sender
 
 TIMEOUT = 10.0
 
@@ -17,7 +17,7 @@ class HttpSender(Sender):
         # no redirects: a receiver's 3xx is not a delivery
         self._client = httpx.Client(timeout=timeout, follow_redirects=False)
 
-    def send(self, url: str, secret: str, message_id: str, at: datetime, body: str) -> None:
+    def send(self, url: str, secret: str, message_id: str, at: datetime, body: str) -> str | None:
         signature = Webhook(secret).sign(message_id, at, body)
         headers = {
             "content-type": "application/json",
@@ -28,9 +28,10 @@ class HttpSender(Sender):
         try:
             response = self._client.post(url, content=body.encode(), headers=headers)
         except httpx.HTTPError as e:
-            raise SendError(f"{type(e).__name__}: {e}") from None
+            return f"{type(e).__name__}: {e}"
         if not 200 <= response.status_code < 300:
-            raise SendError(f"HTTP {response.status_code}: {response.text[:200]}")
+            return f"HTTP {response.status_code}: {response.text[:200]}"
+        return None
 
     def close(self) -> None:
         self._client.close()

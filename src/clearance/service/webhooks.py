@@ -26,18 +26,15 @@ from clearance.service.outbox import Claimed, Delivery, Status, Subscription
 from clearance.service.ports import UnitOfWork
 
 
-class SendError(Exception):
-    """An attempt that did not end in a 2xx answer: why, for ``last_error``."""
-
-
 class Sender(abc.ABC):
     """Sends one signed webhook (``adapters.webhook_sender.HttpSender``)."""
 
     @abc.abstractmethod
-    def send(self, url: str, secret: str, message_id: str, at: datetime, body: str) -> None:
+    def send(self, url: str, secret: str, message_id: str, at: datetime, body: str) -> str | None:
         """POST ``body`` to ``url`` with the Standard Webhooks headers (webhook-id
         ``message_id``, webhook-timestamp ``at``, webhook-signature by ``secret``);
-        raises ``SendError`` unless the receiver answers 2xx."""
+        returns None when the receiver answered 2xx, else why not (for ``last_error``:
+        a failed attempt is the worker's to record and retry, never a caller's error)."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +77,8 @@ def deliver_due(
             uow.commit()
         if claimed is None:  # another worker has it
             continue
-        try:
-            sender.send(claimed.url, claimed.secret, message_id, now(), body_of(claimed))
-        except SendError as e:
+        error = sender.send(claimed.url, claimed.secret, message_id, now(), body_of(claimed))
+        if error is not None:
             attempts = claimed.delivery.attempts
             retry = (
                 now() + timedelta(seconds=policy.delay(attempts))
@@ -90,7 +86,7 @@ def deliver_due(
                 else None
             )
             with new_uow() as uow:
-                uow.webhooks.failed(message_id, str(e), retry)
+                uow.webhooks.failed(message_id, error, retry)
                 uow.commit()
             failed += 1
         else:
