@@ -28,7 +28,7 @@ from typing import Any
 
 from clearance.domain.clearance.workflow import RequestRecord, RequestState
 from clearance.domain.documents import instant
-from clearance.service.outbox import Message
+from clearance.service.outbox import Message, Subscription
 from clearance.service.ports import UnitOfWork
 
 Subscriber = tuple[str, str]
@@ -78,10 +78,14 @@ def record_changed(uow: UnitOfWork, record: RequestRecord) -> int:
     last = next((e for e in reversed(record.events) if e.kind in ends), None)
     if last is not None and record.state in (RequestState.CLEARED, RequestState.DENIED):
         told.append((record.state.value, parties(record), {}, last.at))
+    if not told:
+        return 0
+    # one read for every event of this change: a submission pays one indexed query
+    found = uow.webhooks.subscriptions({s for _, to, _, _ in told for s in to})
     messages = [
         m
         for event, to, detail, at in told
-        for m in messages_for(uow, event, to, record, detail, at)
+        for m in messages_for(uow, event, to, record, detail, at, subscriptions=found)
     ]
     return uow.webhooks.enqueue(messages) if messages else 0
 
@@ -94,9 +98,18 @@ def messages_for(
     detail: dict[str, Any],
     at: datetime,
     once_key: str | None = None,
+    subscriptions: list[Subscription] | None = None,
 ) -> list[Message]:
-    """One message per active subscription of ``to`` that wants ``event``."""
-    subscriptions = [s for s in uow.webhooks.subscriptions(set(to)) if event in s.events]
+    """One message per active subscription of ``to`` that wants ``event`` (among
+    ``subscriptions`` when the caller read them already)."""
+    wanted = set(to)
+    if subscriptions is None:
+        subscriptions = uow.webhooks.subscriptions(wanted)
+    subscriptions = [
+        s
+        for s in subscriptions
+        if event in s.events and (s.subscriber_kind, s.subscriber) in wanted
+    ]
     if not subscriptions:
         return []
     payload = {
