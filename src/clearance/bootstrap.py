@@ -6,22 +6,24 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
-from clearance.adapters.clock import ReplayClock, SystemClock
+from clearance.adapters.clock import ReplayClock, SystemClock, wall_now
 from clearance.adapters.files import expand_paths, read_document
 from clearance.adapters.keys import KeyStore
 from clearance.adapters.scenario_loader import load_scenario, load_scenario_files, scenario_files
 from clearance.adapters.sql import make_engine, schema_problem, uow_factory, upgrade
 from clearance.adapters.timeline_files import KeyFolder, read_timeline
+from clearance.adapters.webhook_sender import HttpSender
 from clearance.adapters.witness_client import HttpWitnessClient
 from clearance.config import Settings
 from clearance.domain.clearance.scenario import Scenario
@@ -37,6 +39,7 @@ from clearance.service.evaluations import Document
 from clearance.service.ports import Clock, PinnedClock
 from clearance.service.replay import Replayed, ScriptClock, replay
 from clearance.service.scenarios import ScenarioVersions
+from clearance.service.webhooks import DeliveryPolicy, deliver_due
 from clearance.service.witnessing import Witnessing
 
 
@@ -240,6 +243,18 @@ def _context_over(engine: Engine, settings: Settings) -> Context:
         since = uow.scenarios.made_current_at()
     signer = KeyStore(settings.key_dir)
     return Context(new_uow, versions, clock_for(scenario, settings, since), signer)
+
+
+def webhook_worker(ctx: Context, settings: Settings | None = None) -> Callable[[], object]:
+    """One run of the webhook worker (``service.webhooks.deliver_due``) over ``ctx``'s
+    database, sending over HTTP; wall-clock times."""
+    settings = settings or Settings.from_env()
+    policy = DeliveryPolicy(
+        attempts=settings.webhook_attempts,
+        base=settings.webhook_backoff,
+        lease=settings.webhook_lease,
+    )
+    return partial(deliver_due, ctx.uow, HttpSender(), wall_now, policy)
 
 
 def scenario_versions() -> ScenarioVersions:

@@ -28,6 +28,7 @@ from clearance import (
     cli_keys,
     cli_replay,
     cli_run,
+    cli_webhooks,
     cli_witness,
 )
 from clearance.adapters.key_files import read_key_file
@@ -206,6 +207,7 @@ app.add_typer(cli_keys.key_app, name="key")
 app.add_typer(cli_keys.member_app, name="member")
 app.add_typer(cli_witness.witness_app, name="witness")
 app.command("replay")(cli_replay.replay_command)
+app.add_typer(cli_webhooks.webhooks_app, name="webhooks")
 
 AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -323,6 +325,7 @@ def _serve(ctx: Context, listening: socket.socket, configured: Settings) -> None
         audit_log=bootstrap.audit_log(configured, ctx=ctx),
         ready=bootstrap.Readiness(configured),
         integrate_seconds=WITNESSED_INTEGRATE_SECONDS if witnessed else INTEGRATE_SECONDS,
+        deliver=bootstrap.webhook_worker(ctx, configured),
     )
     host, port = listening.getsockname()[:2]
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))

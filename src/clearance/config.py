@@ -24,6 +24,10 @@ module of ``src/`` reads ``os.environ`` (``tests/unit/test_config.py`` holds the
   lines carry the witnesses' URLs: the log submits every new checkpoint to them and keeps
   their cosignatures (``service.witnessing``). Default: none (checkpoints are signed by
   the log alone).
+- ``CLEARANCE_WEBHOOK_ATTEMPTS``, ``CLEARANCE_WEBHOOK_BACKOFF``, ``CLEARANCE_WEBHOOK_LEASE``:
+  how many attempts a webhook gets before it is dead (default 8), the first retry's delay
+  in seconds (default 10, doubled each time, with jitter), how long a worker holds a
+  claimed one before another may send it (default 60 s). ``service.webhooks.Policy``.
 - ``CLEARANCE_DEBUG``: any non-empty value lets the CLI show an internal error's traceback.
 """
 
@@ -53,6 +57,9 @@ class Settings:
     port: int = DEFAULT_PORT
     debug: bool = False
     witnesses: Path | None = None
+    webhook_attempts: int = 8
+    webhook_backoff: float = 10.0
+    webhook_lease: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,7 +85,36 @@ class Settings:
             witnesses=Path(env["CLEARANCE_WITNESSES"]).expanduser()
             if env.get("CLEARANCE_WITNESSES")
             else None,
+            webhook_attempts=int(_number(env, "CLEARANCE_WEBHOOK_ATTEMPTS", 8, 1, 100, whole=True)),
+            webhook_backoff=_number(env, "CLEARANCE_WEBHOOK_BACKOFF", 10.0, 0.01, 86400),
+            webhook_lease=_number(env, "CLEARANCE_WEBHOOK_LEASE", 60.0, 0.5, 86400),
         )
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    low: float,
+    high: float,
+    *,
+    whole: bool = False,
+) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high or (whole and value != int(value)):
+        kind = "a whole number" if whole else "a number"
+        raise InputError(
+            f"must be {kind} within {low:g}..{high:g}; got {raw!r}",
+            source="environment",
+            field=name,
+        )
+    return value
 
 
 def _synchronous(value: str) -> str:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import isodate
 import shapely
 import shapely.geometry
 
@@ -35,6 +37,7 @@ from clearance.domain.clearance.model import (
     Party,
     Payload,
     Requirement,
+    ReviewDeadline,
     Site,
     SiteStatus,
     StatusChange,
@@ -61,7 +64,9 @@ def load_scenario(directory: Path) -> Scenario:
     f.only(*SECTIONS)
     purposes = _purposes(f)
     authorities = {
-        k: Authority(k, v.text("party"), v.text("name", default=k), _root_key(v))
+        k: Authority(
+            k, v.text("party"), v.text("name", default=k), _root_key(v), _review_deadline(v)
+        )
         for k, v in _named(f, "authorities")
     }
     parties = {k: _party(k, v, authorities) for k, v in _named(f, "parties")}
@@ -198,6 +203,39 @@ def _root_key(f: Fields) -> bytes | None:
         return public_key(f.raw("root_key"), "root_key")
     except RequestError as e:
         raise f.fail(e.rule, "root_key") from None
+
+
+def _review_deadline(f: Fields) -> ReviewDeadline | None:
+    """``review_deadline: {within: PT4H, share_of_lead_time: 0.5}`` (either, or both):
+    an ISO 8601 duration of days, hours, minutes or seconds, and a share in (0, 1]."""
+    if not f.has("review_deadline"):
+        return None
+    d = f.obj("review_deadline")
+    d.only("within", "share_of_lead_time")
+    within = None
+    if d.has("within"):
+        text = d.text("within")
+        try:
+            parsed = isodate.parse_duration(text)
+        except (isodate.ISO8601Error, ValueError):
+            raise d.fail(
+                f"must be an ISO 8601 duration such as PT4H; got {text!r}", "within"
+            ) from None
+        if not isinstance(parsed, timedelta):
+            raise d.fail(
+                "must be in days, hours, minutes or seconds (no years or months)", "within"
+            )
+        if parsed <= timedelta(0):
+            raise d.fail("must be longer than zero", "within")
+        within = parsed
+    share = None
+    if d.has("share_of_lead_time"):
+        share = d.number("share_of_lead_time")
+        if not 0 < share <= 1:
+            raise d.fail("must be more than 0 and at most 1", "share_of_lead_time")
+    if within is None and share is None:
+        raise f.fail("give within, share_of_lead_time or both", "review_deadline")
+    return ReviewDeadline(within, share)
 
 
 def _ref(f: Fields, key: str, known: dict[str, Any]) -> str:

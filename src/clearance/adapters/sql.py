@@ -45,6 +45,7 @@ from clearance.adapters import sql_tables as t
 from clearance.adapters.clock import wall_now
 from clearance.adapters.sql_airspace import GRANTS_LOCK, SqlAirspace
 from clearance.adapters.sql_audit import SqlAudit
+from clearance.adapters.sql_webhooks import SqlWebhooks
 from clearance.domain.clearance.model import Approval, ApprovalStatus, Principal
 from clearance.domain.clearance.overview import ApprovalTimes, ChainTimes
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
@@ -221,6 +222,7 @@ class SqlUnitOfWork(UnitOfWork):
     scenarios: SqlScenarios
     audit: SqlAudit
     airspace: SqlAirspace
+    webhooks: SqlWebhooks
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -237,6 +239,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.grants = SqlGrants(self)
         self.scenarios = SqlScenarios(self)
         self.member_keys = SqlMemberKeys(self)
+        self.webhooks = SqlWebhooks(self)
 
     def __enter__(self) -> SqlUnitOfWork:
         return self

@@ -297,6 +297,51 @@ airspace_locks = sa.Table(
 )
 
 
+# Who is told (service.notify): webhook subscriptions, and the outbox written in the same
+# transaction as the change it tells of. ``once_key`` names an event told once per
+# subscription (a deadline passed, a request expiring soon); NULL for the others, which
+# the unique constraint then never compares (NULLs are distinct in SQL).
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("subscriber_kind", sa.String(16), nullable=False),
+    sa.Column("subscriber", sa.String(200), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("events", _json(), nullable=False),
+    sa.Column("secret", sa.String(200), nullable=False),  # whsec_... (Standard Webhooks)
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Index(None, "subscriber_kind", "subscriber"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # the webhook-id, kept across retries
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column(
+        "subscription_id",
+        sa.String(64),
+        sa.ForeignKey("subscriptions.id"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("once_key", sa.String(300), nullable=True),
+    sa.Column("payload", _json(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("leased_until", UtcDateTime(), nullable=True),  # a worker is sending it
+    sa.Column("delivered_at", UtcDateTime(), nullable=True),
+    sa.Column("dead", sa.Boolean, nullable=False),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.UniqueConstraint("subscription_id", "event_type", "once_key"),
+)
+
+
 # -- JSON --------------------------------------------------------------------------------
 def _json_default(value: object) -> str:
     # YAML parses unquoted timestamps into datetimes; store them as RFC 3339 text.

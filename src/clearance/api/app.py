@@ -29,6 +29,7 @@ from clearance.api.routers import (
     overview,
     requests,
     scenario,
+    subscriptions,
     telemetry,
 )
 from clearance.api.security import SecurityHeaders
@@ -38,6 +39,7 @@ from clearance.service.context import Context
 
 MAX_BODY_BYTES = 1024 * 1024
 SWEEP_SECONDS = 30.0
+DELIVER_SECONDS = 1.0  # how soon a webhook leaves after its change commits, at most
 INTEGRATE_SECONDS = 1.0
 # With witnesses, every decision should be in a cosigned checkpoint within a second (issue
 # 13's target): the wait for the next integration dominates, and at 0.5 s
@@ -56,6 +58,8 @@ def create_app(
     audit_log: AuditLog | None = None,
     integrate_seconds: float | None = INTEGRATE_SECONDS,
     ready: Callable[[], str | None] | None = None,
+    deliver: Callable[[], object] | None = None,
+    deliver_seconds: float = DELIVER_SECONDS,
 ) -> FastAPI:
     """The API; serve it with ``uvicorn.run(create_app(ctx))``.
 
@@ -63,7 +67,8 @@ def create_app(
     already show them expired; the sweep records the change and its event). With an
     ``audit_log``, its routes are served and the entries committed meanwhile are
     integrated and checkpointed every ``integrate_seconds``. ``ready`` backs ``/readyz``:
-    why the process cannot serve now, or None (``bootstrap.Readiness``)."""
+    why the process cannot serve now, or None (``bootstrap.Readiness``). ``deliver``, run
+    every ``deliver_seconds``, sends the webhooks due (``bootstrap.webhook_worker``)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -73,13 +78,13 @@ def create_app(
         sys.setswitchinterval(SWITCH_SECONDS)
         threads = []
         if sweep_seconds:
-            threads.append(
-                _Sweeper(partial(handlers.expire_due, ctx), sweep_seconds, "expiry-sweep")
-            )
+            threads.append(_Sweeper(partial(_sweep, ctx), sweep_seconds, "expiry-sweep"))
         if audit_log is not None and integrate_seconds:
             threads.append(
                 _Sweeper(audit_log.integrate_if_pending, integrate_seconds, "audit-integrate")
             )
+        if deliver is not None:
+            threads.append(_Sweeper(deliver, deliver_seconds, "webhooks"))
         for thread in threads:
             thread.start()
         yield
@@ -116,6 +121,7 @@ def create_app(
         telemetry,
         scenario,
         overview,
+        subscriptions,
     ):
         app.include_router(module.router)
     if audit_log is not None:
@@ -138,6 +144,12 @@ def create_app(
     openapi.install(app, ctx.current_scenario())
     app.add_middleware(SecurityHeaders)  # outermost: problems from CatchAll get them too
     return app
+
+
+def _sweep(ctx: Context) -> None:
+    """Store expiries, then tell of requests expiring soon and review deadlines passed."""
+    handlers.expire_due(ctx)
+    handlers.tell_due(ctx)
 
 
 class _Sweeper(threading.Thread):

@@ -256,10 +256,16 @@ class LastEvaluation(BaseModel):
     )
 
 
+class ReviewDue(BaseModel):
+    authority: str
+    at: str
+
+
 class RequestResource(_Summary):
     waiting_since: dict[str, str]
     evaluation: LastEvaluation
     approvals: list[DecidedApproval]
+    review_deadlines: list[ReviewDue]
     document: dict[str, Any]
 
 
@@ -345,6 +351,10 @@ class Evaluation(BaseModel):
 class QueueItem(_Summary):
     waiting_since: str
     age_seconds: float
+    review_deadline: str | None = Field(
+        description="When the authority's review is due (the scenario's review_deadline)."
+    )
+    overdue: bool = Field(description="The review deadline has passed.")
 
 
 class Queue(BaseModel):
@@ -484,3 +494,49 @@ class Keys(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+class Subscriber(BaseModel):
+    kind: Literal["authority", "operator", "principal"]
+    name: str
+
+
+class Subscription(BaseModel):
+    id: str
+    subscriber: Subscriber
+    url: str
+    events: list[str]
+    created_by: str
+    created_at: str
+    active: bool
+
+
+class CreatedSubscription(Subscription):
+    secret: str = Field(description="The signing secret (whsec_...), shown only here.")
+
+
+class Subscriptions(BaseModel):
+    items: list[Subscription]
+
+
+class Delivery(BaseModel):
+    id: str = Field(description="The webhook-id, the same on every attempt.")
+    event: str
+    subscription_id: str
+    request_id: str | None
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    created_at: str
+    next_attempt_at: str | None
+    delivered_at: str | None
+    last_error: str | None
+    payload: dict[str, Any]
+
+
+class Deliveries(BaseModel):
+    items: list[Delivery]
+
+
+class Redelivered(BaseModel):
+    id: str
+    status: Literal["pending"]

@@ -20,6 +20,7 @@ from clearance.domain.documents import instant
 from clearance.domain.errors import RequestError
 from clearance.domain.ledger.merkle import canonical_json
 from clearance.service.context import Context
+from clearance.service.notify import record_changed
 from clearance.service.ports import UnitOfWork
 
 Read = TypeVar("Read")
@@ -105,6 +106,7 @@ def flag(uow: UnitOfWork, flagged: dict[str, list[str]], by_request: str, now: d
         if other is not None:
             loaded = other.version
             other.flag(reasons, by_request, now)
+            record_changed(uow, other)
             uow.requests.save(other, loaded)
 
 

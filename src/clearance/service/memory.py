@@ -24,6 +24,7 @@ from clearance.domain.ledger import audit, merkle
 from clearance.domain.ledger.members import MemberStatement
 from clearance.domain.ledger.signatures import instant
 from clearance.domain.ledger.witness import with_cosignatures
+from clearance.service.memory_webhooks import MemoryWebhooks, WebhookStore
 from clearance.service.ports import (
     ACTIVE,
     AirspaceRepository,
@@ -60,6 +61,7 @@ class MemoryStore:
     audit: list[StoredEntry] = field(default_factory=list)
     checkpoints: list[StoredCheckpoint] = field(default_factory=list)
     cells: dict[str, dict[int, VolumeCells]] = field(default_factory=dict)
+    webhooks: WebhookStore = field(default_factory=WebhookStore)
 
 
 class MemoryRequests(RequestRepository):
@@ -334,6 +336,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.grants = MemoryGrants(self.work, self.audit)
         self.scenarios = MemoryScenarios(self.work, self.audit)
         self.member_keys = MemoryMemberKeys(self.work, self.audit)
+        self.webhooks = MemoryWebhooks(self.work.webhooks)
 
     def commit(self) -> None:
         for name in vars(self.work):

@@ -42,6 +42,7 @@ from clearance.domain.clearance.workflow import Event, RequestRecord, RequestSta
 from clearance.domain.documents import instant
 from clearance.domain.ledger import audit
 from clearance.domain.ledger.members import MemberStatement
+from clearance.service.outbox import WebhookRepository
 
 
 class Logged:
@@ -489,6 +490,7 @@ class UnitOfWork(abc.ABC):
     scenarios: ScenarioRepository
     member_keys: MemberKeyRepository
     audit: AuditRepository
+    webhooks: WebhookRepository
 
     def __enter__(self) -> UnitOfWork:
         return self

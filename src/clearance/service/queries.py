@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from clearance.domain.clearance import access
+from clearance.domain.clearance.deadlines import review_deadlines
 from clearance.domain.clearance.model import Evaluation, Principal, Violation
 from clearance.domain.clearance.overview import Overview
 from clearance.domain.clearance.overview import overview as summarise
@@ -45,6 +46,7 @@ class EvaluationResult:
 class QueueItem:
     record: RequestRecord
     waiting_since: datetime
+    review_deadline: datetime | None = None  # the authority's (domain.clearance.deadlines)
 
 
 # -- principals ------------------------------------------------------------------------
@@ -140,7 +142,18 @@ def queue(ctx: Context, who: Principal, authority: str) -> list[QueueItem]:
         found = uow.requests.needing_review(authority)
     current = [as_of_now(ctx, r)[0] for r in found]
     waiting = [r for r in current if authority in r.awaiting()]
-    return [QueueItem(r, r.waiting_since(authority)) for r in waiting]
+    return [
+        QueueItem(r, r.waiting_since(authority), deadlines_of(ctx, r).get(authority))
+        for r in waiting
+    ]
+
+
+def deadlines_of(ctx: Context, record: RequestRecord) -> dict[str, datetime]:
+    """The review deadlines of the authorities ``record`` waits for, by the scenario
+    version it was evaluated against."""
+    scenario = ctx.scenario_of(record)
+    rules = {a: x.review_deadline for a, x in scenario.authorities.items()}
+    return review_deadlines(record, rules)
 
 
 # -- the database operator's view (local CLI; never reachable over the API) --------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from clearance.domain.clearance.deadlines import review_deadlines
 from clearance.domain.clearance.model import Approval, Evaluation, Violation
 from clearance.domain.clearance.overview import Overview
 from clearance.domain.clearance.scenario import Scenario
@@ -14,6 +15,7 @@ from clearance.domain.clearance.workflow import Event, RequestRecord
 from clearance.domain.documents import instant
 from clearance.domain.ledger.signatures import conditions_json
 from clearance.service.conflicts import SeenConflict
+from clearance.service.outbox import Delivery, Subscription
 from clearance.service.ports import PrincipalRecord
 from clearance.service.queries import EvaluationResult, QueueItem
 
@@ -90,10 +92,15 @@ def last_evaluation_view(r: RequestRecord) -> dict[str, Any]:
 
 
 def record_view(r: RequestRecord, scenario: Scenario) -> dict[str, Any]:
-    """The request resource: one live ``state``, the last evaluation nested."""
+    """The request resource: one live ``state``, the last evaluation nested, and the
+    review deadlines of the authorities it waits for."""
+    rules = {a: x.review_deadline for a, x in scenario.authorities.items()}
     return summary_view(r, scenario) | {
         "evaluation": last_evaluation_view(r),
         "approvals": [decided_approval_view(a) for a in r.approvals],
+        "review_deadlines": [
+            {"authority": a, "at": instant(at)} for a, at in review_deadlines(r, rules).items()
+        ],
         "document": r.document,
     }
 
@@ -123,6 +130,8 @@ def queue_item_view(item: QueueItem, now: datetime, scenario: Scenario) -> dict[
     return summary_view(item.record, scenario) | {
         "waiting_since": instant(item.waiting_since),
         "age_seconds": max(0.0, (now - item.waiting_since).total_seconds()),
+        "review_deadline": _maybe_instant(item.review_deadline),
+        "overdue": item.review_deadline is not None and now > item.review_deadline,
     }
 
 
@@ -175,4 +184,33 @@ def overview_view(o: Overview) -> dict[str, Any]:
             }
             for a in o.authorities
         ],
+    }
+
+
+def subscription_view(s: Subscription) -> dict[str, Any]:
+    """A subscription as the API and the CLI show it: never its secret."""
+    return {
+        "id": s.id,
+        "subscriber": {"kind": s.subscriber_kind, "name": s.subscriber},
+        "url": s.url,
+        "events": list(s.events),
+        "created_by": s.created_by,
+        "created_at": instant(s.created_at),
+        "active": s.active,
+    }
+
+
+def delivery_view(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "event": d.event,
+        "subscription_id": d.subscription_id,
+        "request_id": d.request_id,
+        "status": d.status,
+        "attempts": d.attempts,
+        "created_at": instant(d.created_at),
+        "next_attempt_at": instant(d.next_attempt_at) if d.status == "pending" else None,
+        "delivered_at": instant(d.delivered_at) if d.delivered_at else None,
+        "last_error": d.last_error,
+        "payload": d.payload,
     }

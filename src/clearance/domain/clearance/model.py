@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -78,6 +78,23 @@ class Party:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewDeadline:
+    """An authority's review deadline (``domain.clearance.deadlines``)."""
+
+    within: timedelta | None = None
+    share_of_lead_time: float | None = None
+
+    def due(self, waiting_since: datetime, time_start: datetime) -> datetime:
+        """When a review that could start at ``waiting_since`` is overdue."""
+        found = []
+        if self.within is not None:
+            found.append(waiting_since + self.within)
+        if self.share_of_lead_time is not None:
+            found.append(waiting_since + (time_start - waiting_since) * self.share_of_lead_time)
+        return min(found)
+
+
+@dataclass(frozen=True, slots=True)
 class Authority:
     id: str
     party: str
@@ -86,6 +103,8 @@ class Authority:
     # enrolls its members' keys, and its decisions are then signed by the member who
     # makes them (``domain.ledger.members``). None: the service signs for it.
     root_key: bytes | None = None
+    # How long its reviews may take (``domain.clearance.deadlines``); None: no deadline.
+    review_deadline: ReviewDeadline | None = None
 
 
 @dataclass(frozen=True, slots=True)

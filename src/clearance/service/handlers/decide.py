@@ -23,6 +23,7 @@ from clearance.domain.ledger.signatures import verify_signed
 from clearance.service.audit import decision_signer
 from clearance.service.context import Context
 from clearance.service.documents import loggable
+from clearance.service.notify import record_changed
 from clearance.service.ports import UnitOfWork
 from clearance.service.queries import visible
 
@@ -98,6 +99,7 @@ def decide(
             raise ForbiddenError(
                 f"{e} with the key enrolled for {who.name} of {authority}"
             ) from None
+        record_changed(uow, record)
         uow.requests.save(record, loaded)
         uow.commit()
     return record

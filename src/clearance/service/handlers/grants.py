@@ -8,6 +8,7 @@ from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.requests import parse_request
 from clearance.domain.errors import NotFoundError
 from clearance.service.context import Context
+from clearance.service.notify import record_changed
 
 
 def revoke_grant(ctx: Context, who: Principal, grant_id: str) -> list[str]:
@@ -30,6 +31,7 @@ def revoke_grant(ctx: Context, who: Principal, grant_id: str) -> list[str]:
             scenario = ctx.scenarios.get(uow, record.scenario_version).with_revoked(revoked)
             request = parse_request(record.document, scenario)
             if record.reconsider_grant(grant_id, evaluate(request, scenario), now):
+                record_changed(uow, record)
                 uow.requests.save(record, loaded)
                 affected.append(record.id)
         uow.commit()

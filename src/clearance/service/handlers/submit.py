@@ -14,6 +14,7 @@ from clearance.domain.errors import ConflictError, NotFoundError, RequestError
 from clearance.domain.ledger.signatures import document_digest
 from clearance.service.context import Context
 from clearance.service.documents import evaluate_in, flag, not_over, read, read_first, read_live
+from clearance.service.notify import record_changed
 from clearance.service.queries import visible
 
 
@@ -62,6 +63,7 @@ def submit(
         request_id = new_request_id()
         request, evaluation, flagged = evaluate_in(ctx, uow, doc, request, scenario, request_id)
         record = RequestRecord.open(request_id, doc, request, evaluation, who.name, now)
+        record_changed(uow, record)
         uow.requests.add(record)
         if idempotency_key:
             uow.idempotency.remember(who.name, idempotency_key, digest, record.id)
@@ -86,6 +88,7 @@ def amend(
         now = ctx.clock.now()
         request, evaluation, flagged = evaluate_in(ctx, uow, doc, request, scenario, request_id)
         kept, reset = record.amend(doc, request, evaluation, who.name, now)
+        record_changed(uow, record)
         uow.requests.save(record, expected_version)
         flag(uow, flagged, record.id, now)
         uow.commit()

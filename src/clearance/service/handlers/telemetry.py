@@ -19,6 +19,7 @@ from clearance.domain.clearance.workflow import RequestState
 from clearance.domain.errors import NotFoundError
 from clearance.service import queries
 from clearance.service.context import Context
+from clearance.service.notify import record_changed
 
 
 def may_record(ctx: Context, request_id: str, who: Principal | None) -> None:
@@ -57,6 +58,7 @@ def record_telemetry(
         # the result, and where the aircraft went, drawn on the request's page
         recorded = result.to_dict() | {"path": sampled_path(track)}
         record.record_conformance(recorded, who.name if who else None, ctx.clock.now())
+        record_changed(uow, record)
         uow.requests.save(record, loaded)
         uow.commit()
     return result
