@@ -66,7 +66,7 @@ def test_not_ready_when_the_database_is_at_another_revision(migrated: str) -> No
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "0004" in response.json()["detail"]
-    assert "0006" in response.json()["detail"]
+    assert "0009" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

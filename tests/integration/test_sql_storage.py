@@ -95,7 +95,7 @@ def test_migration_creates_exactly_the_tables_the_code_uses(db_url: str) -> None
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_revision() == "0006"
+            assert context.get_current_revision() == "0009"
             tables = set(sa.inspect(connection).get_table_names())
             assert tables == {*metadata.tables, "alembic_version"}
     finally:
