@@ -128,7 +128,9 @@ def audit_export(directory: Annotated[Path, typer.Argument(help="Where to write.
     DIR gets entries.jsonl, the signed checkpoint and keys.json, for `clearance audit verify-export` anywhere."""
     log = bootstrap.audit_log(settings())
     checkpoint = log.integrate()
-    count = write_export(directory, log.pages(), checkpoint, log.public_keys())
+    count = write_export(
+        directory, log.pages(), checkpoint, log.public_keys(), log.all_disclosures(checkpoint)
+    )
     typer.echo(f"exported {count} entries and the checkpoint of size {checkpoint.size}")
 
 
@@ -145,13 +147,14 @@ def audit_verify_export(
 ) -> None:
     """Check an exported log offline; exit 1 naming the first bad entry.
 
-    Needs no database: checks every entry, the tree, the signed checkpoint and every decision signature."""
+    Needs no database: checks every entry, the tree, the signed checkpoint, every
+    disclosure the export carries and every decision signature."""
     try:
         rules = bootstrap.witness_policy(policy) if policy is not None else None
         export = read_export(directory)
         name, key = _log_key(export.keys, vkey)
         quorum = check_quorum(rules, export.note) if rules is not None else None
-        summary = verify_log(export.entries(), export.note, name, key)
+        summary = verify_log(export.entries(), export.note, name, key, export.disclosures())
     except (AuditError, QuorumError) as e:
         print(f"audit export: FAILED: {e}", file=sys.stderr)
         raise typer.Exit(ExitCode.VERIFICATION_FAILED) from None
@@ -163,8 +166,14 @@ def audit_verify_export(
     )
     typer.echo(
         f"audit export intact: {summary.size} entries of {summary.origin}, "
-        f"{summary.decisions} signed decisions{witnessed}"
+        f"{summary.decisions} signed decisions{witnessed}{_sealed(summary.undisclosed)}"
     )
+
+
+def _sealed(count: int) -> str:
+    if not count:
+        return ""
+    return f" ({count} of them sealed: their signatures are checked once disclosed)"
 
 
 def _log_key(keys: dict[str, object], given: str | None) -> tuple[str, bytes]:

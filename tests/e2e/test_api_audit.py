@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from clearance.domain.ledger.checkpoint import Checkpoint, open_checkpoint, parse_vkey
+from clearance.domain.ledger.disclosure import open_entry
 from clearance.domain.ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 from clearance.domain.ledger.signatures import statement_from_event, verify_statement
 from tests.e2e.conftest import LOG_ORIGIN, Actors, assert_problem, document
@@ -68,6 +69,10 @@ def test_every_entry_proves_its_inclusion_and_decisions_verify(
     signed = checkpoint(client)
     keys = client.get("/v1/keys").json()
     dod_key = b64(keys["authorities"]["US.DoD"]["public_key"])
+    # the statement signs the comment and the member, which the entry holds as
+    # commitments: the request's parties check it once disclosed
+    audit = client.get(f"/v1/requests/{request['id']}/audit", headers=actors.operator())
+    disclosed = {d["commitment"]: d for d in audit.json()["disclosures"]}
     decisions = 0
     for index in range(signed.size):
         response = client.get(f"/v1/audit/entries/{index}", headers=actors.operator())
@@ -81,7 +86,9 @@ def test_every_entry_proves_its_inclusion_and_decisions_verify(
         verify_inclusion(leaf_hash(data), index, body["tree_size"], proof, root)
         if body["entry"]["kind"] == "request.decided":
             assert body["entry"]["detail"]["signature"] == step["signature"]
-            verify_statement(dod_key, statement_from_event(body["entry"]), step["signature"])
+            opened = open_entry(body["entry"], disclosed)
+            assert opened.whole
+            verify_statement(dod_key, statement_from_event(opened.entry), step["signature"])
             decisions += 1
     assert decisions == 1
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Page
 
 from clearance.domain.ledger.checkpoint import format_checkpoint, sign_note
+from clearance.domain.ledger.disclosure import check_disclosure, seal_request_entry
 from clearance.domain.ledger.merkle import (
     ProofError,
     inclusion_proof_for,
@@ -133,3 +134,35 @@ def test_signed_checkpoints_verify_only_with_the_right_key_and_text(page: Page) 
     }
     unsigned = note[: note.rindex("\n\n") + 2]
     assert page.evaluate(CHECK_NOTE, [unsigned, origin, public])["ok"] is False
+
+
+CHECK_DISCLOSURES = """async (cases) => {
+  const m = await import("/web/audit.js");
+  const out = [];
+  for (const d of cases) out.push(await m.checkDisclosure(d));
+  return out;
+}"""
+
+
+def test_disclosures_check_in_the_page_as_in_the_domain_and_changed_ones_do_not(
+    page: Page,
+) -> None:
+    """The page's checkDisclosure agrees with the domain's commitments on values of every
+    JSON kind (nested objects with unsorted and non-ASCII keys, floats, a whole request
+    document), and refuses a changed value or salt."""
+    values: list[Any] = [
+        "fine, keep clear of the wadi",
+        {"text": "stay above 3000 m", "time_start": None, "volume": None, "é": 1, "a": [1.5]},
+        ["reason one", "reason two — ünïcode"],
+        {"volumes": [{"radius": {"value": 25000.0, "units": "M"}, "lat": 14.32}], "z": True},
+        [[13.512345, 2.1], [13.6, -0.000001]],
+        12,
+    ]
+    sealed = [seal_request_entry("request.submitted", {"by": None}, v)[1][0] for v in values]
+    good = [d.to_json() for d in sealed]
+    assert all(check_disclosure(d) for d in good)
+    assert page.evaluate(CHECK_DISCLOSURES, good) == [True] * len(good)
+    changed = [d | {"value": "other"} for d in good] + [
+        d | {"salt": good[(i + 1) % len(good)]["salt"]} for i, d in enumerate(good)
+    ]
+    assert page.evaluate(CHECK_DISCLOSURES, changed) == [False] * len(changed)

@@ -353,7 +353,7 @@ def data_at(s: Setup, index: int) -> bytes:
 
 
 def flip_one_byte(data: bytes) -> bytes:
-    position = data.index(b'"fine"') + 2
+    position = data.index(b'"approve"') + 2  # in clear (the comment is sealed)
     return data[:position] + b"F" + data[position + 1 :]
 
 

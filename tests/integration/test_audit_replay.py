@@ -346,7 +346,7 @@ def test_entries_rewritten_as_text_are_judged_by_their_hashes(
         s.sql("UPDATE audit_entries SET data = CAST(data AS TEXT)")
         assert s.log.verify().ok
         s.sql(
-            "UPDATE audit_entries SET data = REPLACE(data, 'fine', 'FINE') "
+            "UPDATE audit_entries SET data = REPLACE(data, 'approve', 'APPROVE') "
             "WHERE kind = 'request.decided'"
         )
         verified = s.log.verify()

@@ -17,6 +17,7 @@ from clearance.domain.clearance.workflow import Decision
 from clearance.domain.ledger import audit, merkle
 from clearance.domain.ledger.audit import AuditError, verify_log
 from clearance.domain.ledger.audit import parse_entry as audit_entry
+from clearance.domain.ledger.disclosure import open_entry
 from clearance.domain.ledger.replay import Replay, ReplayError
 from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
@@ -216,7 +217,10 @@ def test_a_signed_decision_must_be_the_approval_its_entry_records(
 ) -> None:
     """The approvals a decision's entry records are held to the signed statement in it."""
     rid = decided(flow)
-    entries = [audit_entry(e.data) for e in store.audit if e.request_id == rid]
+    disclosed = {c: d for c, (_, d) in store.disclosures.items()}
+    entries = [
+        open_entry(audit_entry(e.data), disclosed).entry for e in store.audit if e.request_id == rid
+    ]
     replay = Replay(rid)
     replay.apply(entries[0])
     decision = entries[1]

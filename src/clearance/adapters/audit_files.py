@@ -7,6 +7,11 @@ Files::
                     {"index": 0, "data": <base64 canonical JSON>, "leaf_hash": <base64>}
     checkpoint      the signed checkpoint (C2SP signed note) covering exactly those entries
     keys.json       the log's public key and the authorities' (as ``GET /v1/keys``)
+    disclosures.jsonl
+                    one disclosure a line, {"commitment", "salt", "value"}
+                    (``domain.ledger.disclosure``): what opens the entries' commitments,
+                    for whoever holds the database (optional: without it the entries
+                    and tree still verify, and sealed decisions are counted, not checked)
 
 Reading is strict: a malformed line raises :class:`~clearance.domain.ledger.audit.AuditError`
 naming it.
@@ -30,6 +35,7 @@ from clearance.service.ports import StoredCheckpoint, StoredEntry
 ENTRIES = "entries.jsonl"
 CHECKPOINT = "checkpoint"
 KEYS = "keys.json"
+DISCLOSURES = "disclosures.jsonl"
 
 
 def write_export(
@@ -37,9 +43,10 @@ def write_export(
     pages: Iterable[list[StoredEntry]],
     checkpoint: StoredCheckpoint,
     keys: dict[str, Any],
+    disclosures: Iterable[dict[str, Any]] = (),
 ) -> int:
-    """Write the entries of the tree of ``checkpoint.size`` entries, the checkpoint and
-    the keys; returns the number of entries written."""
+    """Write the entries of the tree of ``checkpoint.size`` entries, the checkpoint,
+    the keys and the ``disclosures``; returns the number of entries written."""
     directory.mkdir(parents=True, exist_ok=True)
     written = 0
     with _atomic(directory / ENTRIES) as out:
@@ -54,6 +61,9 @@ def write_export(
                 }
                 out.write(json.dumps(line, separators=(",", ":")) + "\n")
                 written += 1
+    with _atomic(directory / DISCLOSURES) as out:
+        for d in disclosures:
+            out.write(json.dumps(d, separators=(",", ":"), sort_keys=True) + "\n")
     with _atomic(directory / CHECKPOINT) as out:
         out.write(checkpoint.note)
     with _atomic(directory / KEYS) as out:
@@ -72,6 +82,25 @@ class Export:
         with (self.directory / ENTRIES).open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
                 yield _entry(line, number)
+
+    def disclosures(self) -> dict[str, dict[str, Any]] | None:
+        """commitment -> disclosure object of every line of ``disclosures.jsonl``, or
+        None when the export has none."""
+        path = self.directory / DISCLOSURES
+        if not path.is_file():
+            return None
+        found: dict[str, dict[str, Any]] = {}
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                try:
+                    value = json.loads(line)
+                    commitment = value["commitment"]
+                    if not isinstance(commitment, str):
+                        raise ValueError("commitment must be a string")
+                except (ValueError, KeyError, TypeError) as e:
+                    raise AuditError(f"{DISCLOSURES} line {number}: malformed ({e})") from None
+                found[commitment] = value
+        return found
 
 
 def read_export(directory: Path) -> Export:

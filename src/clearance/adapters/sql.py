@@ -167,14 +167,21 @@ def upgrade(target: str | Engine, revision: str = "head") -> None:
             engine.dispose()
 
 
+def head_revision() -> str:
+    """The newest migration's revision: the schema this code works with."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None  # the migrations ship with the package
+    return head
+
+
 def schema_problem(engine: Engine) -> str | None:
     """Why this database cannot be used as it stands: no schema, or a revision other than
     this code's head (one small read); None when it is at head."""
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    head = head_revision()
     if current == head:
         return None
     if current is None:

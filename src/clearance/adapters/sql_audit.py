@@ -26,6 +26,7 @@ in the same transaction, so a checkpoint always describes exactly the stored tre
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ from clearance.adapters.audit_store import (
 from clearance.adapters.clock import wall_now
 from clearance.domain.errors import NotFoundError, TamperedError
 from clearance.domain.ledger import audit
+from clearance.domain.ledger.disclosure import Disclosure
 from clearance.domain.ledger.merkle import (
     EMPTY_ROOT,
     Frontier,
@@ -49,6 +51,7 @@ from clearance.domain.ledger.merkle import (
     inclusion_proof_ranges,
     leaf_hash,
 )
+from clearance.domain.ledger.signatures import canonical_stored
 from clearance.domain.ledger.witness import with_cosignatures
 from clearance.service.ports import (
     AuditRepository,
@@ -86,6 +89,43 @@ class SqlAudit(AuditRepository):
                 }
             )
         self.uow.execute(sa.insert(t.audit_entries), rows, write=True)
+
+    def add_disclosures(self, request_id: str, disclosures: Sequence[Disclosure]) -> None:
+        if not disclosures:
+            return
+        now = wall_now()
+        rows = [
+            {
+                "commitment": d.commitment,
+                "request_id": request_id,
+                "salt": d.salt,
+                "value": canonical_stored(d.value).decode("utf-8"),
+                "created_at": now,
+            }
+            for d in disclosures
+        ]
+        self.uow.execute(sa.insert(t.audit_disclosures), rows, write=True)
+
+    def disclosures(self, commitments: Sequence[str]) -> dict[str, dict[str, Any]]:
+        d = t.audit_disclosures.c
+        wanted = sorted(set(commitments))
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[i : i + _IN_CHUNK]
+            rows = self.uow.execute(
+                sa.select(d.commitment, d.salt, d.value).where(d.commitment.in_(chunk))
+            )
+            out.update((row.commitment, _disclosure(row)) for row in rows)
+        return out
+
+    def request_disclosures(self, request_id: str) -> list[dict[str, Any]]:
+        d = t.audit_disclosures.c
+        rows = self.uow.execute(
+            sa.select(d.commitment, d.salt, d.value)
+            .where(d.request_id == request_id)
+            .order_by(d.commitment)
+        )
+        return [_disclosure(row) for row in rows]
 
     def recorded_keys(self) -> dict[tuple[str, str], bytes]:
         e = t.audit_entries.c
@@ -336,3 +376,13 @@ def _blob(value: bytes | str) -> bytes:
     """A binary column's bytes. SQLite keeps whatever type was written: a value rewritten
     as text comes back as ``str``, read as its UTF-8 bytes so the hashes judge it."""
     return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
+
+
+def _disclosure(row: Any) -> dict[str, Any]:
+    """A stored disclosure as its JSON object; a value that is not JSON (the row was
+    changed) is kept as its text, for the check against the commitment to fail."""
+    try:
+        value = json.loads(row.value)
+    except ValueError:
+        value = row.value
+    return {"commitment": row.commitment, "salt": row.salt, "value": value}

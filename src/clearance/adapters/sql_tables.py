@@ -248,6 +248,19 @@ audit_tiles = sa.Table(
 )
 
 # One row (id 0): the integrated tree's size, root and right edge; locked to integrate.
+# What a request entry commits to (domain.ledger.disclosure): the salt and value of each
+# commitment, kept beside the log and never in an entry, for the request's parties.
+audit_disclosures = sa.Table(
+    "audit_disclosures",
+    metadata,
+    sa.Column("commitment", sa.String(64), primary_key=True),  # SHA-256 hex
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("salt", sa.String(44), nullable=False),  # base64 of 32 bytes
+    sa.Column("value", sa.Text, nullable=False),  # RFC 8785 canonical JSON
+    sa.Column("created_at", UtcDateTime(), nullable=False),  # wall-clock
+    sa.Index(None, "request_id"),
+)
+
 audit_head = sa.Table(
     "audit_head",
     metadata,

@@ -469,9 +469,22 @@ class Entry(EntryProof):
     checkpoint: Checkpoint
 
 
+class Disclosure(BaseModel):
+    """What opens one commitment of a request entry: SHA-256 of the RFC 8785 canonical
+    JSON of ``{"salt", "value"}`` is ``commitment``."""
+
+    commitment: str = Field(description="SHA-256 hex, as the entry holds it.")
+    salt: str = Field(description="Standard base64 of the 32-byte salt.")
+    value: Any = Field(description="The committed value (any JSON).")
+
+
 class RequestAudit(BaseModel):
     checkpoint: Checkpoint
     entries: list[EntryProof]
+    disclosures: list[Disclosure] = Field(
+        description="The disclosures of every commitment in these entries (for the "
+        "request's operator and the authorities in its chain)."
+    )
 
 
 class Consistency(BaseModel):

@@ -50,6 +50,7 @@ from clearance.domain.ledger.checkpoint import (
     sign_note,
     vkey,
 )
+from clearance.domain.ledger.disclosure import commitments, is_sealed
 from clearance.domain.ledger.merkle import Frontier, ProofError, leaf_hash
 from clearance.domain.ledger.policy import Policy, QuorumError, check_quorum, cosigned_by
 from clearance.domain.ledger.replay import (
@@ -300,6 +301,17 @@ class AuditLog:
                 )
         return checkpoint, found
 
+    def disclosures_of(self, entries: list[EntryProof]) -> list[dict[str, Any]]:
+        """The stored disclosures of every commitment these entries make, in the order
+        the entries make them (a commitment without one is left out)."""
+        wanted: list[str] = []
+        for e in entries:
+            with contextlib.suppress(ValueError):
+                wanted += commitments(audit.parse_entry(e.data))
+        with self.uow() as uow:
+            found = uow.audit.disclosures(wanted) if wanted else {}
+        return [found[c] for c in dict.fromkeys(wanted) if c in found]
+
     def consistency(self, size1: int, size2: int) -> ConsistencyProof:
         """The consistency proof between the trees of ``size1`` and ``size2`` entries."""
         checkpoint = self.checkpoint()
@@ -338,6 +350,20 @@ class AuditLog:
                 return
             start = (page[-1].index or 0) + 1
 
+    def all_disclosures(self, checkpoint: StoredCheckpoint) -> Iterator[dict[str, Any]]:
+        """The stored disclosures of the commitments of the tree of ``checkpoint.size``
+        entries, page by page (for an export)."""
+        for page in self.pages():
+            wanted: list[str] = []
+            for e in page:
+                if e.index is not None and e.index < checkpoint.size:
+                    with contextlib.suppress(ValueError):
+                        wanted += commitments(audit.parse_entry(e.data))
+            if wanted:
+                with self.uow() as uow:
+                    found = uow.audit.disclosures(wanted)
+                yield from (found[c] for c in dict.fromkeys(wanted) if c in found)
+
     # -- verification ------------------------------------------------------------------
     def verify(
         self, policy: Policy | None = None, scenarios: ScenarioVersions | None = None
@@ -374,6 +400,7 @@ class _Verifier:
         self.revoked_then: dict[str, frozenset[str]] = {}  # request -> at its last entry
         self.replays: dict[str, Replay] = {}  # request id -> its entries folded so far
         self.problems: list[str] = []
+        self.disclosed: dict[str, dict[str, Any]] = {}  # of the page being checked
         self.requests = 0
         self.unreplayed = 0
 
@@ -442,6 +469,7 @@ class _Verifier:
             stop = min(first + len(page), head_size)
             with log.uow() as uow:
                 tree = uow.audit.tree_leaves(first, stop) if stop > first else []
+            self._fetch_disclosures(page)
             for offset, stored in enumerate(page):
                 index = first + offset
                 if stored.index != index:
@@ -475,6 +503,7 @@ class _Verifier:
         while True:
             with log.uow() as uow:
                 page = uow.audit.pending(after, PAGE)
+            self._fetch_disclosures(page)
             for stored in page:
                 entry = self._entry(stored, f"pending entry seq {stored.seq}")
                 named = f"pending entry seq {stored.seq} ({entry['kind']})"
@@ -561,8 +590,12 @@ class _Verifier:
         if not isinstance(scenario, Scenario):
             return [*found, f"{where} cannot be read to check its automatic steps: {scenario}"]
         scenario = scenario.with_revoked(self.revoked_then.get(record.id, frozenset()))
+        # the document the log commits to, as disclosed (and checked against its
+        # commitment and digest); the stored one, held to the log's digest, otherwise
+        logged = replay.head.get("document")
+        document = logged if isinstance(logged, dict) and not is_sealed(logged) else record.document
         try:
-            evaluated = evaluate(parse_request(record.document, scenario), scenario)
+            evaluated = evaluate(parse_request(document, scenario), scenario)
         except ClearanceError as e:
             return [*found, f"{where} no longer reads its document: {e}"]
         return found + automatic_disagreements(replay, evaluated.approvals)
@@ -579,6 +612,15 @@ class _Verifier:
             raise audit.AuditError(f"{where}: its kind or request id column was changed")
         return entry
 
+    def _fetch_disclosures(self, page: list[StoredEntry]) -> None:
+        """The stored disclosures of every commitment the page's entries make."""
+        wanted: list[str] = []
+        for stored in page:
+            with contextlib.suppress(ValueError):
+                wanted += commitments(audit.parse_entry(stored.data))
+        with self.log.uow() as uow:
+            self.disclosed = uow.audit.disclosures(wanted) if wanted else {}
+
     def _learn(
         self,
         entry: dict[str, Any],
@@ -588,6 +630,8 @@ class _Verifier:
         named: str,
     ) -> int:
         kind = entry["kind"]
+        entry, problems = audit.open_request_entry(entry, self.disclosed, named)
+        self.problems += problems
         try:
             if kind == audit.KEY:
                 keys.learn(entry)

@@ -21,6 +21,7 @@ from clearance.domain.clearance.workflow import (
 )
 from clearance.domain.errors import ConflictError, NotFoundError
 from clearance.domain.ledger import audit, merkle
+from clearance.domain.ledger.disclosure import Disclosure
 from clearance.domain.ledger.members import MemberStatement
 from clearance.domain.ledger.signatures import instant
 from clearance.domain.ledger.witness import with_cosignatures
@@ -59,6 +60,8 @@ class MemoryStore:
     scenario_loaded_at: list[datetime] = field(default_factory=list)  # wall-clock
     member_keys: list[MemberKey] = field(default_factory=list)
     audit: list[StoredEntry] = field(default_factory=list)
+    # commitment -> (request id, disclosure object)
+    disclosures: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     checkpoints: list[StoredCheckpoint] = field(default_factory=list)
     cells: dict[str, dict[int, VolumeCells]] = field(default_factory=dict)
     webhooks: WebhookStore = field(default_factory=WebhookStore)
@@ -365,6 +368,21 @@ class MemoryAudit(AuditRepository):
             self.store.audit.append(
                 StoredEntry(seq, None, kind, about, data, merkle.leaf_hash(data))
             )
+
+    def add_disclosures(self, request_id: str, disclosures: Sequence[Disclosure]) -> None:
+        for d in disclosures:
+            self.store.disclosures[d.commitment] = (request_id, copy.deepcopy(d.to_json()))
+
+    def disclosures(self, commitments: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found = self.store.disclosures
+        return {c: copy.deepcopy(found[c][1]) for c in commitments if c in found}
+
+    def request_disclosures(self, request_id: str) -> list[dict[str, Any]]:
+        return [
+            copy.deepcopy(d)
+            for c, (rid, d) in sorted(self.store.disclosures.items())
+            if rid == request_id
+        ]
 
     def recorded_keys(self) -> dict[tuple[str, str], bytes]:
         ring = audit.KeyRing()

@@ -41,6 +41,7 @@ from clearance.domain.clearance.requests import stored_airspace
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 from clearance.domain.documents import instant
 from clearance.domain.ledger import audit
+from clearance.domain.ledger.disclosure import Disclosure
 from clearance.domain.ledger.members import MemberStatement
 from clearance.service.outbox import WebhookRepository
 
@@ -141,7 +142,9 @@ class RequestRepository(Logged, abc.ABC):
             self.airspace.index(record.id, cells_of(volumes), new=new)
 
     def _logged(self, record: RequestRecord) -> None:
-        self.log.append_many([(k, fields, record.id) for k, fields in audit.record_entries(record)])
+        entries, disclosures = audit.sealed_entries(record)
+        self.log.append_many([(k, fields, record.id) for k, fields in entries])
+        self.log.add_disclosures(record.id, disclosures)
         record.events = []
 
     @abc.abstractmethod
@@ -398,6 +401,19 @@ class AuditRepository(abc.ABC):
     @abc.abstractmethod
     def recorded_keys(self) -> dict[tuple[str, str], bytes]:
         """The latest public key recorded in the log for each (role, name)."""
+
+    @abc.abstractmethod
+    def add_disclosures(self, request_id: str, disclosures: Sequence[Disclosure]) -> None:
+        """Store the disclosures of ``request_id``'s new entries beside the log."""
+
+    @abc.abstractmethod
+    def disclosures(self, commitments: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored disclosures of these commitments (commitment -> disclosure
+        object); a commitment without one is absent."""
+
+    @abc.abstractmethod
+    def request_disclosures(self, request_id: str) -> list[dict[str, Any]]:
+        """Every stored disclosure of ``request_id``'s entries, in the order written."""
 
     @abc.abstractmethod
     def has_pending(self) -> bool:

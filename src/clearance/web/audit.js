@@ -83,7 +83,35 @@ export async function verifyNote(note, name, publicKey) {
   return parsed;
 }
 
-// Check one request's entries (GET /v1/requests/{id}/audit) with the log key (GET /v1/keys).
+// RFC 8785 canonical JSON of a value parsed from JSON: JSON.stringify writes strings and
+// numbers as RFC 8785 does; object keys sorted by UTF-16 code units (the default sort).
+export function canonicalJson(v) {
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(",")}}`;
+}
+
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+// Whether a disclosure {commitment, salt, value} opens its commitment: SHA-256 of the
+// canonical JSON of {salt, value} (domain/ledger/disclosure.py).
+export async function checkDisclosure(d) {
+  const digest = await sha256(encoder.encode(canonicalJson({ salt: d.salt, value: d.value })));
+  return hex(digest) === d.commitment;
+}
+
+// Every commitment {"commitment": hex} an entry makes.
+export function commitmentsOf(value, found = []) {
+  if (value && typeof value === "object") {
+    const keys = Object.keys(value);
+    if (!Array.isArray(value) && keys.length === 1 && typeof value.commitment === "string") found.push(value.commitment);
+    else for (const k of keys) commitmentsOf(value[k], found);
+  }
+  return found;
+}
+
+// Check one request's entries (GET /v1/requests/{id}/audit) with the log key (GET /v1/keys),
+// and each disclosure against the commitment its entry makes.
 // Returns { checkpoint: {ok, detail, size}, entries: [{index, kind, ok, detail}] }.
 export async function verifyRequestEntries(audit, logKey) {
   if (!(window.isSecureContext && crypto.subtle)) {
@@ -92,6 +120,7 @@ export async function verifyRequestEntries(audit, logKey) {
       entries: audit.entries.map((e) => ({ index: e.index, kind: e.entry && e.entry.kind, ok: null, detail: why })) };
   }
   const result = { checkpoint: { ok: false, detail: "", size: audit.checkpoint.size }, entries: [] };
+  const disclosed = new Map((audit.disclosures || []).map((d) => [d.commitment, d]));
   let root = null, size = 0;
   try {
     const parsed = await verifyNote(audit.checkpoint.note, logKey.name, fromBase64(logKey.public_key));
@@ -109,8 +138,17 @@ export async function verifyRequestEntries(audit, logKey) {
       const proof = e.inclusion_proof.map(fromBase64);
       const computed = await rootFromInclusionProof(leaf, e.index, size, proof);
       if (!equal(computed, root)) throw new Error("the inclusion proof does not lead to the checkpoint's root");
+      const made = commitmentsOf(e.entry);
+      let opened = 0;
+      for (const c of made) {
+        const d = disclosed.get(c);
+        if (!d) continue;
+        if (!(await checkDisclosure(d))) throw new Error(`the disclosure of ${c.slice(0, 12)}… does not match its commitment`);
+        opened += 1;
+      }
       row.ok = true;
       row.detail = `included in the signed tree of ${size} entries`;
+      if (made.length) row.detail += `; ${opened} of ${made.length} disclosures check`;
     } catch (err) {
       row.detail = err.message;
     }

@@ -4,9 +4,11 @@
   (``text/plain``; with ``Accept: application/json``, also its origin, size and root).
 - ``GET /v1/audit/entries/{index}``: one entry (base64 of its canonical JSON, and the
   JSON itself), its leaf hash, and its inclusion proof in the latest checkpoint's tree.
-  Entries name requests and the people who acted, so a principal's token is needed.
+  Any principal's token reads any entry: a request entry holds in clear only what every
+  party may see, the rest as salted commitments (``domain.ledger.disclosure``).
 - ``GET /v1/requests/{id}/audit``: every entry about one request, with inclusion proofs
-  in the latest checkpoint's tree.
+  in the latest checkpoint's tree, and the disclosures that open its commitments (only
+  for those who may see the request: its operator and the authorities in its chain).
 - ``GET /v1/audit/consistency?from=&to=``: the proof that the tree of ``from`` entries
   is a prefix of the tree of ``to`` entries.
 - ``GET /v1/keys``: the log's public key and every authority's, as C2SP verifier keys
@@ -97,6 +99,7 @@ def request_entries(
     return {
         "checkpoint": checkpoint_view(checkpoint),
         "entries": [{k: v for k, v in entry_view(e).items() if k != "checkpoint"} for e in entries],
+        "disclosures": log.disclosures_of(entries),
     }
 
 

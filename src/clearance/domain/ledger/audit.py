@@ -60,6 +60,13 @@ from clearance.domain.clearance.workflow import RequestRecord
 from clearance.domain.errors import AuditError
 from clearance.domain.ledger import members
 from clearance.domain.ledger.checkpoint import open_checkpoint, raw_public
+from clearance.domain.ledger.disclosure import (
+    FORMAT,
+    Disclosure,
+    is_sealed,
+    open_entry,
+    seal_request_entry,
+)
 from clearance.domain.ledger.merkle import Frontier, ProofError, canonical_json, leaf_hash
 from clearance.domain.ledger.signatures import (
     DecisionSignatureError,
@@ -86,6 +93,7 @@ __all__ = [
     "request_head",
     "request_of",
     "scenario_fields",
+    "sealed_entries",
     "verify_log",
 ]
 
@@ -237,7 +245,11 @@ class KeyRing:
             raise DecisionSignatureError(f"{authority}'s decision is not signed")
         named = detail.get("key")
         if named is not None:
-            key = self.members.get((authority, str(entry.get("by"))))
+            if is_sealed(entry.get("by")):  # the member is not disclosed: find them by key
+                found = [k for (a, _), k in self.members.items() if a == authority]
+                key = next((k for k in found if base64.b64encode(k).decode() == named), None)
+            else:
+                key = self.members.get((authority, str(entry.get("by"))))
             if key is None or named != base64.b64encode(key).decode():
                 raise DecisionSignatureError(
                     f"{authority}'s decision by {entry.get('by')} is signed with a key not "
@@ -253,6 +265,8 @@ class KeyRing:
             statement = statement_from_event(dict(entry))
         except KeyError as e:
             raise DecisionSignatureError(f"the decision entry lacks {e.args[0]!r}") from None
+        if undisclosed(statement):
+            return key  # checked once its sealed fields are disclosed
         try:
             verify_statement(key, statement, signature)
         except DecisionSignatureError as e:
@@ -266,6 +280,33 @@ class LogSummary:
     root: bytes
     decisions: int
     origin: str
+    undisclosed: int = 0  # decisions whose signature waits for a disclosure to be checked
+
+
+def undisclosed(statement: Mapping[str, Any]) -> bool:
+    """Whether a decision statement rebuilt from an entry still holds a commitment (its
+    signature covers the value, so it is checked once the value is disclosed)."""
+    return any(is_sealed(v) for v in statement.values())
+
+
+def open_request_entry(
+    entry: dict[str, Any], disclosures: Mapping[str, Mapping[str, Any]], where: str
+) -> tuple[dict[str, Any], list[str]]:
+    """A format-2 request entry with its disclosed values in place, and a sentence for
+    each commitment whose disclosure is missing or does not check (those stay sealed);
+    any other entry as it is."""
+    if entry.get("format") != FORMAT:
+        return entry, []
+    opened = open_entry(entry, disclosures)
+    problems = [
+        f"{where}: the disclosure of {path} does not match its commitment (it was changed)"
+        for path in opened.tampered
+    ] + [
+        f"{where}: the disclosure of {path} is missing (the log verifies; that value cannot "
+        "be read or checked)"
+        for path in opened.missing
+    ]
+    return opened.entry, problems
 
 
 def describe(index: int, entry: Mapping[str, Any] | None) -> str:
@@ -283,6 +324,7 @@ def verify_log(
     note: str,
     log_name: str,
     log_key: bytes | Ed25519PublicKey,
+    disclosures: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> LogSummary:
     """Check a copy of the log: ``entries`` as (index, data, leaf hash or None) in order,
     ``note`` the signed checkpoint, verified with the log's key (``log_name``, ``log_key``).
@@ -294,14 +336,20 @@ def verify_log(
     The log must hold exactly the checkpoint's entries, numbered from 0, whose tree has
     the checkpoint's root; every entry must be canonical JSON and every decision's
     signature must verify with its authority's key recorded earlier in the log. Raises
-    :class:`AuditError` naming the first bad entry (or the checkpoint)."""
+    :class:`AuditError` naming the first bad entry (or the checkpoint).
+
+    A decision's statement includes its comment, conditions and member, which a request
+    entry of format 2 holds as commitments: with ``disclosures`` (commitment ->
+    disclosure object) those are opened first, and a disclosure that does not match its
+    commitment is named; a signature whose statement is still sealed is counted in
+    ``undisclosed``, not checked."""
     try:
         checkpoint = open_checkpoint(note, log_name, log_key)
     except ProofError as e:
         raise AuditError(f"checkpoint: {e}") from None
     frontier = Frontier()
     keys = KeyRing()
-    decisions = 0
+    decisions = unchecked = 0
     for index, data, stored_hash in entries:
         expected = frontier.size
         if index != expected:
@@ -318,12 +366,21 @@ def verify_log(
             entry = parse_entry(data)
         except ValueError as e:
             raise AuditError(f"log index {index}: the entry {e}") from None
+        if disclosures is not None:
+            entry, problems = open_request_entry(entry, disclosures, describe(index, entry))
+            tampered = [p for p in problems if p.endswith("(it was changed)")]
+            if tampered:
+                raise AuditError(tampered[0])
         try:
             if entry["kind"] == KEY:
                 keys.learn(entry)
+            elif entry["kind"] in members.KINDS:
+                keys.learn_member(entry)
             elif entry["kind"] == DECIDED:
                 keys.check_decision(entry)
                 decisions += 1
+                if undisclosed(statement_from_event(entry)):
+                    unchecked += 1
         except ValueError as e:  # DecisionSignatureError included
             raise AuditError(f"{describe(index, entry)}: {e}") from None
         frontier.append(hashed)
@@ -339,7 +396,7 @@ def verify_log(
             f"the tree of {checkpoint.size} entries does not have the checkpoint's root: "
             "an entry was changed"
         )
-    return LogSummary(checkpoint.size, checkpoint.root, decisions, checkpoint.origin)
+    return LogSummary(checkpoint.size, checkpoint.root, decisions, checkpoint.origin, unchecked)
 
 
 def approval_fields(a: Approval) -> dict[str, Any]:
@@ -384,3 +441,24 @@ def record_entries(record: RequestRecord) -> list[tuple[str, dict[str, Any]]]:
         )
         for e in record.events
     ]
+
+
+# the events whose entry commits to the request document itself
+DOCUMENT_EVENTS = frozenset({"request.submitted", "request.amended"})
+
+
+def sealed_entries(
+    record: RequestRecord,
+) -> tuple[list[tuple[str, dict[str, Any]]], list[Disclosure]]:
+    """:func:`record_entries` as the log keeps them (format 2): what only the request's
+    parties may read replaced by salted commitments
+    (:func:`clearance.domain.ledger.disclosure.seal_request_entry`), with the
+    disclosures that open them, to be stored beside the log."""
+    entries: list[tuple[str, dict[str, Any]]] = []
+    disclosures: list[Disclosure] = []
+    for kind, fields in record_entries(record):
+        document = record.document if kind in DOCUMENT_EVENTS else None
+        sealed, disclosed = seal_request_entry(kind, fields, document)
+        entries.append((kind, sealed))
+        disclosures += disclosed
+    return entries, disclosures

@@ -33,6 +33,7 @@ from typing import Any
 
 from clearance.domain.clearance.model import Approval, ApprovalStatus
 from clearance.domain.errors import ReplayError
+from clearance.domain.ledger.disclosure import is_sealed
 
 __all__ = [
     "Replay",
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 APPROVALS = "approvals"
+DOCUMENT = "document"  # the document's commitment, or its disclosed value
 # an approval's fields that the authority's signature covers, as the decision entry's
 # detail (or the entry itself, for by and at) records them
 SIGNED = ("comment", "conditions", "signature")
@@ -76,6 +78,8 @@ class Replay:
                 f"{self.head['version']} (a change is missing from the log or repeated)"
             )
         head = {k: v for k, v in entry.items() if k not in _EVENT_KEYS}
+        if DOCUMENT not in head and DOCUMENT in self.head:  # committed when it changed
+            head[DOCUMENT] = self.head[DOCUMENT]
         if APPROVALS in head:
             approvals = head[APPROVALS]
             if not isinstance(approvals, list) or not all(isinstance(a, dict) for a in approvals):
@@ -114,6 +118,8 @@ class Replay:
         signed = {"status": status, "by": entry["by"], "at": entry["at"]}
         signed |= {k: detail.get(k) for k in SIGNED}
         for name, value in signed.items():
+            if is_sealed(value) or is_sealed(found.get(name)):
+                continue  # undisclosed: its disclosure is named missing
             if found.get(name) != value:
                 raise ReplayError(
                     f"{where}: its {name} ({_shown(found.get(name))}) is not the signed "
@@ -134,6 +140,8 @@ def disagreements(replay: Replay, stored: Mapping[str, Any]) -> list[str]:
     for name, value in stored.items():
         if name == APPROVALS or name not in logged or value == logged[name]:
             continue
+        if is_sealed(logged[name]):
+            continue  # undisclosed: its disclosure is named missing
         shown = "its document" if name == "document_digest" else f"its {name}"
         found.append(
             f"request {rid}: {shown} in the database ({_shown(value)}) is not what the log "
@@ -215,7 +223,7 @@ def _approvals(
             found.append(f"{where} is not in the database (the log records it, version {version})")
             continue
         for name, value in row.items():
-            if value != entry.get(name):
+            if value != entry.get(name) and not is_sealed(entry.get(name)):
                 found.append(
                     f"{where}: its {name} in the database ({_shown(value)}) is not what the "
                     f"log records ({_shown(entry.get(name))}, version {version})"
