@@ -80,7 +80,7 @@ MAX_PAGE = 1000
 @router.get(
     "/v1/audit/entries",
     response_model=None,
-    responses=problem_responses(401, 404, 422),
+    responses=ok(schemas.EntryPage) | problem_responses(401, 404, 422),
 )
 def entries(
     who: PrincipalDep,
@@ -131,7 +131,7 @@ def request_entries(
 @router.get(
     "/v1/requests/{request_id}/audit/bundle",
     response_model=None,
-    responses=problem_responses(401, 404),
+    responses=ok(schemas.Bundle) | problem_responses(401, 404),
 )
 def request_bundle(
     who: PrincipalDep, ctx: ContextDep, log: AuditLogDep, request_id: str
