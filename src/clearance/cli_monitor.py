@@ -40,7 +40,10 @@ def _gossip(files: list[Path], policy: Policy) -> list[Seen]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"cannot read it: {e}", source=str(path), field="--gossip") from None
-        found.append(read_gossip(text, f"gossip {path}", policy))
+        try:
+            found.append(read_gossip(text, f"gossip {path}", policy))
+        except InputError as e:
+            raise InputError(e.rule, source=str(path), field="--gossip") from None
     return found
 
 

@@ -142,7 +142,7 @@ def read_gossip(text: str, source: str, policy: Policy) -> Seen:
             continue
         return Seen(c.size, c.root, text, source)
     raise InputError(
-        f"is not a checkpoint signed by a log the policy names: {last}", field=source
+        f"is not a checkpoint signed by a log the policy names: {last}", source=source
     ) from None
 
 
