@@ -15,7 +15,6 @@ stops at the first failure.
 from __future__ import annotations
 
 import base64
-import os
 import sys
 import time
 from pathlib import Path
@@ -56,7 +55,8 @@ def monitor(
     token: Annotated[
         str | None,
         typer.Option(
-            "--token", help="A principal's token (else CLEARANCE_TOKEN): entries need one."
+            "--token",
+            help="A principal's token: the entries need one.",
         ),
     ] = None,
     gossip: Annotated[
@@ -77,7 +77,7 @@ def monitor(
     rules = bootstrap.witness_policy(policy)
     seen = _gossip(gossip or [], rules)
     store = SqliteMonitorStore(state)
-    client = HttpLogClient(log, token or os.environ.get("CLEARANCE_TOKEN"))
+    client = HttpLogClient(log, token)
     try:
         while True:
             try:
