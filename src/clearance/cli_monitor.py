@@ -2,11 +2,12 @@
 the main app in ``clearance.cli``).
 
 ``clearance monitor --log URL --state DIR --policy FILE [--token T] [--gossip FILE...]
-[--once | --interval S]``: each pass (``clearance.service.monitor.run_pass``) checks the
+[--ask-witnesses] [--once | --interval S]``: each pass (``clearance.service.monitor.run_pass``) checks the
 log's latest checkpoint against the policy's quorum, its consistency with the checkpoint
 verified last, the new entries against its root and every decision's signature against
 the keys enrolled at that point of the log, then keeps the entries in ``DIR/monitor.db``
-and the checkpoint in ``DIR/checkpoint``. Exit 0 printing one line (size, root) when all
+and the checkpoint in ``DIR/checkpoint``. With ``--ask-witnesses``, what each witness of
+the policy last cosigned is compared too (a split view shown to the witnesses is named). Exit 0 printing one line (size, root) when all
 is well, 1 with a line naming the entry or the checkpoints on any inconsistency, 2 on bad
 arguments or files. From cron: ``--once``; else it loops every ``--interval`` seconds and
 stops at the first failure.
@@ -23,7 +24,7 @@ from typing import Annotated
 import typer
 
 from clearance import bootstrap
-from clearance.adapters.log_client import HttpLogClient
+from clearance.adapters.log_client import HttpLogClient, witness_checkpoints
 from clearance.adapters.monitor_store import SqliteMonitorStore
 from clearance.cli_run import ExitCode
 from clearance.domain.errors import AuditError, InputError
@@ -43,6 +44,21 @@ def _gossip(files: list[Path], policy: Policy) -> list[Seen]:
             found.append(read_gossip(text, f"gossip {path}", policy))
         except InputError as e:
             raise InputError(e.rule, source=str(path), field="--gossip") from None
+    return found
+
+
+def _witnessed(policy: Policy) -> list[Seen]:
+    """The checkpoints the policy's witnesses last cosigned; one that cannot be read or
+    is not signed by the log is reported on stderr and left out."""
+    notes, problems = witness_checkpoints(policy)
+    found = []
+    for source, note in notes:
+        try:
+            found.append(read_gossip(note, source, policy))
+        except InputError as e:
+            problems.append(str(e))
+    for problem in problems:
+        print(f"monitor: warning: {problem}", file=sys.stderr)
     return found
 
 
@@ -66,6 +82,13 @@ def monitor(
             help="A checkpoint another party saw (its monitor's DIR/checkpoint); repeatable.",
         ),
     ] = None,
+    ask_witnesses: Annotated[
+        bool,
+        typer.Option(
+            "--ask-witnesses",
+            help="Also compare what each policy witness with a URL last cosigned.",
+        ),
+    ] = False,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit (cron).")] = False,
     interval: Annotated[
         float, typer.Option("--interval", help="Seconds between passes.", min=0.1)
@@ -80,8 +103,9 @@ def monitor(
     client = HttpLogClient(log, token)
     try:
         while True:
+            shown = seen + (_witnessed(rules) if ask_witnesses else [])
             try:
-                done = run_pass(client, store, rules, seen)
+                done = run_pass(client, store, rules, shown)
             except AuditError as e:
                 print(f"monitor: FAILED: {e}", file=sys.stderr)
                 raise typer.Exit(ExitCode.VERIFICATION_FAILED) from None

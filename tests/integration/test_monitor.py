@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from clearance.adapters.log_client import HttpLogClient
+from clearance.adapters.log_client import HttpLogClient, witness_checkpoints
 from clearance.adapters.monitor_store import SqliteMonitorStore
 from clearance.api import create_app
 from clearance.domain.errors import AuditError
@@ -29,7 +29,9 @@ from clearance.domain.ledger.witness import cosigner_vkey
 from clearance.service import handlers
 from clearance.service.monitor import read_gossip, run_pass
 from tests.integration.test_audit import ORIGIN, Setup, _make_setup, story
-from tests.integration.test_witnessed_log import forge
+from tests.integration.test_witnessed_log import Witnessed, forge, witnessed
+
+__all__ = ["witnessed"]  # fixtures
 
 
 @dataclass
@@ -182,3 +184,33 @@ def test_the_entries_page_is_for_principals_and_bounded(followed: Followed) -> N
     assert json.loads(base64.b64decode(body["entries"][0]["data"]))["kind"]
     assert client.get(f"/v1/audit/entries?from={size + 1}", headers=headers).status_code == 404
     assert client.get("/v1/audit/entries?from=0&limit=0", headers=headers).status_code == 422
+
+
+def test_a_new_monitor_asking_the_witnesses_names_a_split_view_of_a_rewritten_log(
+    witnessed: Witnessed, tmp_path: Path
+) -> None:
+    """A monitor that never saw the honest log: the witnesses hold the honest checkpoint,
+    the log serves a rewritten one of the same size; both are named."""
+    s = witnessed.s
+    story(s)
+    token = handlers.add_principal(s.flow, "fr-monitor", authority="NE.Defense")
+    honest = s.log.checkpoint()
+    forge(s, "rewrite")
+    forged = s.log.integrate()  # signed with the log key; the witnesses refuse it
+    assert (forged.size, forged.root != honest.root) == (honest.size, True)
+    policy = witnessed.policy
+    notes, problems = witness_checkpoints(policy)
+    assert problems == []
+    assert sorted(source for source, _ in notes) == ["witness FR", "witness NE", "witness US"]
+    gossip = [read_gossip(note, source, policy) for source, note in notes]
+    app = create_app(s.flow, audit_log=s.log, integrate_seconds=None)
+    with TestClient(app) as test_client:
+        client = HttpLogClient("http://testserver", token, client=test_client)
+        store = SqliteMonitorStore(tmp_path / "fresh-monitor")
+        with pytest.raises(AuditError) as caught:
+            run_pass(client, store, policy, gossip)
+    problem = str(caught.value)
+    assert problem.startswith("split view: checkpoint of size ")
+    assert "from witness " in problem
+    assert "from http://testserver have the same size and different roots" in problem
+    assert store.verified() is None

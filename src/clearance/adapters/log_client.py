@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from typing import Any
 
 import httpx
 
 from clearance.domain.errors import AuditError, InputError
+from clearance.domain.ledger.policy import Policy
 from clearance.service.monitor import LogClient
 
 TIMEOUT = 30.0
@@ -97,3 +99,36 @@ def _b64(value: object, what: str) -> bytes:
         return base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as e:
         raise AuditError(f"{what} is not base64: {e}") from None
+
+
+def witness_checkpoints(
+    policy: Policy, client: httpx.Client | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """What each witness of ``policy`` with a URL last cosigned for each of its logs
+    (tlog-witness ``GET /<sha256 hex of the origin>/checkpoint``), as (``witness NAME``,
+    note); and a line for each witness that could not be read (it is not required: the
+    checkpoints are compared for a split view, the quorum is checked on the log's)."""
+    own = client is None
+    http = client if client is not None else httpx.Client(timeout=TIMEOUT)
+    found: list[tuple[str, str]] = []
+    problems: list[str] = []
+    try:
+        for name, witness in policy.witnesses.items():
+            if not witness.url:
+                continue
+            for log in policy.logs:
+                origin = hashlib.sha256(log.name.encode("utf-8")).hexdigest()
+                url = f"{witness.url.rstrip('/')}/{origin}/checkpoint"
+                try:
+                    response = http.get(url)
+                except httpx.HTTPError as e:
+                    problems.append(f"witness {name}: cannot read {url}: {type(e).__name__}")
+                    continue
+                if response.status_code == 200:
+                    found.append((f"witness {name}", response.text))
+                elif response.status_code != 404:  # 404: it holds nothing of that log yet
+                    problems.append(f"witness {name}: {url} answered {response.status_code}")
+    finally:
+        if own:
+            http.close()
+    return found, problems

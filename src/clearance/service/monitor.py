@@ -2,11 +2,12 @@
 
 :func:`run_pass` is one pass of ``clearance monitor``:
 
-1. read the log's latest checkpoint and check it against the party's witness policy
-   (signed by the log the policy names, cosigned by its quorum of witnesses);
+1. read the log's latest checkpoint and check its signature by the log the party's
+   witness policy names;
 2. keep it among the checkpoints seen (with any ``gossip``: checkpoints other parties'
    monitors or witnesses saw, each signed by the log) and look for a split view (two of
    one size with different roots) or a rollback (smaller than one seen from the log);
+   then require the policy's quorum of cosignatures on it;
 3. check the RFC 9162 consistency proof from the checkpoint verified last to the new
    one; when it fails, read the entries the monitor kept again from the log and name the
    ones that changed;
@@ -152,10 +153,9 @@ def run_pass(
     """One pass (see the module docstring); raises :class:`AuditError` naming what failed."""
     note = client.checkpoint()
     try:
-        quorum = check_quorum(policy, note)
-    except QuorumError as e:
-        raise AuditError(f"the checkpoint from {client.source}: {e}") from None
-    new = Seen(quorum.checkpoint.size, quorum.checkpoint.root, note, client.source)
+        new = read_gossip(note, client.source, policy)
+    except InputError as e:
+        raise AuditError(f"the checkpoint from {client.source}: {e.rule}") from None
     before = store.seen()
     store.see([new, *gossip])
     verified = store.verified()
@@ -182,6 +182,10 @@ def run_pass(
         raise _rewritten(client, kept[: new.size], str(e)) from None
     for i, g in enumerate(gossip):
         check_views(g, [*before, *gossip[:i]], None)
+    try:  # after the views: a checkpoint shown to the log's monitors alone lacks the quorum
+        quorum = check_quorum(policy, note)
+    except QuorumError as e:
+        raise AuditError(f"the checkpoint from {client.source}: {e}") from None
     if verified is not None and 0 < verified.size < new.size:
         proof = client.consistency(verified.size, new.size)
         try:
