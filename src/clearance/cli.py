@@ -26,6 +26,7 @@ from clearance import (
     cli_audit,
     cli_forecast,
     cli_keys,
+    cli_monitor,
     cli_replay,
     cli_run,
     cli_webhooks,
@@ -208,6 +209,7 @@ app.add_typer(cli_keys.member_app, name="member")
 app.add_typer(cli_witness.witness_app, name="witness")
 app.command("replay")(cli_replay.replay_command)
 app.add_typer(cli_webhooks.webhooks_app, name="webhooks")
+app.command("monitor")(cli_monitor.monitor)
 
 AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]

@@ -17,13 +17,15 @@ from typing import Annotated
 import typer
 
 from clearance import bootstrap
-from clearance.adapters.audit_files import read_export, write_export
+from clearance.adapters.audit_files import read_bundle, read_export, write_bundle, write_export
 from clearance.cli_run import ExitCode, settings
 from clearance.domain.errors import InputError
 from clearance.domain.ledger.audit import AuditError, verify_log
+from clearance.domain.ledger.bundle import verify_bundle
 from clearance.domain.ledger.checkpoint import NoteError, parse_vkey, raw_public
 from clearance.domain.ledger.policy import QuorumError, check_quorum
 from clearance.service.audit import checkpoint_view, entry_view
+from clearance.service.bundle import request_bundle
 
 audit_app = typer.Typer(
     help="The tamper-evident audit log (RFC 9162 Merkle tree, signed checkpoints).",
@@ -174,6 +176,48 @@ def _sealed(count: int) -> str:
     if not count:
         return ""
     return f" ({count} of them sealed: their signatures are checked once disclosed)"
+
+
+@audit_app.command("bundle")
+def audit_bundle(
+    request_id: Annotated[str, typer.Argument(help="The request's id.")],
+    out: Annotated[Path, typer.Option("--out", help="The bundle file to write.")],
+) -> None:
+    """Write one request's audit bundle: checkable offline with `audit verify-bundle`.
+
+    The request's entries, their inclusion proofs, the cosigned checkpoint, the log's key and the key and enrollment entries its decisions are checked with."""
+    log = bootstrap.audit_log(settings())
+    bundle = request_bundle(log, request_id)
+    write_bundle(out, bundle)
+    typer.echo(
+        f"wrote {out}: {len(bundle['entries'])} entries of {request_id} and the keys they "
+        f"need, under the checkpoint of {log.origin}"
+    )
+
+
+@audit_app.command("verify-bundle")
+def audit_verify_bundle(
+    bundle: Annotated[Path, typer.Argument(help="A file from `audit bundle`.")],
+    policy: Annotated[
+        Path,
+        typer.Option("--policy", help="The witness policy (C2SP tlog-policy) to require."),
+    ],
+) -> None:
+    """Check a request's audit bundle with no server and no database; exit 1 naming what fails."""
+    rules = bootstrap.witness_policy(policy)
+    try:
+        summary = verify_bundle(read_bundle(bundle), rules)
+    except AuditError as e:
+        print(f"audit bundle: FAILED: {e}", file=sys.stderr)
+        raise typer.Exit(ExitCode.VERIFICATION_FAILED) from None
+    except InputError as e:
+        raise InputError(e.rule, source=str(bundle), field=e.field) from None
+    typer.echo(
+        f"audit bundle intact: request {summary.request_id} ({summary.state}), "
+        f"{summary.entries} entries proven in the checkpoint of size {summary.size}, "
+        f"{summary.decisions} signed decisions, {summary.disclosures} disclosures; "
+        f"cosigned by {', '.join(summary.cosigned) or 'none needed'}"
+    )
 
 
 def _log_key(keys: dict[str, object], given: str | None) -> tuple[str, bytes]:

@@ -13,6 +13,9 @@ Files::
                     for whoever holds the database (optional: without it the entries
                     and tree still verify, and sealed decisions are counted, not checked)
 
+and one request's bundle in one JSON file (``clearance audit bundle``; its format is
+``clearance.domain.ledger.bundle``'s).
+
 Reading is strict: a malformed line raises :class:`~clearance.domain.ledger.audit.AuditError`
 naming it.
 """
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from clearance.domain.errors import InputError
 from clearance.domain.ledger.audit import AuditError
 from clearance.service.ports import StoredCheckpoint, StoredEntry
 
@@ -128,6 +132,22 @@ def _entry(line: str, number: int) -> tuple[int, bytes, bytes | None]:
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as e:
         raise AuditError(f"{where}: malformed ({e})") from None
     return index, raw, leaf
+
+
+def write_bundle(path: Path, bundle: dict[str, Any]) -> None:
+    """Write a request's audit bundle (``clearance audit bundle``) to ``path`` atomically."""
+    with _atomic(path) as out:
+        out.write(json.dumps(bundle, indent=2) + "\n")
+
+
+def read_bundle(path: Path) -> object:
+    """The JSON in ``path``; :class:`InputError` (exit 2) when it cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InputError(f"cannot read it: {e.strerror}", source=str(path)) from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"is not JSON: {e}", source=str(path)) from None
 
 
 @contextmanager

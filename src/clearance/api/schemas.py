@@ -487,6 +487,38 @@ class RequestAudit(BaseModel):
     )
 
 
+class PagedEntry(BaseModel):
+    index: int
+    data: str
+
+
+class EntryPage(BaseModel):
+    checkpoint: Checkpoint
+    entries: list[PagedEntry]
+
+
+class BundleEntry(BaseModel):
+    index: int
+    data: str
+    inclusion_proof: list[str]
+
+
+class BundleLog(BaseModel):
+    origin: str
+    vkey: str
+
+
+class Bundle(BaseModel):
+    """One request's audit bundle (``clearance.domain.ledger.bundle``)."""
+
+    format: str
+    request_id: str
+    log: BundleLog
+    checkpoint: str
+    entries: list[BundleEntry]
+    disclosures: list[dict[str, Any]]
+
+
 class Consistency(BaseModel):
     from_: int = Field(alias="from")
     to: int

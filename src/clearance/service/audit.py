@@ -281,6 +281,19 @@ class AuditLog:
         data = stored.data
         return EntryProof(index, data, leaf_hash(data), size, root, proof, checkpoint)
 
+    def entries(self, start: int, limit: int) -> tuple[StoredCheckpoint, list[StoredEntry]]:
+        """The latest checkpoint, and up to ``limit`` entries of its tree from log index
+        ``start`` (what a monitor reads, then checks against the checkpoint's root)."""
+        checkpoint = self.checkpoint()
+        if start > checkpoint.size:
+            raise NotFoundError(
+                f"no audit entry {start}: the log's checkpoint holds {checkpoint.size} entries"
+            )
+        count = max(0, min(limit, checkpoint.size - start))
+        with self.uow() as uow:
+            page = uow.audit.entries(start, count) if count else []
+        return checkpoint, page
+
     def request_entries(
         self, request_id: str, limit: int = 1000
     ) -> tuple[StoredCheckpoint, list[EntryProof]]:

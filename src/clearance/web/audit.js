@@ -156,3 +156,31 @@ export async function verifyRequestEntries(audit, logKey) {
   }
   return result;
 }
+
+// A link that downloads the request's audit bundle (GET /v1/requests/{id}/audit/bundle):
+// one file that `clearance audit verify-bundle FILE --policy POLICY` checks with no server.
+// `getJson(path)` is the page's authenticated GET.
+export function bundleLink(requestId, getJson) {
+  const link = document.createElement("a");
+  link.id = "audit-bundle";
+  link.href = "#";
+  link.textContent = "Download the audit bundle (check it offline: clearance audit verify-bundle)";
+  link.addEventListener("click", async (event) => {
+    event.preventDefault();
+    try {
+      const bundle = await getJson(`/v1/requests/${encodeURIComponent(requestId)}/audit/bundle`);
+      const blob = new Blob([JSON.stringify(bundle, null, 2) + "\n"], { type: "application/json" });
+      const url = URL.createObjectURL(blob);
+      const save = document.createElement("a");
+      save.href = url;
+      save.download = `${requestId}.bundle.json`;
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) {
+      link.textContent = `The audit bundle could not be read: ${e.message}`;
+    }
+  });
+  return link;
+}

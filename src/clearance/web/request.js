@@ -5,7 +5,7 @@
 import { $, el, api, ApiError, words, duration, showMessage, clearMessage, readTime } from "./util.js";
 import { makeMap, volumeLayer, fitAround, conflictLayers, siteRangeLayers } from "./maps.js";
 import { renderChain, renderViolations, linkIds } from "./chain.js";
-import { verifyRequestEntries } from "./audit.js";
+import { verifyRequestEntries, bundleLink } from "./audit.js";
 
 const state = { map: null, volumes: null, path: null, others: null, site: null, record: null, me: null, clock: null };
 // ``open(id)`` goes to another request's address (#/requests/ID); ``shown`` switches the view
@@ -255,6 +255,7 @@ async function renderAudit(r) {
   const cp = checked.checkpoint;
   $("audit-checkpoint").textContent = `${mark(cp.ok)} Checkpoint of ${cp.size} entries: ${cp.detail}`;
   $("audit-checkpoint").dataset.ok = String(cp.ok);
+  $("audit-checkpoint").append(" ", bundleLink(r.id, (path) => api("GET", path)));
   list.replaceChildren(...checked.entries.map((e) => el("li", { dataset: { ok: String(e.ok), index: e.index } },
     el("span", { class: e.ok ? "ok" : "bad" }, mark(e.ok)), ` #${e.index} ${e.kind}: ${e.detail}`)));
   if (!checked.entries.length) list.append(el("li", {}, "No entry yet."));

@@ -9,6 +9,11 @@
 - ``GET /v1/requests/{id}/audit``: every entry about one request, with inclusion proofs
   in the latest checkpoint's tree, and the disclosures that open its commitments (only
   for those who may see the request: its operator and the authorities in its chain).
+  Entries name requests and the people who acted, so a principal's token is needed.
+- ``GET /v1/audit/entries?from=&limit=``: a page of entries (base64 data, no proofs),
+  what ``clearance monitor`` reads to recompute the tree.
+- ``GET /v1/requests/{id}/audit/bundle``: the request's audit bundle (entries, proofs,
+  cosigned checkpoint, the key entries its decisions need), for offline checks.
 - ``GET /v1/audit/consistency?from=&to=``: the proof that the tree of ``from`` entries
   is a prefix of the tree of ``to`` entries.
 - ``GET /v1/keys``: the log's public key and every authority's, as C2SP verifier keys
@@ -28,9 +33,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from clearance.api import schemas
 from clearance.api.deps import ContextDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
-from clearance.service import queries
+from clearance.service import bundle, queries
 from clearance.service.audit import (
     AuditLog,
+    b64,
     checkpoint_view,
     consistency_view,
     entry_view,
@@ -71,6 +77,29 @@ def checkpoint(log: AuditLogDep, accept: Annotated[str | None, Header()] = None)
     return PlainTextResponse(latest.note, media_type="text/plain; charset=utf-8")
 
 
+MAX_PAGE = 1000
+
+
+@router.get(
+    "/v1/audit/entries",
+    response_model=None,
+    responses=ok(schemas.EntryPage) | problem_responses(401, 404, 422),
+)
+def entries(
+    who: PrincipalDep,
+    log: AuditLogDep,
+    start: Annotated[int, Query(alias="from", ge=0, le=MAX_INDEX, description="First index.")],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many.")] = 100,
+) -> dict[str, Any]:
+    """Entries of the latest checkpoint's tree from log index ``from`` (base64 of each
+    entry's canonical JSON), without proofs: a monitor recomputes the tree from them."""
+    checkpoint, page = log.entries(start, limit)
+    return {
+        "checkpoint": checkpoint_view(checkpoint),
+        "entries": [{"index": e.index, "data": b64(e.data)} for e in page],
+    }
+
+
 @router.get(
     "/v1/audit/entries/{index}",
     response_model=None,
@@ -101,6 +130,23 @@ def request_entries(
         "entries": [{k: v for k, v in entry_view(e).items() if k != "checkpoint"} for e in entries],
         "disclosures": log.disclosures_of(entries),
     }
+
+
+@router.get(
+    "/v1/requests/{request_id}/audit/bundle",
+    response_model=None,
+    responses=ok(schemas.Bundle) | problem_responses(401, 404),
+)
+def request_bundle(
+    who: PrincipalDep, ctx: ContextDep, log: AuditLogDep, request_id: str
+) -> JSONResponse:
+    """The request's audit bundle (one file, checkable offline with ``clearance audit
+    verify-bundle``), for whoever may see the request."""
+    queries.get(ctx, who, request_id)  # 404 unless the caller may see the request
+    return JSONResponse(
+        bundle.request_bundle(log, request_id),
+        headers={"Content-Disposition": f'attachment; filename="{request_id}.bundle.json"'},
+    )
 
 
 @router.get(
