@@ -21,7 +21,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clearance import bootstrap, cli_audit, cli_forecast, cli_keys, cli_run, cli_witness
+from clearance import (
+    bootstrap,
+    cli_audit,
+    cli_forecast,
+    cli_grants,
+    cli_keys,
+    cli_run,
+    cli_witness,
+)
 from clearance.adapters.key_files import read_key_file
 from clearance.cli_run import EPILOG, ExitCode, exit_code, settings
 from clearance.config import DEFAULT_PORT, Settings
@@ -196,6 +204,7 @@ app.add_typer(cli_audit.authority_app, name="authority")
 app.add_typer(cli_keys.key_app, name="key")
 app.add_typer(cli_keys.member_app, name="member")
 app.add_typer(cli_witness.witness_app, name="witness")
+app.add_typer(cli_grants.grant_app, name="grant")
 
 AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
