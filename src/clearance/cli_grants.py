@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from clearance import bootstrap
-from clearance.adapters.files import write_document
+from clearance.adapters.files import check_document_path, write_document
 from clearance.cli_run import settings
 from clearance.domain.clearance.grant_suggestions import LIMIT
 from clearance.domain.errors import InputError, NotFoundError
@@ -49,6 +49,8 @@ def grant_suggest(
     have cleared the most of what AUTHORITY approved by hand and none of what it denied,
     best first, with those counts. Nothing is stored."""
     start, end = mining.period(since, until)
+    if out is not None:
+        check_document_path(out)
     ctx = bootstrap.context(settings())
     who = queries.principal(ctx, as_) if as_ is not None else None
     found = mining.grant_suggestions(ctx, who, authority, start, end, limit)

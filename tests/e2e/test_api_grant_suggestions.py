@@ -87,4 +87,5 @@ def test_a_bad_period_is_a_problem_naming_the_parameter(client: TestClient, acto
     assert "since" in body["detail"]
     backwards = {"since": "2017-11-22T00:00:00Z", "until": "2017-11-21T00:00:00Z"}
     body = assert_problem(client.get(URL, params=backwards, headers=ne), 422)
-    assert "until" in body["detail"] and "after since" in body["detail"]
+    assert "until" in body["detail"]
+    assert "after since" in body["detail"]

@@ -150,14 +150,19 @@ def expand_paths(paths: list[Path], error: type[InputError] = InputError) -> lis
     return out
 
 
-def write_document(path: Path, data: Any, header: str = "") -> None:
-    """``data`` as YAML (``.yaml``/``.yml``, after ``header`` comment lines) or JSON
-    (``.json``), written whole or not at all: a temporary file beside it, fsynced, then
-    renamed into place."""
+def check_document_path(path: Path) -> None:
+    """``path`` can be written as a document: a known suffix, in a folder that exists."""
     if path.suffix not in DOCUMENT_SUFFIXES:
         raise InputError(f"must end in {', '.join(DOCUMENT_SUFFIXES)}", source=str(path))
     if not path.parent.is_dir():
         raise InputError("its folder does not exist", source=str(path))
+
+
+def write_document(path: Path, data: Any, header: str = "") -> None:
+    """``data`` as YAML (``.yaml``/``.yml``, after ``header`` comment lines) or JSON
+    (``.json``), written whole or not at all: a temporary file beside it, fsynced, then
+    renamed into place."""
+    check_document_path(path)
     if path.suffix == ".json":
         text = json.dumps(data, indent=2) + "\n"
     else:
