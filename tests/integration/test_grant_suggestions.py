@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from clearance.adapters.files import read_document, write_document
 from clearance.adapters.scenario_loader import load_scenario_files
-from clearance.adapters.sql import make_engine, uow_factory
+from clearance.adapters.sql import make_engine, uow_factory, upgrade
 from clearance.bootstrap import store_scenario, upgrade_database
 from clearance.config import Settings
 from clearance.domain.clearance.evaluation import evaluate
@@ -32,8 +32,10 @@ from clearance.domain.errors import ForbiddenError, InputError, NotFoundError
 from clearance.service import grant_suggestions as mining
 from clearance.service import handlers
 from clearance.service.context import Context
+from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock
 from clearance.service.scenarios import ScenarioVersions
+from tests.integration.test_sql_storage import SUBMITTED, opened
 
 NIGER = Path(__file__).parents[2] / "examples" / "niger"
 NOW = datetime(2017, 11, 20, tzinfo=UTC)
@@ -174,3 +176,43 @@ def test_a_bad_period_names_the_parameter() -> None:
     with pytest.raises(InputError, match="until: must be after since"):
         mining.period("2017-11-22T00:00:00Z", "2017-11-21T00:00:00Z")
     assert mining.period(None, None) == (None, None)
+
+
+def test_decided_by_hand_is_what_the_memory_reference_returns(db_url: str) -> None:
+    """Only a member's approve or deny, made in [since, until), oldest request first; a
+    policy's denial (no one named) and a pending review are not decisions by hand."""
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        memory = MemoryUnitOfWork(MemoryStore())
+        with uow_factory(engine)() as sql, memory:
+            for uow in (sql, memory):
+                ids = [f"req-{i}" for i in range(4)]
+                records = [
+                    opened("13-us-isr-into-nigeria.yaml", ids[0], SUBMITTED),
+                    opened("13-us-isr-into-nigeria.yaml", ids[1], SUBMITTED + timedelta(minutes=1)),
+                    opened("05-us-armed-overwatch-agadez-2020.yaml", ids[2], SUBMITTED + timedelta(minutes=2)),
+                    opened("03-us-armed-overwatch-niamey.yaml", ids[3], SUBMITTED + timedelta(minutes=3)),
+                ]  # fmt: skip
+                hour = timedelta(hours=1)
+                records[0].decide("NE.Defense", Decision.APPROVE, "ne", SUBMITTED + hour)
+                records[1].decide("NE.Defense", Decision.DENY, "ne", SUBMITTED + 2 * hour)
+                records[2].decide("US.DoD", Decision.DENY, "dod", SUBMITTED + 3 * hour)
+                for record in records:
+                    uow.requests.add(record)
+                uow.commit()
+
+            def same(authority: str, since: datetime, until: datetime) -> list[str]:
+                expected = memory.requests.decided_by_hand(authority, since, until, 100)
+                got = sql.requests.decided_by_hand(authority, since, until, 100)
+                assert [r.id for r in got] == [r.id for r in expected]
+                return [r.id for r in got]
+
+            early, late = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+            assert same("NE.Defense", early, late) == ["req-0", "req-1"]
+            assert same("NE.Defense", SUBMITTED + timedelta(hours=2), late) == ["req-1"]
+            assert same("NE.Defense", early, SUBMITTED + timedelta(hours=2)) == ["req-0"]
+            assert same("US.DoD", early, late) == ["req-2"]  # not 03, denied by a policy
+            assert same("NG.Defense", early, late) == []  # still waiting
+    finally:
+        engine.dispose()

@@ -444,6 +444,7 @@ class SqlRequests(RequestRepository):
                 a.request_id == r.id,
                 a.authority == authority,
                 a.status.in_(hand),
+                a.decided_by.is_not(None),  # a policy's denial names no one
                 a.decided_at >= since,
                 a.decided_at < until,
             )

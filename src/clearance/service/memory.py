@@ -135,6 +135,7 @@ class MemoryRequests(RequestRepository):
             if any(
                 a.authority == authority
                 and a.status in hand
+                and a.by is not None
                 and a.at is not None
                 and since <= a.at < until
                 for a in r.approvals
