@@ -180,7 +180,8 @@ def test_a_bad_period_names_the_parameter() -> None:
 
 def test_decided_by_hand_is_what_the_memory_reference_returns(db_url: str) -> None:
     """Only a member's approve or deny, made in [since, until), oldest request first; a
-    policy's denial (no one named) and a pending review are not decisions by hand."""
+    policy's denial (no one named) and a pending review are not decisions by hand; newest
+    request first, at most ``limit``."""
     upgrade(db_url)
     engine = make_engine(db_url)
     try:
@@ -209,10 +210,13 @@ def test_decided_by_hand_is_what_the_memory_reference_returns(db_url: str) -> No
                 return [r.id for r in got]
 
             early, late = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
-            assert same("NE.Defense", early, late) == ["req-0", "req-1"]
+            assert same("NE.Defense", early, late) == ["req-1", "req-0"]  # newest first
             assert same("NE.Defense", SUBMITTED + timedelta(hours=2), late) == ["req-1"]
             assert same("NE.Defense", early, SUBMITTED + timedelta(hours=2)) == ["req-0"]
             assert same("US.DoD", early, late) == ["req-2"]  # not 03, denied by a policy
             assert same("NG.Defense", early, late) == []  # still waiting
+            assert [r.id for r in sql.requests.decided_by_hand("NE.Defense", early, late, 1)] == [
+                "req-1"
+            ]
     finally:
         engine.dispose()

@@ -450,7 +450,8 @@ class SqlRequests(RequestRepository):
             )
             .exists()
         )
-        query = sa.select(t.requests).where(decided).order_by(r.created_at, r.id).limit(limit)
+        newest = (r.created_at.desc(), r.id.desc())
+        query = sa.select(t.requests).where(decided).order_by(*newest).limit(limit)
         return self._load(query)
 
     def open_for_operator(self, operator: str) -> list[RequestRecord]:

@@ -141,7 +141,7 @@ class MemoryRequests(RequestRepository):
                 for a in r.approvals
             )
         ]
-        found.sort(key=lambda r: (r.created_at, r.id))
+        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         return [self.get(r.id) for r in found[:limit]]  # type: ignore[misc]
 
     def open_for_operator(self, operator: str) -> list[RequestRecord]:

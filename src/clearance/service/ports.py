@@ -180,7 +180,7 @@ class RequestRepository(Logged, abc.ABC):
         self, authority: str, since: datetime, until: datetime, limit: int
     ) -> list[RequestRecord]:
         """Requests on which a member of ``authority`` approved or denied, the decision made
-        in ``[since, until)``; oldest first, at most ``limit``."""
+        in ``[since, until)``; newest first, at most ``limit``."""
 
     @abc.abstractmethod
     def open_for_operator(self, operator: str) -> list[RequestRecord]:

@@ -34,13 +34,14 @@ import shapely.geometry
 
 from clearance.domain.clearance.alternatives import _Plane
 from clearance.domain.clearance.grants import coverage
-from clearance.domain.clearance.model import Area, Grant, Request
+from clearance.domain.clearance.model import Area, Grant, Request, Territory
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.documents import instant
 
 MARGIN_M = 2_000.0  # beyond approved footprints, and away from denied ones
 GRID_DEG = 1e-6  # coordinates of a new area are written on this grid (about 0.1 m)
-MAX_VERTICES = 200  # of a new area (simplified until it has no more)
+MAX_VERTICES = 1000  # of a new area (simplified until it has no more)
+SIMPLIFY_M = 250.0  # the first tolerance; every candidate is checked after it anyway
 MAX_SUBSETS = 4  # purposes (or payloads) beyond this: singletons and all of them only
 LIMIT = 5
 
@@ -110,6 +111,7 @@ def suggest_grants(
         denied = [d for d in mine if not d.approved]
         if not approved:
             continue
+        shapes = _Shapes(mine)
         for purposes in _subsets({d.request.purpose for d in approved}):
             for payloads in _subsets({d.request.payload.value for d in approved}):
                 targets = [
@@ -125,7 +127,9 @@ def suggest_grants(
                     if d.request.purpose in purposes and d.request.payload in payloads
                 ]
                 gid = _grant_id(authority, operator, purposes, payloads, taken)
-                for name, area, window in _candidates(authority, gid, targets, rivals, scenario):
+                for name, area, window in _candidates(
+                    authority, gid, targets, rivals, scenario, shapes
+                ):
                     grant = Grant(gid, authority, operator, purposes, payloads, name, *window)
                     found = _check(grant, area, approved, denied, scenario)
                     if found is None:
@@ -156,6 +160,7 @@ def _candidates(
     targets: list[HandDecision],
     rivals: list[HandDecision],
     scenario: Scenario,
+    shapes: _Shapes,
 ) -> Iterator[tuple[str, Area | None, tuple[datetime, datetime | None]]]:
     """(area name, new area or None, window): the scenario's own areas first."""
     start = min(d.request.volumes[i].time_start for d in targets for i in d.volumes)
@@ -168,35 +173,65 @@ def _candidates(
             yield name, None, window
         in_window = [d for d in rivals if _overlaps(d, window)]
         for shape in ("hull", "union"):
-            geometry = _new_area(shape, targets, in_window, territory)
+            geometry = shapes.new_area(shape, targets, in_window, territory)
             if geometry is not None:
                 yield gid, Area(gid, f"area of grant {gid}", geometry), window
 
 
-def _new_area(
-    shape: str,
-    targets: list[HandDecision],
-    rivals: list[HandDecision],
-    territory: Any,
-) -> shapely.Geometry | None:
-    footprints = [d.request.volumes[i].footprint for d in targets for i in d.volumes]
-    merged = shapely.union_all(footprints)
-    plane = _Plane(merged.centroid)
-    flat = plane.project(merged)
-    grown = (flat.convex_hull if shape == "hull" else flat).buffer(MARGIN_M)
-    for d in rivals:
-        for i in d.volumes:
-            grown = grown.difference(plane.project(d.request.volumes[i].footprint).buffer(MARGIN_M))
-    tolerance = 10.0
-    while shapely.get_num_coordinates(grown) > MAX_VERTICES and tolerance < 100_000:
-        grown = grown.simplify(tolerance)
-        tolerance *= 2
-    area = shapely.transform(grown, plane.back)
-    if territory is not None:
-        area = area.intersection(territory.geometry)
-    area = shapely.set_precision(area, GRID_DEG)
-    area = _polygons(area)
-    return None if area.is_empty or not area.is_valid else area
+class _Shapes:
+    """One operator's decided footprints in one plane (metres), each projected once, and
+    the new areas made from them, each made once (purpose and payload subsets often
+    select the same decisions)."""
+
+    def __init__(self, decisions: list[HandDecision]) -> None:
+        self.keys = [(d.request_id, i) for d in decisions for i in d.volumes]
+        prints = [d.request.volumes[i].footprint for d in decisions for i in d.volumes]
+        centres = shapely.centroid(prints)
+        self.plane = _Plane(shapely.MultiPoint(list(centres)).centroid)
+        # a simplified edge moves by at most the tolerance: well within the margin
+        flat = shapely.simplify(shapely.transform(prints, self.plane.forward), SIMPLIFY_M)
+        self.flat = dict(zip(self.keys, flat, strict=True))
+        self.made: dict[tuple[Any, ...], shapely.Geometry | None] = {}
+
+    def new_area(
+        self,
+        shape: str,
+        targets: list[HandDecision],
+        rivals: list[HandDecision],
+        territory: Territory | None,
+    ) -> shapely.Geometry | None:
+        mine = [(d.request_id, i) for d in targets for i in d.volumes]
+        theirs = [(d.request_id, i) for d in rivals for i in d.volumes]
+        key = (shape, tuple(mine), tuple(theirs))
+        if key not in self.made:
+            self.made[key] = self._make(shape, mine, theirs, territory)
+        return self.made[key]
+
+    def _make(
+        self,
+        shape: str,
+        mine: list[tuple[str, int]],
+        theirs: list[tuple[str, int]],
+        territory: Territory | None,
+    ) -> shapely.Geometry | None:
+        parts = [self.flat[k] for k in mine]
+        if shape == "hull":
+            base = shapely.GeometryCollection(parts).convex_hull
+        else:
+            base = shapely.union_all(parts)
+        grown = base.buffer(MARGIN_M)
+        if theirs:
+            cut = shapely.union_all([self.flat[k] for k in theirs]).buffer(MARGIN_M)
+            grown = grown.difference(cut)
+        tolerance = SIMPLIFY_M
+        while shapely.get_num_coordinates(grown) > MAX_VERTICES and tolerance < 100_000:
+            grown = shapely.make_valid(grown.simplify(tolerance, preserve_topology=False))
+            tolerance *= 2
+        area = shapely.transform(grown, self.plane.back)
+        if territory is not None:
+            area = area.intersection(territory.geometry)
+        area = _polygons(shapely.set_precision(area, GRID_DEG))
+        return None if area.is_empty or not area.is_valid else area
 
 
 def _polygons(geometry: shapely.Geometry) -> shapely.Geometry:
