@@ -28,10 +28,18 @@ async def grant_suggestions(
     authority_id: str,
     heavy: HeavyDep,
     since: Annotated[
-        str | None, Query(description="Decisions made at or after this RFC 3339 instant.")
+        str | None,
+        Query(
+            description="Decisions made at or after this RFC 3339 instant.",
+            json_schema_extra={"pattern": schemas.RFC3339},
+        ),
     ] = None,
     until: Annotated[
-        str | None, Query(description="Decisions made before this RFC 3339 instant.")
+        str | None,
+        Query(
+            description="Decisions made before this RFC 3339 instant (after `since`).",
+            json_schema_extra={"pattern": schemas.RFC3339},
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=20, description="Suggestions at most.")] = LIMIT,
 ) -> JSONResponse:
