@@ -25,6 +25,7 @@ from clearance import (
     bootstrap,
     cli_audit,
     cli_forecast,
+    cli_grants,
     cli_keys,
     cli_monitor,
     cli_replay,
@@ -210,6 +211,7 @@ app.add_typer(cli_witness.witness_app, name="witness")
 app.command("replay")(cli_replay.replay_command)
 app.add_typer(cli_webhooks.webhooks_app, name="webhooks")
 app.command("monitor")(cli_monitor.monitor)
+app.add_typer(cli_grants.grant_app, name="grant")
 
 AsOption = Annotated[str, typer.Option("--as", help="Act as this principal (by name).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]

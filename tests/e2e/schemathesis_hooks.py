@@ -19,6 +19,7 @@ DOCUMENT_OPERATIONS = frozenset(
     {"POST /v1/requests", "POST /v1/evaluations", "PUT /v1/requests/{request_id}"}
 )
 DECISION = frozenset({"POST /v1/requests/{request_id}/decisions"})  # its signed `at`
+PERIOD = frozenset({"GET /v1/authorities/{authority_id}/grant-suggestions"})  # since, until
 # (operations, problem detail) of rules beyond JSON Schema.
 RELATIONAL_RULES: tuple[tuple[frozenset[str], re.Pattern[str]], ...] = tuple(
     (operations, re.compile(pattern))
@@ -32,8 +33,10 @@ RELATIONAL_RULES: tuple[tuple[frozenset[str], re.Pattern[str]], ...] = tuple(
         (DOCUMENT_OPERATIONS, r"cross the 180th meridian or cover a pole"),
         # a calendar: 2017-02-30 matches any pattern of digits; a year-1 date with a
         # positive offset is before year 1 in UTC
-        (DOCUMENT_OPERATIONS | DECISION, r"must be an RFC 3339 date-time; got"),
-        (DOCUMENT_OPERATIONS | DECISION, r"is out of the supported range of dates"),
+        (DOCUMENT_OPERATIONS | DECISION | PERIOD, r"must be an RFC 3339 date-time; got"),
+        (DOCUMENT_OPERATIONS | DECISION | PERIOD, r"is out of the supported range of dates"),
+        # an order between two query parameters
+        (PERIOD, r"until: must be after since"),
         # the service's clock: a request whose every volume has ended
         (DOCUMENT_OPERATIONS, r"^volumes: every volume has already ended"),
         # the scenario's limits on a window, a request's span, how far ahead a volume

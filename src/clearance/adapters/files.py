@@ -9,6 +9,7 @@ deep, instead of after building it (a 10,000-deep document took 1.6 s to refuse)
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,32 @@ def expand_paths(paths: list[Path], error: type[InputError] = InputError) -> lis
         else:
             raise error("no such file or directory", source=str(p))
     return out
+
+
+def check_document_path(path: Path) -> None:
+    """``path`` can be written as a document: a known suffix, in a folder that exists."""
+    if path.suffix not in DOCUMENT_SUFFIXES:
+        raise InputError(f"must end in {', '.join(DOCUMENT_SUFFIXES)}", source=str(path))
+    if not path.parent.is_dir():
+        raise InputError("its folder does not exist", source=str(path))
+
+
+def write_document(path: Path, data: Any, header: str = "") -> None:
+    """``data`` as YAML (``.yaml``/``.yml``, after ``header`` comment lines) or JSON
+    (``.json``), written whole or not at all: a temporary file beside it, fsynced, then
+    renamed into place."""
+    check_document_path(path)
+    if path.suffix == ".json":
+        text = json.dumps(data, indent=2) + "\n"
+    else:
+        comments = "".join(f"# {line}\n" for line in header.splitlines())
+        text = comments + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

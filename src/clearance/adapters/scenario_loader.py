@@ -89,6 +89,9 @@ def load_scenario(directory: Path) -> Scenario:
     areas = _areas(directory, f.text("areas", default="areas.geojson"))
     grants = {}
     for g in f.objects("grants", default_empty=True):
+        inline = _inline_area(g, territories, areas)
+        if inline is not None:
+            areas[inline.id] = inline
         grant = _grant(g, authorities, operators, purposes, territories, areas)
         if grant.id in grants:
             raise g.fail(f"duplicate grant id {grant.id!r}", "id")
@@ -329,7 +332,7 @@ def _grant(
     for i, p in enumerate(payloads):
         if p not in {x.value for x in Payload}:
             raise g.fail("must be armed or unarmed", f"payloads[{i}]")
-    area = g.text("area")
+    area = g.text("id") if isinstance(g.raw("area"), Mapping) else g.text("area")
     if area not in territories and area not in areas:
         raise g.fail(f"unknown area {area!r}: name a territory's party or a named area", "area")
     start = g.instant("valid_from")
@@ -343,21 +346,40 @@ def _grant(
     )  # fmt: skip
 
 
+def _inline_area(
+    g: Fields, territories: dict[str, Territory], areas: dict[str, Area]
+) -> Area | None:
+    """A grant's ``area`` written as a GeoJSON Polygon or MultiPolygon (what ``clearance
+    grant suggest`` proposes) becomes a named area with the grant's id."""
+    if not g.has("area") or not isinstance(g.raw("area"), Mapping):
+        return None
+    gid = g.text("id")
+    if gid in territories or gid in areas:
+        raise g.fail(
+            f"an area is already named {gid!r}: a grant with its own area needs another id", "id"
+        )
+    return Area(gid, f"area of grant {gid}", _geometry(g, "area"))
+
+
+def _geometry(f: Fields, key: str) -> shapely.Geometry:
+    try:
+        geom = shapely.geometry.shape(f.raw(key))
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as e:
+        raise f.fail(f"not a GeoJSON geometry ({e})", key) from None
+    if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+        raise f.fail("must be a non-empty Polygon or MultiPolygon", key)
+    if not geom.is_valid:
+        raise f.fail(f"invalid geometry: {shapely.is_valid_reason(geom)}", key)
+    return geom
+
+
 def _features(path: Path) -> list[tuple[str, Fields, shapely.Geometry]]:
     fc = Fields(read_document(path, ScenarioError), error=ScenarioError, source=str(path))
     if fc.text("type") != "FeatureCollection":
         raise fc.fail("must be a GeoJSON FeatureCollection", "type")
     out = []
     for feat in fc.objects("features"):
-        try:
-            geom = shapely.geometry.shape(feat.raw("geometry"))
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as e:
-            raise feat.fail(f"not a GeoJSON geometry ({e})", "geometry") from None
-        if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
-            raise feat.fail("must be a non-empty Polygon or MultiPolygon", "geometry")
-        if not geom.is_valid:
-            raise feat.fail(f"invalid geometry: {shapely.is_valid_reason(geom)}", "geometry")
-        out.append((feat.path, feat, geom))
+        out.append((feat.path, feat, _geometry(feat, "geometry")))
     return out
 
 

@@ -443,6 +443,27 @@ class SqlRequests(RequestRepository):
         )
         return self._load(query.order_by(r.created_at, r.id))
 
+    def decided_by_hand(
+        self, authority: str, since: datetime, until: datetime, limit: int
+    ) -> list[RequestRecord]:
+        r, a = t.requests.c, t.approvals.c
+        hand = [ApprovalStatus.APPROVED.value, ApprovalStatus.DENIED.value]
+        decided = (
+            sa.select(a.request_id)
+            .where(
+                a.request_id == r.id,
+                a.authority == authority,
+                a.status.in_(hand),
+                a.decided_by.is_not(None),  # a policy's denial names no one
+                a.decided_at >= since,
+                a.decided_at < until,
+            )
+            .exists()
+        )
+        newest = (r.created_at.desc(), r.id.desc())
+        query = sa.select(t.requests).where(decided).order_by(*newest).limit(limit)
+        return self._load(query)
+
     def open_for_operator(self, operator: str) -> list[RequestRecord]:
         r = t.requests.c
         open_states = [RequestState.PENDING.value, RequestState.CLEARED.value]

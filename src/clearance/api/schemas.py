@@ -585,3 +585,37 @@ class Deliveries(BaseModel):
 class Redelivered(BaseModel):
     id: str
     status: Literal["pending"]
+
+
+class GrantSuggestion(BaseModel):
+    """A standing grant that would have covered ``approvals_covered`` of the authority's
+    approvals by hand and none of its denials (``denials_covered`` is always 0)."""
+
+    description: str
+    grant: dict[str, Any] = Field(
+        description="An entry of `grants:` in scenario.yaml; `area` names a territory or "
+        "a named area, or is a GeoJSON Polygon/MultiPolygon (a new area)."
+    )
+    new_area: bool
+    area_km2: float
+    approvals_covered: int
+    approvals: int
+    denials: int
+    denials_covered: int
+    covered: list[str] = Field(description="The hand-approved requests it would have covered.")
+    similar: list[str] = Field(
+        description="The authority's grants to other operators that already give as much."
+    )
+
+
+class GrantSuggestions(BaseModel):
+    """The grants that would have cleared what an authority approved by hand in a period
+    (decisions made in [since, until)), best first; nothing is stored."""
+
+    authority: str
+    since: str | None
+    until: str | None
+    approvals: int
+    denials: int
+    scenario_version: str
+    suggestions: list[GrantSuggestion]

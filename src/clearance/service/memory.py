@@ -130,6 +130,25 @@ class MemoryRequests(RequestRepository):
         found.sort(key=lambda r: (r.created_at, r.id))
         return [self.get(r.id) for r in found]  # type: ignore[misc]
 
+    def decided_by_hand(
+        self, authority: str, since: datetime, until: datetime, limit: int
+    ) -> list[RequestRecord]:
+        hand = (ApprovalStatus.APPROVED, ApprovalStatus.DENIED)
+        found = [
+            r
+            for r in self.store.requests.values()
+            if any(
+                a.authority == authority
+                and a.status in hand
+                and a.by is not None
+                and a.at is not None
+                and since <= a.at < until
+                for a in r.approvals
+            )
+        ]
+        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return [self.get(r.id) for r in found[:limit]]  # type: ignore[misc]
+
     def open_for_operator(self, operator: str) -> list[RequestRecord]:
         return [
             self.get(r.id)  # type: ignore[misc]

@@ -180,6 +180,13 @@ class RequestRepository(Logged, abc.ABC):
         """Pending requests with a needs_review approval for ``authority``, oldest first."""
 
     @abc.abstractmethod
+    def decided_by_hand(
+        self, authority: str, since: datetime, until: datetime, limit: int
+    ) -> list[RequestRecord]:
+        """Requests on which a member of ``authority`` approved or denied, the decision made
+        in ``[since, until)``; newest first, at most ``limit``."""
+
+    @abc.abstractmethod
     def open_for_operator(self, operator: str) -> list[RequestRecord]:
         """Pending and cleared requests of ``operator``."""
 
