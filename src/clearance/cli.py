@@ -21,7 +21,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clearance import bootstrap, cli_audit, cli_forecast, cli_keys, cli_run, cli_witness
+from clearance import (
+    bootstrap,
+    cli_audit,
+    cli_forecast,
+    cli_keys,
+    cli_run,
+    cli_serve,
+    cli_witness,
+)
 from clearance.adapters.key_files import read_key_file
 from clearance.cli_run import EPILOG, ExitCode, exit_code, settings
 from clearance.config import DEFAULT_PORT, Settings
@@ -273,13 +281,33 @@ PortOption = Annotated[
 ]
 
 
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        help="Worker processes serving the one port (each with its own database connections); "
+        "one that dies is replaced.",
+        min=1,
+        max=64,
+    ),
+]
+
+
 @app.command("serve")
-def serve(host: HostOption = "127.0.0.1", port: PortOption = None) -> None:
+def serve(
+    host: HostOption = "127.0.0.1", port: PortOption = None, workers: WorkersOption = 1
+) -> None:
     """Serve the REST API, the page (/) and the API docs (/docs).
 
     Uses the configured database (CLEARANCE_DATABASE_URL); `db upgrade` and `scenario load` first."""
     listening = _listen(host, port or settings().port)
-    _serve(bootstrap.context(settings()), listening, settings())
+    if workers == 1:
+        _serve(bootstrap.context(settings()), listening, settings())
+        return
+    bootstrap.check_serving(settings())  # refused here, with its exit code, not in N workers
+    code = cli_serve.supervise(
+        listening, workers, lambda: _serve(bootstrap.context(settings()), listening, settings())
+    )
+    raise typer.Exit(code)
 
 
 def _listen(host: str, port: int) -> socket.socket:
