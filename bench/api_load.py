@@ -112,6 +112,7 @@ async def drive(
     connections: int,
     source: Iterator[bytes],
     pids: list[int],
+    database_pids: Callable[[], list[int]] = list,
 ) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[int] = []
@@ -123,6 +124,7 @@ async def drive(
         )
     )
     cpu_before = cpu_seconds(pids)
+    database_before = {pid: cpu_seconds([pid]) or 0.0 for pid in database_pids()}
     start = time.perf_counter()
     until = start + seconds
     await asyncio.gather(
@@ -130,6 +132,7 @@ async def drive(
     )
     elapsed = time.perf_counter() - start
     cpu_after = cpu_seconds(pids)
+    database_after = {pid: cpu_seconds([pid]) or 0.0 for pid in database_pids()}
     figures = {
         "submissions": len(latencies),
         "submissions_per_s": round(len(latencies) / elapsed, 1),
@@ -141,6 +144,9 @@ async def drive(
         figures["server_cpu_ms_per_submission"] = round(
             (cpu_after - cpu_before) * 1000 / len(latencies), 2
         )
+    if database_after:  # PostgreSQL on this machine: its server processes' CPU as well
+        used = sum(t - database_before.get(pid, 0.0) for pid, t in database_after.items())
+        figures["database_cpu_ms_per_submission"] = round(used * 1000 / len(latencies), 2)
     return figures
 
 
@@ -172,7 +178,17 @@ def run_against(
                 while len(server.worker_pids()) < count and time.monotonic() < deadline:
                     time.sleep(0.1)
                 pids += server.worker_pids()
-            run = asyncio.run(drive(server.port, token, seconds, connections, source, pids))
+            run = asyncio.run(
+                drive(
+                    server.port,
+                    token,
+                    seconds,
+                    connections,
+                    source,
+                    pids,
+                    partial(local_postgres, url),
+                )
+            )
             if wrk:
                 run["wrk"] = wrk_run(server.port, token, seconds, connections, source, workdir)
             figures[f"workers_{count}"] = run
@@ -183,6 +199,24 @@ def run_against(
         many["submissions_per_s"] / one["submissions_per_s"], 2
     )
     return figures
+
+
+def local_postgres(url: str) -> list[int]:
+    """The processes of the PostgreSQL server at ``url`` when it runs on this machine and
+    lets us read its data directory (the throwaway one), else none."""
+    if not url.startswith("postgresql"):
+        return []
+    import psycopg
+
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        with psycopg.connect(plain) as connection:
+            row = connection.execute("SHOW data_directory").fetchone()
+        postmaster = int((Path(row[0]) / "postmaster.pid").read_text().split()[0])
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except (psycopg.Error, OSError, TypeError, ValueError, IndexError):
+        return []
+    return [postmaster, *(int(c) for c in children)]
 
 
 def wrk_run(

@@ -158,3 +158,19 @@ def test_serve_with_workers_refuses_a_database_never_upgraded_before_forking(
     assert done.returncode == 3, done.stderr
     assert "clearance db upgrade" in done.stderr
     assert "started (pid" not in done.stderr  # no worker was forked
+
+
+@pytest.mark.parametrize("workers", ["0", "65", "two"])
+def test_serve_refuses_a_worker_count_out_of_range_naming_the_option(
+    workers: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [*CLEARANCE, "serve", "--workers", workers, "--port", str(free_port())],
+        env={**os.environ, "CLEARANCE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--workers" in done.stderr
+    assert "Traceback" not in done.stderr
