@@ -261,7 +261,15 @@ def wrk_run(
 
 
 @contextlib.contextmanager
-def throwaway_postgres() -> Iterator[Callable[[], str]]:
+def throwaway_postgres() -> Iterator[str]:
+    """An empty database on a throwaway PostgreSQL server (bench/cells.py uses it too)."""
+    with throwaway_postgres_databases() as new_database:
+        yield new_database()
+
+
+@contextlib.contextmanager
+def throwaway_postgres_databases() -> Iterator[Callable[[], str]]:
+    """A throwaway PostgreSQL server on loopback, as a maker of new empty databases."""
     from tests.pgserver import PostgresServer, find_bin_dir
     from tests.pgserver import free_port as pg_port
 
@@ -316,7 +324,7 @@ def main() -> None:
         )
         print(f"sqlite: {figures['sqlite']}")
         if args.postgres == "auto":
-            with throwaway_postgres() as new_database:
+            with throwaway_postgres_databases() as new_database:
                 figures["postgresql"] = run_against(
                     itertools.repeat(new_database()).__next__ if args.small else new_database,
                     workdir,
