@@ -47,6 +47,9 @@ from tests.serverproc import Server  # noqa: E402
 DOCUMENT = ROOT / "examples" / "niger" / "requests" / "05-us-armed-overwatch-agadez-2020.yaml"
 
 
+MINIMUM = 20  # responses a measured run waits for, however long it takes
+
+
 def bodies(count: int) -> list[bytes]:
     """The Agadez request, each copy 13 hours after the previous one, so that they do not
     conflict (each is evaluated, deconflicted and stored as pending)."""
@@ -71,7 +74,9 @@ async def client(
     errors: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    while time.perf_counter() < until:
+    # past ``until`` too, until MINIMUM responses are in: a loaded machine may answer few
+    # in a short run, and percentiles need some
+    while time.perf_counter() < until or len(latencies) < MINIMUM:
         body = next(source)
         head = (
             f"POST /v1/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
@@ -117,9 +122,10 @@ async def drive(
     latencies: list[float] = []
     errors: list[int] = []
     # Warm up (imports, caches, first connections), then measure.
+    warm: list[float] = []
     await asyncio.gather(
         *(
-            client(port, source, token, time.perf_counter() + 1.0, [], [])
+            client(port, source, token, time.perf_counter() + 1.0, warm, [])
             for _ in range(connections)
         )
     )
