@@ -33,6 +33,7 @@ class Server:
     command: list[str] = field(default_factory=lambda: list(CLEARANCE))  # e.g. an installed one
     extra_env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    workers: int = 1  # `serve --workers N` when more than one
 
     @property
     def env(self) -> dict[str, str]:
@@ -67,7 +68,13 @@ class Server:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [*self.command, "serve", "--port", str(self.port)],
+                [
+                    *self.command,
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    *(["--workers", str(self.workers)] if self.workers > 1 else []),
+                ],
                 env=self.env,
                 cwd=self.cwd,
                 stdout=out,
@@ -84,6 +91,13 @@ class Server:
                 time.sleep(0.1)
         self.kill()
         raise RuntimeError(f"server did not start: {self.log.read_text()}")
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes of `serve --workers N` now (Linux's /proc), in pid order."""
+        assert self.process is not None
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return sorted(int(c) for c in children)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush; what was acknowledged must already be durable."""

@@ -257,6 +257,22 @@ def webhook_worker(ctx: Context, settings: Settings | None = None) -> Callable[[
     return partial(deliver_due, ctx.uow, HttpSender(), wall_now, policy)
 
 
+def check_serving(settings: Settings) -> None:
+    """Raise what ``context`` and ``audit_log`` would (a database not migrated, no
+    scenario loaded, a bad witness policy, an unreadable key directory; the log's key is
+    made if missing), then close the database: for a parent process about to fork
+    workers that each open their own."""
+    engine = _migrated(settings)
+    try:
+        new_uow = uow_factory(engine)
+        versions = scenario_versions()
+        with new_uow() as uow:
+            versions.current(uow)  # NotFoundError before any load
+        audit_log(settings, ctx=Context(new_uow, versions, SystemClock()))
+    finally:
+        engine.dispose()
+
+
 def scenario_versions() -> ScenarioVersions:
     """Stored scenario versions, read from their files when first asked for."""
     return ScenarioVersions(load_scenario_files)

@@ -30,6 +30,7 @@ from clearance import (
     cli_monitor,
     cli_replay,
     cli_run,
+    cli_serve,
     cli_webhooks,
     cli_witness,
 )
@@ -289,13 +290,33 @@ PortOption = Annotated[
 ]
 
 
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        help="Worker processes serving the one port (each with its own database connections); "
+        "one that dies is replaced.",
+        min=1,
+        max=64,
+    ),
+]
+
+
 @app.command("serve")
-def serve(host: HostOption = "127.0.0.1", port: PortOption = None) -> None:
+def serve(
+    host: HostOption = "127.0.0.1", port: PortOption = None, workers: WorkersOption = 1
+) -> None:
     """Serve the REST API, the page (/) and the API docs (/docs).
 
     Uses the configured database (CLEARANCE_DATABASE_URL); `db upgrade` and `scenario load` first."""
     listening = _listen(host, port or settings().port)
-    _serve(bootstrap.context(settings()), listening, settings())
+    if workers == 1:
+        _serve(bootstrap.context(settings()), listening, settings())
+        return
+    bootstrap.check_serving(settings())  # refused here, with its exit code, not in N workers
+    code = cli_serve.supervise(
+        listening, workers, lambda: _serve(bootstrap.context(settings()), listening, settings())
+    )
+    raise typer.Exit(code)
 
 
 def _listen(host: str, port: int) -> socket.socket:

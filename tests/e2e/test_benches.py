@@ -233,3 +233,18 @@ def test_compare_refuses_bad_input_with_one_line_and_exit_2(
     assert done.stderr.startswith(f"error: {message}"), done.stderr
     assert "Traceback" not in done.stderr
     assert "clearance-compare-" not in _git(repo, "worktree", "list")
+
+
+def test_the_api_bench_measures_one_and_two_workers_on_both_databases_in_one_run(
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]],
+) -> None:
+    done = runs["api_load.py"].result()
+    assert done.returncode == 0, done.stderr[-4000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])["summary"]
+    assert set(summary) == {"sqlite", "postgresql"}
+    for run in summary.values():
+        assert set(run) == {"workers_1", "workers_2", "ratio"}
+        one, two = run["workers_1"], run["workers_2"]
+        assert one[0] > 0
+        assert two[0] > 0
+        assert run["ratio"] == round(two[0] / one[0], 2)

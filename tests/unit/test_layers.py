@@ -27,6 +27,7 @@ ENTRYPOINTS = (
     "clearance.cli_keys",
     "clearance.cli_replay",
     "clearance.cli_run",
+    "clearance.cli_serve",
     "clearance.bootstrap",
 )
 WEB_AND_CLI = ("fastapi", "starlette", "pydantic", "typer", "rich", "uvicorn", "click")
