@@ -24,10 +24,14 @@ ENTRYPOINTS = (
     "clearance.cli",
     "clearance.cli_audit",
     "clearance.cli_forecast",
+    "clearance.cli_grants",
     "clearance.cli_keys",
+    "clearance.cli_monitor",
     "clearance.cli_replay",
     "clearance.cli_run",
     "clearance.cli_serve",
+    "clearance.cli_webhooks",
+    "clearance.cli_witness",
     "clearance.bootstrap",
 )
 WEB_AND_CLI = ("fastapi", "starlette", "pydantic", "typer", "rich", "uvicorn", "click")
