@@ -20,7 +20,7 @@ from clearance.adapters.scenario_loader import scenario_files
 from clearance.adapters.sql import make_engine, schema_problem, uow_factory
 from clearance.adapters.timeline_files import example_request, read_timeline
 from clearance.config import Settings
-from clearance.domain.clearance.timeline import TimelineError
+from clearance.domain.errors import TimelineError
 from clearance.domain.ledger.checkpoint import raw_public
 from clearance.domain.ledger.members import key_text
 from clearance.domain.ledger.signatures import (

@@ -12,7 +12,8 @@ import pytest
 from clearance import bootstrap
 from clearance.adapters.timeline_files import read_timeline
 from clearance.config import Settings
-from clearance.domain.clearance.timeline import TimelineError, moved, parse_timeline
+from clearance.domain.clearance.timeline import moved, parse_timeline
+from clearance.domain.errors import TimelineError
 from clearance.service.replay import ScriptClock
 
 AT = "2017-10-02T09:00:00Z"

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clearance.adapters.files import DOCUMENT_SUFFIXES, read_document
 from clearance.adapters.key_files import new_key_file, read_key_file
-from clearance.domain.clearance.timeline import Timeline, TimelineError, parse_timeline
-from clearance.domain.errors import InputError, RequestError
+from clearance.domain.clearance.timeline import Timeline, parse_timeline
+from clearance.domain.errors import InputError, RequestError, TimelineError
 
 REQUESTS = "requests"
 

@@ -8,7 +8,8 @@
      |    +-- DuplicateKeyError    one mapping names a key twice            2     422
      |    +-- PolicyError          a witness policy file is invalid         2     422
      |    +-- MalformedSubmissionError  a witness's add-checkpoint body     2     422
-     |                             is malformed (the witness answers 400)
+     |    |                        is malformed (the witness answers 400)
+     |    +-- TimelineError        a replay timeline breaks a rule          2     422
      +-- NotFoundError             an id names nothing                      3     404
      |    +-- UnknownLogError      a witness does not follow that log       3     404
      +-- ConflictError             the state, the stage order or the        4     409
@@ -25,6 +26,7 @@
           |    +-- SignatureError  a note lacks a valid signature by the expected key
           +-- DecisionSignatureError   a decision's signature is missing or wrong
           +-- AuditError           the log or an export fails verification
+          |    +-- DisclosureError  a disclosure does not open its commitment
           +-- TamperedError        stored log data contradicts itself (found while
           |                        integrating: the database was changed)
           +-- ReplayError          a request's log entries do not follow one another
@@ -191,3 +193,13 @@ class CosignatureError(VerificationError):
 class QuorumError(VerificationError):
     """A checkpoint is not signed by a log the policy names, or lacks its quorum of
     witness cosignatures; the message names what is missing."""
+
+
+class TimelineError(InputError):
+    """A timeline file breaks a rule (``domain.clearance.timeline``); nothing was
+    replayed."""
+
+
+class DisclosureError(AuditError):
+    """A disclosure does not open its commitment, or is malformed
+    (``domain.ledger.disclosure``)."""

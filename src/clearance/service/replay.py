@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.overview import AuthorityWaits, ChainTimes, overview
-from clearance.domain.clearance.timeline import Step, Timeline, TimelineError, moved
+from clearance.domain.clearance.timeline import Step, Timeline, moved
 from clearance.domain.clearance.workflow import Decision, RequestRecord, RequestState
 from clearance.domain.documents import instant
-from clearance.domain.errors import ClearanceError, InputError, NotFoundError
+from clearance.domain.errors import ClearanceError, InputError, NotFoundError, TimelineError
 from clearance.domain.ledger.checkpoint import raw_public
 from clearance.domain.ledger.members import ENROLLED, MemberStatement
 from clearance.domain.ledger.signatures import document_digest, sign_statement, statement_for

@@ -32,14 +32,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clearance.domain.documents import Fields, instant
-from clearance.domain.errors import InputError
+from clearance.domain.errors import TimelineError
 
 ACTIONS = ("submit", "amend", "decide", "withdraw")
 DECISIONS = ("approve", "deny")
-
-
-class TimelineError(InputError):
-    """A timeline file breaks a rule; nothing was replayed."""
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from clearance.domain.errors import AuditError, InputError, ProofError, QuorumError
+from clearance.domain.errors import AuditError, DisclosureError, InputError, ProofError, QuorumError
 from clearance.domain.ledger import audit, members
-from clearance.domain.ledger.disclosure import DisclosureError, check_disclosure
+from clearance.domain.ledger.disclosure import check_disclosure
 from clearance.domain.ledger.merkle import leaf_hash, verify_inclusion
 from clearance.domain.ledger.policy import Policy, check_quorum
 

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from clearance.domain.errors import AuditError
+from clearance.domain.errors import DisclosureError
 from clearance.domain.ledger.signatures import canonical_stored, document_digest
 
 __all__ = [
@@ -60,10 +60,6 @@ APPROVAL_SEALED = ("by", "comment", "conditions", "reasons")
 # a decision's detail fields that are sealed (those the authority signed over values)
 DETAIL_SEALED = ("comment", "conditions")
 CONFORMANCE = "request.conformance"
-
-
-class DisclosureError(AuditError):
-    """A disclosure that does not open its commitment, or is malformed."""
 
 
 @dataclass(frozen=True)
