@@ -122,6 +122,28 @@ class Forecast:
         return None if seconds is None else self.now + timedelta(seconds=seconds)
 
 
+def as_submitted(chain: ChainTimes) -> ChainTimes:
+    """The request as it stood when it was submitted: every person's approval still open
+    (what a forecast made then saw; a backtest forecasts it again)."""
+    approvals = tuple(
+        a if a.status not in PEOPLE
+        else ApprovalTimes(a.authority, a.stage, ApprovalStatus.NEEDS_REVIEW, None, None)
+        for a in chain.approvals
+    )  # fmt: skip
+    return ChainTimes(chain.id, RequestState.PENDING, chain.created_at, chain.time_start, approvals)
+
+
+def cleared_after(chain: ChainTimes) -> float | None:
+    """Seconds from submission to clearance of a request people cleared (its last
+    decision), None when it is not cleared or no person decided on it."""
+    if chain.state is not RequestState.CLEARED:
+        return None
+    decided = [a.at for a in chain.approvals if a.by is not None and a.at is not None]
+    if not decided:
+        return None
+    return max(0.0, (max(decided) - chain.created_at).total_seconds())
+
+
 def history(chains: Iterable[ChainTimes], now: datetime) -> dict[str, list[Wait]]:
     """Every authority's waits in these chains as known at ``now``, decided or censored.
 
