@@ -43,6 +43,12 @@ def flow(clock: PinnedClock) -> Context:
     return Context(lambda: MemoryUnitOfWork(store), make_scenario(), clock)
 
 
+@pytest.fixture(autouse=True)
+def forget_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no remembered check."""
+    monkeypatch.setattr(forecasts, "_CHECKED", type(forecasts._CHECKED)())
+
+
 @pytest.fixture
 def fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many authorities each call of ``fit`` in ``service.forecasts`` fitted."""
@@ -107,6 +113,7 @@ def test_the_overview_forecasts_the_pending_requests_starting_soonest_first(
     _history(flow, clock)
     clock.at = T0 + timedelta(days=20)
     later, sooner = (handlers.submit(flow, OPS, _armed(day)).record.id for day in (28, 25))
+    overview_forecasts(flow, OPS)  # the cleared requests are checked once, then remembered
     fits.clear()
     found = overview_forecasts(flow, OPS)
     one_pending_fits = len(fits)
@@ -119,7 +126,7 @@ def test_the_overview_forecasts_the_pending_requests_starting_soonest_first(
         handlers.submit(flow, OPS, _armed(day))
     fits.clear()
     assert overview_forecasts(flow, OPS).pending_total == 5
-    assert len(fits) == one_pending_fits
+    assert len(fits) == one_pending_fits == 1
 
 
 def test_only_the_soonest_pending_requests_are_forecast_on_the_overview(
@@ -181,3 +188,16 @@ def test_a_chain_as_submitted_reopens_every_persons_approval() -> None:
         (ApprovalStatus.COVERED_BY_GRANT, None, None),
     ]
     assert cleared_after(fresh) is None
+
+
+def test_a_cleared_request_is_checked_once_and_remembered(
+    flow: Context, clock: PinnedClock, fits: list[int]
+) -> None:
+    _history(flow, clock, n=6)
+    fits.clear()
+    first = overview_forecasts(flow, OPS).checked
+    assert fits == [0] + [4] * 6  # no pending; one fit per cleared request, the first time
+    fits.clear()
+    again = overview_forecasts(flow, OPS).checked
+    assert again == first
+    assert fits == [0]  # only the (empty) fit of the pending requests

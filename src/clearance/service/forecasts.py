@@ -19,6 +19,8 @@ each, with ``CHECK_DRAWS`` draws), beside how long it really took.
 from __future__ import annotations
 
 import bisect
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +54,7 @@ HISTORY_LIMIT = 2_000  # newest requests read per authority: enough for a stable
 OVERVIEW_FORECASTS = 50  # pending requests forecast on the overview (soonest start first)
 CHECKED = 12  # cleared requests the overview sets beside their forecast
 CHECK_DRAWS = 1_000
+CHECK_MEMORY = 1_024  # checked requests remembered, least recently shown forgotten first
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,11 @@ class OverviewForecasts:
     pending: list[tuple[ChainTimes, Forecast]]  # soonest first time_start first
     pending_total: int  # pending requests in the overview, forecast or not
     checked: list[Checked]  # newest first
+
+
+# a cleared chain (its decisions included) -> its check; per process
+_CHECKED: OrderedDict[ChainTimes, Checked] = OrderedDict()
+_CHECKED_LOCK = threading.Lock()
 
 
 def forecast_request(
@@ -146,11 +154,20 @@ def overview_forecasts(ctx: Context, who: Principal) -> OverviewForecasts:
 
 def _check(cleared: Sequence[ChainTimes], read: list[ChainTimes]) -> list[Checked]:
     """Each cleared request forecast as it stood when submitted, from the history before
-    it (``history`` reads it as known then), beside how long it took."""
+    it (``history`` reads it as known then), beside how long it took. What was known
+    then does not change, so each is remembered (``_CHECKED``): a fit takes tens of
+    milliseconds, and the overview is read again and again."""
     ordered = sorted(read, key=lambda c: c.created_at)
     starts = [c.created_at for c in ordered]
     checked = []
     for chain in cleared:
+        with _CHECKED_LOCK:
+            known = _CHECKED.get(chain)
+            if known is not None:
+                _CHECKED.move_to_end(chain)
+        if known is not None:
+            checked.append(known)
+            continue
         then = chain.created_at
         before = ordered[: bisect.bisect_left(starts, then)]
         fresh = as_submitted(chain)
@@ -161,6 +178,10 @@ def _check(cleared: Sequence[ChainTimes], read: list[ChainTimes]) -> list[Checke
         assert actual is not None
         found = forecast(fresh, models, then, draws=CHECK_DRAWS)
         checked.append(Checked(chain.id, then, found, actual))
+        with _CHECKED_LOCK:
+            _CHECKED[chain] = checked[-1]
+            if len(_CHECKED) > CHECK_MEMORY:
+                _CHECKED.popitem(last=False)
     return checked
 
 
