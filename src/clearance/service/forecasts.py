@@ -9,7 +9,7 @@ only figures about authorities leave this module (how many decisions, a median w
 never another request.
 
 ``queue_forecasts`` and ``overview_forecasts`` forecast many requests from ONE read and
-ONE fit per call (``forecast_chains``): a member's queue, and on the overview the
+ONE fit per call (``forecast_chains``), with ``LIST_DRAWS`` draws each: a member's queue, and on the overview the
 ``OVERVIEW_FORECASTS`` pending requests that start soonest. The overview also sets
 forecast against actual: each of the ``CHECKED`` requests people cleared most recently
 is forecast again as it stood when submitted, from the history known then (one fit
@@ -28,6 +28,7 @@ from typing import Any
 
 from clearance.domain.clearance import access
 from clearance.domain.clearance.forecast import (
+    DRAWS,
     HIGH,
     LOW,
     MIN_DECISIONS,
@@ -55,6 +56,7 @@ HISTORY_LIMIT = 2_000  # newest requests read per authority: enough for a stable
 OVERVIEW_FORECASTS = 50  # pending requests forecast on the overview (soonest start first)
 CHECKED = 12  # cleared requests the overview sets beside their forecast
 CHECK_DRAWS = 1_000
+LIST_DRAWS = 1_000  # per request in a list (a request's own forecast draws DRAWS)
 CHECK_MEMORY = 1_024  # checked requests remembered, least recently shown forgotten first
 
 
@@ -115,7 +117,11 @@ def forecast_request(
 
 
 def forecast_chains(
-    uow: Callable[[], UnitOfWork], clock: Clock, chains: Sequence[ChainTimes]
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    chains: Sequence[ChainTimes],
+    *,
+    draws: int = DRAWS,
 ) -> list[Forecast]:
     """The forecasts of several requests (a queue's, say), in order, each authority's
     history read and fitted once for all of them. The caller has checked that the
@@ -123,7 +129,7 @@ def forecast_chains(
     now = clock.now()
     with uow() as work:
         authorities, read = _history(work, chains, now)
-    return _forecasts(chains, authorities, read, now)
+    return _forecasts(chains, authorities, read, now, draws)
 
 
 def queue_forecasts(
@@ -132,7 +138,8 @@ def queue_forecasts(
     """What waits for ``authority`` (``queries.queue``), each with its forecast, from one
     read of the history and one fit."""
     items = queries.queue(ctx, who, authority)
-    found = forecast_chains(ctx.uow, ctx.clock, [ChainTimes.of(i.record) for i in items])
+    chains = [ChainTimes.of(i.record) for i in items]
+    found = forecast_chains(ctx.uow, ctx.clock, chains, draws=LIST_DRAWS)
     return list(zip(items, found, strict=True))
 
 
@@ -149,7 +156,7 @@ def overview_forecasts(ctx: Context, who: Principal) -> OverviewForecasts:
         shown = pending[:OVERVIEW_FORECASTS]
         cleared = [c for c in chains if cleared_after(c) is not None][:CHECKED]
         authorities, read = _history(work, shown, now, cleared)
-    found = _forecasts(shown, authorities, read, now)
+    found = _forecasts(shown, authorities, read, now, LIST_DRAWS)
     return OverviewForecasts(
         overview=summarise(chains, now),
         pending=list(zip(shown, found, strict=True)),
@@ -218,11 +225,15 @@ def _history(
 
 
 def _forecasts(
-    chains: Sequence[ChainTimes], authorities: list[str], read: list[ChainTimes], now: datetime
+    chains: Sequence[ChainTimes],
+    authorities: list[str],
+    read: list[ChainTimes],
+    now: datetime,
+    draws: int = DRAWS,
 ) -> list[Forecast]:
     waits = history(read, now)
     models = fit({a: waits.get(a, []) for a in authorities})
-    return [forecast(chain, models, now) for chain in chains]
+    return [forecast(chain, models, now, draws=draws) for chain in chains]
 
 
 def forecast_view(request_id: str, f: Forecast) -> dict[str, Any]:
