@@ -217,11 +217,8 @@ def _history(
         }
     )
     extra = {a.authority for chain in also for a in chain.approvals if a.by is not None}
-    read: dict[str, ChainTimes] = {}
-    for authority in sorted({*authorities, *extra}):
-        for chain in work.requests.chain_times(authority=authority, limit=HISTORY_LIMIT):
-            read[chain.id] = chain
-    return authorities, list(read.values())
+    read = work.requests.chain_times_of(sorted({*authorities, *extra}), HISTORY_LIMIT)
+    return authorities, read
 
 
 def _forecasts(
