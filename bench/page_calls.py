@@ -10,7 +10,10 @@ tenth of them, then times, one call after another as a browser would make them:
   asks while composing; ``GET /v1/requests/{id}/alternatives``: the same for a stored
   request, as the request view asks;
 - ``GET /v1/overview``: requests by state and waiting times per authority, as a member
-  of US.DoD (every request is in its chain);
+  of US.DoD (every request is in its chain), with the forecasts of the pending requests
+  that start soonest;
+- ``GET /v1/authorities/US.DoD/queue``: the nine tenths US.DoD has not decided, each with
+  its forecast (one read of the history and one fit per call);
 - ``GET /v1/requests/{id}/audit``: a request's audit entries with inclusion proofs.
 
 Prints p50 and p99 in milliseconds per call as JSON on its last line. There is no target
@@ -109,13 +112,18 @@ def main() -> None:
             figures["overview"] = timed(
                 lambda: http.get("/v1/overview", headers=member), max(20, args.calls // 10)
             )
+            figures["queue"] = timed(
+                lambda: http.get("/v1/authorities/US.DoD/queue", headers=member),
+                max(20, args.calls // 10),
+            )
             figures["request_audit"] = timed(
                 lambda: http.get(f"/v1/requests/{ids[0]}/audit", headers=operator), args.calls
             )
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    for name in ("evaluation", "evaluation_suggest", "alternatives", "overview", "request_audit"):
+    names = ("evaluation", "evaluation_suggest", "alternatives", "overview", "queue")
+    for name in (*names, "request_audit"):
         print(f"{name}: {figures[name]}")
     print(json.dumps(figures))
 

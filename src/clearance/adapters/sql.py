@@ -406,9 +406,29 @@ class SqlRequests(RequestRepository):
     def chain_times(
         self, *, operator: str | None = None, authority: str | None = None, limit: int = 100
     ) -> list[ChainTimes]:
-        r, a = t.requests.c, t.approvals.c
+        r = t.requests.c
         columns = sa.select(r.id, r.state, r.created_at, r.time_start)
-        rows = self.uow.execute(_newest(columns, None, operator, authority, limit)).all()
+        return self._chain_times(
+            self.uow.execute(_newest(columns, None, operator, authority, limit)).all()
+        )
+
+    def chain_times_of(self, authorities: Sequence[str], limit: int) -> list[ChainTimes]:
+        r = t.requests.c
+        ids: dict[str, None] = {}
+        for authority in authorities:
+            query = _newest(sa.select(r.id), None, None, authority, limit)
+            ids.update(dict.fromkeys(self.uow.execute(query).scalars()))
+        if not ids:
+            return []
+        columns = sa.select(r.id, r.state, r.created_at, r.time_start)
+        rows = self.uow.execute(
+            columns.where(r.id.in_(list(ids))).order_by(r.created_at.desc(), r.id.desc())
+        ).all()
+        return self._chain_times(rows)
+
+    def _chain_times(self, rows: Sequence[Any]) -> list[ChainTimes]:
+        """The chains of these request rows (id, state, created_at, time_start), in order."""
+        a = t.approvals.c
         if not rows:
             return []
         chains: dict[str, list[ApprovalTimes]] = {row.id: [] for row in rows}

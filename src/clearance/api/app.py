@@ -37,6 +37,7 @@ from clearance.api.security import SecurityHeaders
 from clearance.service import handlers
 from clearance.service.audit import AuditLog
 from clearance.service.context import Context
+from clearance.service.forecasts import warm_up
 
 MAX_BODY_BYTES = 1024 * 1024
 SWEEP_SECONDS = 30.0
@@ -88,6 +89,8 @@ def create_app(
             threads.append(_Sweeper(deliver, deliver_seconds, "webhooks"))
         for thread in threads:
             thread.start()
+        # the queue and the overview forecast: lifelines takes seconds to import
+        threading.Thread(target=warm_up, name="forecast-warm").start()
         yield
         for thread in threads:
             thread.halt.set()

@@ -348,6 +348,24 @@ class Evaluation(BaseModel):
     )
 
 
+class ForecastBrief(BaseModel):
+    """When a request will likely clear (``GET /v1/requests/{id}/forecast`` has the
+    steps): ``status`` ``forecast`` with the figures, ``not_enough_history`` naming the
+    authorities with too few decisions, or ``not_pending``. Seconds count from now; a
+    figure beyond the longest wait seen is null."""
+
+    status: Literal["forecast", "not_enough_history", "not_pending"]
+    median_seconds: float | None
+    low_seconds: float | None = Field(description="10th percentile (the 80 % interval).")
+    high_seconds: float | None = Field(description="90th percentile (the 80 % interval).")
+    median_at: str | None
+    clear_probability: float | None
+    before_start_probability: float | None = Field(
+        description="The chance that it clears before its first time_start."
+    )
+    not_enough_history: list[str]
+
+
 class QueueItem(_Summary):
     waiting_since: str
     age_seconds: float
@@ -355,6 +373,7 @@ class QueueItem(_Summary):
         description="When the authority's review is due (the scenario's review_deadline)."
     )
     overdue: bool = Field(description="The review deadline has passed.")
+    forecast: ForecastBrief
 
 
 class Queue(BaseModel):
@@ -388,12 +407,50 @@ class AuthorityWaits(BaseModel):
     oldest_waiting_seconds: float | None
 
 
+class PendingForecast(ForecastBrief):
+    request_id: str
+    time_start: str
+
+
+class PendingForecasts(BaseModel):
+    pending: int = Field(description="Pending requests in the overview.")
+    limit: int = Field(description="At most this many are forecast, soonest start first.")
+    min_decisions: int
+    items: list[PendingForecast]
+
+
+class CheckedForecast(ForecastBrief):
+    """A request people cleared, forecast again as it stood when submitted (seconds from
+    its submission), from the history known then, beside how long it took."""
+
+    request_id: str
+    submitted_at: str
+    actual_seconds: float
+    inside: bool | None = Field(
+        description="Whether the actual time fell inside the 80 % interval (null: no forecast)."
+    )
+
+
+class ForecastVsActual(BaseModel):
+    limit: int
+    interval: list[float]
+    items: list[CheckedForecast]
+
+
 class OverviewOut(BaseModel):
     requests: int
     by_state: dict[str, int]
     bottleneck: str | None
     authorities: list[AuthorityWaits]
     limit: int
+    cleared_automatically: int = Field(
+        description="Cleared requests that no person had to approve (policies, grants)."
+    )
+    automatic_share: float | None = Field(
+        description="cleared_automatically over the cleared requests (null: none)."
+    )
+    forecasts: PendingForecasts
+    forecast_vs_actual: ForecastVsActual
 
 
 class Excursion(BaseModel):

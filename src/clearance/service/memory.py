@@ -117,6 +117,12 @@ class MemoryRequests(RequestRepository):
             for r in self.search(operator=operator, authority=authority, limit=limit)
         ]
 
+    def chain_times_of(self, authorities: Sequence[str], limit: int) -> list[ChainTimes]:
+        found: dict[str, ChainTimes] = {}
+        for authority in authorities:
+            found.update((c.id, c) for c in self.chain_times(authority=authority, limit=limit))
+        return sorted(found.values(), key=lambda c: (c.created_at, c.id), reverse=True)
+
     def needing_review(self, authority: str) -> list[RequestRecord]:
         found = [
             r

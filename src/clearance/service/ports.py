@@ -176,6 +176,11 @@ class RequestRepository(Logged, abc.ABC):
         documents: newest first."""
 
     @abc.abstractmethod
+    def chain_times_of(self, authorities: Sequence[str], limit: int) -> list[ChainTimes]:
+        """The newest ``limit`` requests in the chain of each of ``authorities``, each
+        request once (what a forecast reads of their history): newest first."""
+
+    @abc.abstractmethod
     def needing_review(self, authority: str) -> list[RequestRecord]:
         """Pending requests with a needs_review approval for ``authority``, oldest first."""
 

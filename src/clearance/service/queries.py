@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from clearance.domain.clearance import access
 from clearance.domain.clearance.deadlines import review_deadlines
 from clearance.domain.clearance.model import Evaluation, Principal, Violation
-from clearance.domain.clearance.overview import Overview
+from clearance.domain.clearance.overview import ChainTimes, Overview
 from clearance.domain.clearance.overview import overview as summarise
 from clearance.domain.clearance.workflow import Event, RequestRecord, RequestState
 from clearance.domain.documents import instant
@@ -131,8 +131,13 @@ def overview(ctx: Context, who: Principal, limit: int = OVERVIEW_LIMIT) -> Overv
     """Requests by state and each authority's waiting times, over the ``limit`` newest
     requests ``who`` may see."""
     with ctx.uow() as uow:
-        found = _newest_visible(who, partial(uow.requests.chain_times, limit=limit))
-    return summarise(found[:limit], ctx.clock.now())
+        found = visible_chains(uow, who, limit)
+    return summarise(found, ctx.clock.now())
+
+
+def visible_chains(uow: UnitOfWork, who: Principal, limit: int) -> list[ChainTimes]:
+    """The timing of the ``limit`` newest requests ``who`` may see, newest first."""
+    return _newest_visible(who, partial(uow.requests.chain_times, limit=limit))[:limit]
 
 
 def queue(ctx: Context, who: Principal, authority: str) -> list[QueueItem]:

@@ -9,6 +9,8 @@ import { forgetBase } from "./maps.js";
 import { initCompose, wireCompose, composeHooks, startAmending, stopAmending, showComposeMap } from "./compose.js";
 import { openRequest, wireRequest, requestHooks, setViewer, followRequest } from "./request.js";
 import { showPicture, wirePicture, pictureHooks, setPictureClock } from "./picture.js";
+import { forecastNode } from "./forecast.js";
+import { renderOverviewPictures } from "./overview.js";
 
 const session = { me: null, signedInAt: 0 };
 const WIDE = ["overview", "compose", "request", "picture"];
@@ -155,7 +157,7 @@ async function refreshQueue() {
   const list = $("queue-items");
   list.replaceChildren(...data.items.map((item) => el("li", { dataset: { id: item.id } },  // oldest first
     requestLink(item), " ",
-    el("span", { class: "age" }, `waiting ${duration(item.age_seconds)}`))));
+    el("span", { class: "age" }, `waiting ${duration(item.age_seconds)}`), " ", forecastNode(item.forecast))));
   $("queue-empty").hidden = data.items.length > 0;
 }
 
@@ -180,9 +182,7 @@ async function refreshOverview() {
   if (!data.authorities.length) {
     $("waits-rows").append(el("tr", {}, el("td", { colspan: "6" }, "No authority has been asked yet.")));
   }
-  $("bottleneck").textContent = data.bottleneck
-    ? `Slowest link of the chain: ${data.bottleneck} (longest median wait).`
-    : "No authority has kept a request waiting yet.";
+  renderOverviewPictures(data, requestHash);
 }
 
 // ---- keyboard: the queue ------------------------------------------------------------

@@ -6,6 +6,7 @@ import { $, el, api, ApiError, words, duration, showMessage, clearMessage, readT
 import { makeMap, volumeLayer, fitAround, conflictLayers, siteRangeLayers } from "./maps.js";
 import { renderChain, renderViolations, linkIds } from "./chain.js";
 import { verifyRequestEntries, bundleLink } from "./audit.js";
+import { renderRequestForecast } from "./forecast.js";
 
 const state = { map: null, volumes: null, path: null, others: null, site: null, record: null, me: null, clock: null };
 // ``open(id)`` goes to another request's address (#/requests/ID); ``shown`` switches the view
@@ -30,9 +31,12 @@ export async function openRequest(id) {
   $("request").hidden = false;
   hooks.shown();  // the view switches now, not after the map and the audit check
   await renderMap(record);
+  await renderRequestForecast(record, isCurrent);
   await renderAlternatives(record);
   await renderAudit(record);
 }
+
+const isCurrent = (id) => !!state.record && state.record.id === id;
 
 const NO_SUGGESTION = "No change found that clears it or shortens its chain.";
 
@@ -75,6 +79,7 @@ export async function followRequest() {
   state.record = r;
   render(r);
   await renderMap(r, { keepView: true });
+  await renderRequestForecast(r, isCurrent);
   await renderAlternatives(r);
   await renderAudit(r);
 }

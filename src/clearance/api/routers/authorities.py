@@ -1,4 +1,5 @@
-"""``/v1/authorities/{id}/queue``: what waits for an authority's decision, oldest first."""
+"""``/v1/authorities/{id}/queue``: what waits for an authority's decision, oldest first,
+each with when it will likely clear (``service.forecasts``, one fit for the queue)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter
 from clearance.api import schemas
 from clearance.api.deps import ContextDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
-from clearance.service import queries
+from clearance.service.forecasts import forecast_brief, queue_forecasts
 from clearance.service.views import queue_item_view
 
 router = APIRouter(prefix="/v1/authorities", tags=["authorities"])
@@ -21,9 +22,12 @@ router = APIRouter(prefix="/v1/authorities", tags=["authorities"])
     responses=ok(schemas.Queue) | problem_responses(401, 403),
 )
 def queue(who: PrincipalDep, ctx: ContextDep, authority_id: str) -> dict[str, Any]:
-    items = queries.queue(ctx, who, authority_id)
+    items = queue_forecasts(ctx, who, authority_id)
     now = ctx.clock.now()
     return {
         "authority": authority_id,
-        "items": [queue_item_view(i, now, ctx.scenario_of(i.record)) for i in items],
+        "items": [
+            queue_item_view(i, now, ctx.scenario_of(i.record)) | {"forecast": forecast_brief(f)}
+            for i, f in items
+        ],
     }

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -77,6 +77,15 @@ class WaitModel:
     times: tuple[float, ...]
     survival: tuple[float, ...]
     median_seconds: float | None  # None: more than half of its waits outlast the history
+    # the same two as arrays, made once: every request of a queue draws from them
+    times_array: Any = field(init=False, compare=False, repr=False)
+    survival_array: Any = field(init=False, compare=False, repr=False)
+    falling_array: Any = field(init=False, compare=False, repr=False)  # -survival: rising
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "times_array", np.asarray(self.times, dtype=float))
+        object.__setattr__(self, "survival_array", np.asarray(self.survival, dtype=float))
+        object.__setattr__(self, "falling_array", -self.survival_array)
 
     @property
     def enough(self) -> bool:
@@ -120,6 +129,28 @@ class Forecast:
 
     def at(self, seconds: float | None) -> datetime | None:
         return None if seconds is None else self.now + timedelta(seconds=seconds)
+
+
+def as_submitted(chain: ChainTimes) -> ChainTimes:
+    """The request as it stood when it was submitted: every person's approval still open
+    (what a forecast made then saw; a backtest forecasts it again)."""
+    approvals = tuple(
+        a if a.status not in PEOPLE
+        else ApprovalTimes(a.authority, a.stage, ApprovalStatus.NEEDS_REVIEW, None, None)
+        for a in chain.approvals
+    )  # fmt: skip
+    return ChainTimes(chain.id, RequestState.PENDING, chain.created_at, chain.time_start, approvals)
+
+
+def cleared_after(chain: ChainTimes) -> float | None:
+    """Seconds from submission to clearance of a request people cleared (its last
+    decision), None when it is not cleared or no person decided on it."""
+    if chain.state is not RequestState.CLEARED:
+        return None
+    decided = [a.at for a in chain.approvals if a.by is not None and a.at is not None]
+    if not decided:
+        return None
+    return max(0.0, (max(decided) - chain.created_at).total_seconds())
 
 
 def history(chains: Iterable[ChainTimes], now: datetime) -> dict[str, list[Wait]]:
@@ -215,6 +246,12 @@ def fit(waits: dict[str, list[Wait]]) -> dict[str, WaitModel]:
     return models
 
 
+def warm() -> None:
+    """Import lifelines and what its first fit imports now (a server does it in a thread
+    as it starts, so the first queue or overview it serves does not wait seconds)."""
+    fit({"warm-up": [Wait("warm-up", 1.0, True)]})
+
+
 def _kaplan_meier(
     seconds: Sequence[float], decided: Sequence[bool]
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -265,9 +302,7 @@ def forecast(
         total += longest
     clears = total[approved]
     horizon = (chain.time_start - now).total_seconds()
-    low, median, high = (
-        (_percentile(clears, q) for q in (LOW, 0.5, HIGH)) if clears.size else (None,) * 3
-    )
+    low, median, high = _percentiles(clears, (LOW, 0.5, HIGH)) if clears.size else (None,) * 3
     return Forecast(
         Status.FORECAST,
         now,
@@ -311,19 +346,19 @@ def _draw(model: WaitModel, elapsed: float, draws: int, rng: np.random.Generator
     """``draws`` remaining waits from ``model`` given that it has lasted ``elapsed``
     seconds: inverse-transform sampling of the step survival function conditioned on
     T > elapsed; ``inf`` beyond the longest wait observed."""
-    times = np.asarray(model.times)
-    survival = np.asarray(model.survival)
+    times = model.times_array
+    survival = model.survival_array
     index = np.searchsorted(times, elapsed, side="right") - 1
     still = survival[index] if index >= 0 else 1.0
     if still <= 0.0:
         return np.full(draws, math.inf)  # it has waited longer than any decision took
     target = rng.random(draws) * still
     # the first time at which the survival falls to the target or below
-    found = np.searchsorted(-survival, -target, side="left")
+    found = np.searchsorted(model.falling_array, -target, side="left")
     ends = np.where(found < len(times), times[np.minimum(found, len(times) - 1)], math.inf)
     return np.maximum(ends - elapsed, 0.0)
 
 
-def _percentile(values: Any, share: float) -> float | None:
-    value = float(np.quantile(values, share, method="inverted_cdf"))
-    return None if math.isinf(value) else value
+def _percentiles(values: Any, shares: tuple[float, ...]) -> tuple[float | None, ...]:
+    found = np.quantile(values, shares, method="inverted_cdf")
+    return tuple(None if math.isinf(v) else float(v) for v in found)

@@ -6,7 +6,8 @@ to the moment a person decided it. Approvals given by policy or grant take no on
 and are not counted. The median and the 90th percentile (nearest rank) of those times,
 per authority, show where the chain is slow; approvals still waiting are reported
 separately (how many, and the oldest), since the slowest desks are often the ones that
-have not decided yet.
+have not decided yet. A request **cleared automatically** had every approval given by a
+policy or a standing grant: no person's step.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from clearance.domain.clearance.workflow import (
     due_to_expire,
     waiting_since,
 )
+
+BY_RULE = frozenset({ApprovalStatus.AUTO_APPROVED, ApprovalStatus.COVERED_BY_GRANT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,13 @@ class Overview:
     requests: int
     by_state: dict[str, int]
     authorities: list[AuthorityWaits]  # slowest median first; no decision yet last
+    cleared_automatically: int = 0  # cleared with no person's step: policies and grants
+
+    @property
+    def automatic_share(self) -> float | None:
+        """The share of the cleared requests that no person had to approve."""
+        cleared = self.by_state.get(RequestState.CLEARED.value, 0)
+        return self.cleared_automatically / cleared if cleared else None
 
     @property
     def bottleneck(self) -> str | None:
@@ -108,11 +118,13 @@ def overview(chains: Iterable[ChainTimes], now: datetime) -> Overview:
     waits: defaultdict[str, list[float]] = defaultdict(list)
     waiting: defaultdict[str, list[float]] = defaultdict(list)
     seen: set[str] = set()
-    count = 0
+    count = automatic = 0
     for chain in chains:
         count += 1
         state = chain.state_at(now)
         by_state[state.value] += 1
+        if state is RequestState.CLEARED and all(a.status in BY_RULE for a in chain.approvals):
+            automatic += 1
         holding = set(awaiting(state, chain.approvals))
         for approval in chain.approvals:
             if approval.by is not None and approval.at is not None:
@@ -140,4 +152,4 @@ def overview(chains: Iterable[ChainTimes], now: datetime) -> Overview:
     rows.sort(
         key=lambda r: (r.median_wait_seconds is None, -(r.median_wait_seconds or 0), r.authority)
     )
-    return Overview(count, dict(by_state), rows)
+    return Overview(count, dict(by_state), rows, automatic)
