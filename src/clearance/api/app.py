@@ -87,10 +87,12 @@ def create_app(
             )
         if deliver is not None:
             threads.append(_Sweeper(deliver, deliver_seconds, "webhooks"))
+        # The queue and the overview forecast, and lifelines takes seconds to import: import
+        # it now, before the first request is served, not in a thread beside the requests
+        # (imports racing in two threads once gave a request a half-initialised module).
+        warm_up()
         for thread in threads:
             thread.start()
-        # the queue and the overview forecast: lifelines takes seconds to import
-        threading.Thread(target=warm_up, name="forecast-warm").start()
         yield
         for thread in threads:
             thread.halt.set()
