@@ -9,6 +9,7 @@ import { forgetBase } from "./maps.js";
 import { initCompose, wireCompose, composeHooks, startAmending, stopAmending, showComposeMap } from "./compose.js";
 import { openRequest, wireRequest, requestHooks, setViewer, followRequest } from "./request.js";
 import { showPicture, wirePicture, pictureHooks, setPictureClock } from "./picture.js";
+import { refreshMemberKey, wireMemberKey } from "./memberkey.js";
 
 const session = { me: null, signedInAt: 0 };
 const WIDE = ["overview", "compose", "request", "picture"];
@@ -36,6 +37,7 @@ async function signIn(value) {
   setPictureClock(serviceNow);
   renderSession();
   if (session.me.operator) await initCompose(session.me);
+  await guarded(() => refreshMemberKey(session.me));
   await guarded(route);  // an address naming what this principal may not see says so; the lists still load
   await refreshAll();
 }
@@ -44,6 +46,7 @@ function signOut() {
   token.clear();
   session.me = null;
   setViewer(null, null);
+  refreshMemberKey(null);
   forgetBase();
   stopAmending();
   clearMessage();
@@ -254,6 +257,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   wireCompose(guarded);
   wireRequest(guarded);
+  wireMemberKey(guarded);
   wirePicture(guarded);
   $("queue-refresh").addEventListener("click", () => guarded(refreshQueue));
   $("requests-refresh").addEventListener("click", () => guarded(refreshRequests));

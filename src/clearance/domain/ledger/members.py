@@ -116,3 +116,19 @@ def statement_from_entry(entry: dict[str, Any]) -> MemberStatement:
         )
     except InputError as e:
         raise ValueError(f"its {e.field}: {e.rule}") from None
+
+
+def read_body(body: object, authority: str, kind: str) -> MemberStatement:
+    """A statement as the API takes it, ``{"statement": {...}, "signature": "..."}``, for
+    ``authority`` (the one the path names) and of ``kind`` (enrollment or revocation)."""
+    f = Fields(body, error=RequestError)
+    f.only("statement", "signature")
+    statement = read_statement(f.raw("statement"), f.raw("signature"))
+    if statement.authority != authority:
+        raise RequestError(
+            f"names {statement.authority!r}, not {authority!r} (the authority in the path)",
+            field="statement.authority",
+        )
+    if statement.kind != kind:
+        raise RequestError(f"must be {kind} here", field="statement.kind")
+    return statement
