@@ -13,6 +13,7 @@ import errno
 import json
 import socket
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clearance import bootstrap, cli_audit, cli_forecast, cli_keys, cli_run, cli_witness
+from clearance import bootstrap, cli_audit, cli_demo, cli_forecast, cli_keys, cli_run, cli_witness
 from clearance.adapters.key_files import read_key_file
 from clearance.cli_run import EPILOG, ExitCode, exit_code, settings
 from clearance.config import DEFAULT_PORT, Settings
@@ -411,11 +412,16 @@ def demo(
         bootstrap.hold_demo(configured.key_dir.parent)  # until this process ends
         if fresh:
             bootstrap.forget_demo(configured.key_dir.parent)
+            cli_demo.forget_parties(configured.key_dir.parent)
     else:
         configured = settings()
+    home = configured.key_dir.parent  # the parties' folders beside, never in, the key dir
+    parties_scenario = cli_demo.scenario_with_root_keys(scenario, home)
+    cli_demo.forget_server_signing_keys(configured)
     bootstrap.upgrade_database(configured)
-    loaded, _ = bootstrap.scenario_unless_stored(scenario, configured)
+    loaded, _ = bootstrap.scenario_unless_stored(parties_scenario, configured)
     ctx = bootstrap.context(configured)
+    member_keys = cli_demo.enroll_members(ctx, loaded, home)
     console = _console()
     table = Table(title="Demo principals (new tokens on every start; earlier ones stop working)")
     for column in ("principal", "acts for", "token"):
@@ -446,6 +452,7 @@ def demo(
             "--fresh starts over."
         )
     console.print(table)
+    console.print(_parties_table(member_keys, home))
     if directory is not None:
         console.print(
             "To use the clearance command on this database:\n"
@@ -454,13 +461,36 @@ def demo(
         )
     if listening is not None:
         base = f"http://{host}:{port}"
+        witnesses = cli_demo.Witnesses(home, configured)
+        policy = witnesses.start()
+        console.print(
+            f"Witnesses {', '.join(f'{p} on {u}' for p, u in witnesses.urls.items())} cosign "
+            f"every checkpoint; the policy every verifier requires (any "
+            f"{cli_demo.QUORUM} of them): {policy} (also at {base}/v1/audit/policy)"
+        )
         console.print(
             f"Open the page: {base}/ and sign in with a token above; the API's docs: {base}/docs\n"
             f"API on {base} (OpenAPI: {base}/openapi.json). Try:\n"
             f"  curl -s -H 'Authorization: Bearer <token>' {base}/v1/requests"
         )
         sys.stdout.flush()
-        _serve(ctx, listening, configured)
+        try:
+            _serve(ctx, listening, replace(configured, witnesses=policy))
+        finally:
+            witnesses.stop()
+
+
+def _parties_table(keys: list[cli_demo.MemberKeyFile], base: Path) -> Table:
+    table = Table(
+        title=f"Members' keys, on their own machines ({cli_demo.parties_dir(base)}; the "
+        "server holds public keys only): sign in on the page with the member's token, then "
+        "under 'Your signing key' import the file"
+    )
+    for column in ("member", "of", "key file"):
+        table.add_column(column, overflow="fold")
+    for k in keys:
+        table.add_row(k.member, k.authority, str(k.path))
+    return table
 
 
 def _store_examples(ctx: Context, examples: Path, planners: dict[str, Principal]) -> None:
