@@ -464,7 +464,8 @@ def demo(
         witnesses = cli_demo.Witnesses(home, configured)
         policy = witnesses.start()
         console.print(
-            f"Witnesses {', '.join(f'{p} on {u}' for p, u in witnesses.urls.items())} cosign "
+            f"Witnesses {', '.join(f'{p} on {u}' for p, u in witnesses.urls.items())} (starting; "
+            f"logs beside their keys in {cli_demo.parties_dir(home) / 'witnesses'}) cosign "
             f"every checkpoint; the policy every verifier requires (any "
             f"{cli_demo.QUORUM} of them): {policy} (also at {base}/v1/audit/policy)"
         )

@@ -55,19 +55,21 @@ def keep_root_key(workflow: Context, tmp_path: Path) -> Path:
     return path
 
 
-def enroll_over_api(site: Site, root: Path, public_key: str) -> None:
-    """The officer signs on their machine (no database), anyone posts it."""
+def enroll_as(site: Site, authority: str, root: Path, public_key: str) -> None:
+    """The authority's officer signs the enrollment of its member's key on their machine
+    (no database), and it is posted over the API."""
+    member = f"{authority}-member"  # pagekit's name for the authority's member
     made = subprocess.run(
-        [*CLEARANCE, "member", "statement", MEMBER, "--authority", DOD,
+        [*CLEARANCE, "member", "statement", member, "--authority", authority,
          "--public-key", public_key, "--root-key", str(root)],
         capture_output=True, text=True, timeout=120, check=False,
         env=os.environ | {"CLEARANCE_DATABASE_URL": "sqlite:////nonexistent/no.db"},
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     posted = httpx.post(
-        f"{site.base_url}/v1/authorities/{DOD}/members",
+        f"{site.base_url}/v1/authorities/{authority}/members",
         content=made.stdout,
-        headers=bearer(site.member(DOD)) | {"Content-Type": "application/json"},
+        headers=bearer(site.member(authority)) | {"Content-Type": "application/json"},
     )
     assert posted.status_code == 201, posted.text
 
@@ -94,7 +96,7 @@ def test_a_decision_signed_in_the_browser_counts_once_its_key_is_enrolled(
     expect(page.locator("#message")).to_contain_text(f"no key is enrolled for {MEMBER} of {DOD}")
     assert queries.get(site.workflow, queries.principal(site.workflow, MEMBER), rid)[0].version == 1
 
-    enroll_over_api(site, root, public)
+    enroll_as(site, DOD, root, public)
     page.get_by_role("button", name="Approve").click()
     expect(page.locator("#message")).to_contain_text(f"Approved for {DOD}")
     record, events = queries.get(site.workflow, queries.principal(site.workflow, MEMBER), rid)
@@ -121,7 +123,7 @@ def test_a_key_file_from_the_cli_is_imported_and_signs(
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     public = made.stdout.strip().splitlines()[-1]
-    enroll_over_api(site, root, public)
+    enroll_as(site, DOD, root, public)
     rid = str(submit_over_api(site, "05")["id"])
     sign_in(page, site.member(DOD))
     page.get_by_label("Import a key file").set_input_files(str(key_file))
