@@ -197,8 +197,8 @@ class MemberStatementFields(_Strict):
     """What the authority's root key signs (RFC 8785 JSON of these five fields)."""
 
     kind: Literal["member.enrolled", "member.key_revoked"]
-    authority: str
-    member: str = Field(min_length=1, max_length=200)
+    authority: str = Field(pattern=TEXT)
+    member: str = Field(pattern=TEXT, min_length=1, max_length=200)
     public_key: str = Field(
         pattern=r"^[A-Za-z0-9+/]{43}=$",
         description="The member's raw Ed25519 public key, base64 (what `clearance key new` "
