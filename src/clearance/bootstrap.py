@@ -381,7 +381,7 @@ def replay_timeline(
         folder = Path(rehearsal)
         _replay_into(
             timeline, directory, documents, _scratch(folder, settings), KeyFolder(
-                folder / PARTY_KEYS, roots=keys / "roots"
+                folder / PARTY_KEYS, roots=keys
             )
         )  # fmt: skip
     return _replay_into(timeline, directory, documents, target, KeyFolder(keys))

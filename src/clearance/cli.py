@@ -13,6 +13,7 @@ import errno
 import json
 import socket
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +25,7 @@ from rich.table import Table
 from clearance import (
     bootstrap,
     cli_audit,
+    cli_demo,
     cli_forecast,
     cli_grants,
     cli_keys,
@@ -456,17 +458,24 @@ def demo(
         bootstrap.hold_demo(configured.key_dir.parent)  # until this process ends
         if fresh:
             bootstrap.forget_demo(configured.key_dir.parent)
+            cli_demo.forget_parties(configured.key_dir.parent)
     else:
         configured = settings()
+    home = configured.key_dir.parent  # the parties' folders beside, never in, the key dir
+    parties_scenario = cli_demo.scenario_with_root_keys(scenario, home)
+    cli_demo.forget_server_signing_keys(configured)
     bootstrap.upgrade_database(configured)
     kept = bootstrap.holds_requests(configured)
     console = _console()
-    script = _demo_replay(scenario, timeline, configured, directory, console, kept)
-    loaded, _ = bootstrap.scenario_unless_stored(scenario, configured)
+    script = _demo_replay(
+        parties_scenario, timeline, configured, home, console, kept=kept, own=directory is not None
+    )
+    loaded, _ = bootstrap.scenario_unless_stored(parties_scenario, configured)
     ctx = bootstrap.context(configured)
     if script is not None:
         since = bootstrap.made_current_at(configured)
         ctx.clock = bootstrap.demo_clock(script, configured, since)
+    member_keys = cli_demo.enroll_members(ctx, loaded, home)
     table = Table(title="Demo principals (new tokens on every start; earlier ones stop working)")
     for column in ("principal", "acts for", "token"):
         table.add_column(column, overflow="fold")
@@ -499,6 +508,7 @@ def demo(
             "--fresh starts over."
         )
     console.print(table)
+    console.print(_parties_table(member_keys, home))
     if directory is not None:
         console.print(
             "To use the clearance command on this database:\n"
@@ -507,13 +517,37 @@ def demo(
         )
     if listening is not None:
         base = f"http://{host}:{port}"
+        witnesses = cli_demo.Witnesses(home, configured)
+        policy = witnesses.start()
+        console.print(
+            f"Witnesses {', '.join(f'{p} on {u}' for p, u in witnesses.urls.items())} (starting; "
+            f"logs beside their keys in {cli_demo.parties_dir(home) / 'witnesses'}) cosign "
+            f"every checkpoint; the policy every verifier requires (any "
+            f"{cli_demo.QUORUM} of them): {policy} (also at {base}/v1/audit/policy)"
+        )
         console.print(
             f"Open the page: {base}/ and sign in with a token above; the API's docs: {base}/docs\n"
             f"API on {base} (OpenAPI: {base}/openapi.json). Try:\n"
             f"  curl -s -H 'Authorization: Bearer <token>' {base}/v1/requests"
         )
         sys.stdout.flush()
-        _serve(ctx, listening, configured)
+        try:
+            _serve(ctx, listening, replace(configured, witnesses=policy))
+        finally:
+            witnesses.stop()
+
+
+def _parties_table(keys: list[cli_demo.MemberKeyFile], base: Path) -> Table:
+    table = Table(
+        title=f"Members' keys, on their own machines ({cli_demo.parties_dir(base)}; the "
+        "server holds public keys only): sign in on the page with the member's token, then "
+        "under 'Your signing key' import the file"
+    )
+    for column in ("member", "of", "key file"):
+        table.add_column(column, overflow="fold")
+    for k in keys:
+        table.add_row(k.member, k.authority, str(k.path))
+    return table
 
 
 DEMO_SHOWN = 20  # requests the demo lists at start
@@ -523,28 +557,31 @@ def _demo_replay(
     scenario: Path,
     given: Path | None,
     configured: Settings,
-    directory: Path | None,
+    home: Path,
     console: Console,
+    *,
     kept: bool,
+    own: bool,
 ) -> Timeline | None:
     """The demo's timeline (``given``, else the scenario's ``timeline.yaml`` if any),
-    replayed first when the database holds no request; the parties' keys go to
-    ``party-keys`` beside the demo's database. None when there is no timeline."""
+    replayed first when the database holds no request; the members' keys are made in the
+    parties' folders (``cli_demo.parties_dir(home)``), beside the root keys that enroll
+    them. ``own``: the demo keeps its own folder (--dir), cleared if the replay fails, so
+    it needs no rehearsal. None when there is no timeline."""
     path = given if given is not None else scenario / "timeline.yaml"
     if given is None and not path.is_file():
         return None
     if kept:
         return bootstrap.timeline_from(path, scenario)  # replayed by an earlier start
-    folder = directory.expanduser().resolve() if directory else configured.key_dir.parent
     try:
         run = bootstrap.replay_timeline(
             path, scenario, configured,
-            database_url=configured.database_url, keys=folder / bootstrap.PARTY_KEYS,
-            rehearse=directory is None,  # a demo folder of its own is simply cleared
+            database_url=configured.database_url, keys=cli_demo.parties_dir(home),
+            rehearse=not own,  # a demo folder of its own is simply cleared
         )  # fmt: skip
     except BaseException:
-        if directory is not None:
-            bootstrap.forget_demo(folder)
+        if own:
+            bootstrap.forget_demo(home)
         raise
     for table in cli_replay.tables(run.replayed)[1:]:
         console.print(table)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -73,6 +74,27 @@ def member_revoke(
     """Revoke a member's key: decisions signed with it are refused from then on."""
     _state(KEY_REVOKED, name, authority, key, root_key)
     typer.echo(f"revoked {key.strip()} of {name} of {authority}")
+
+
+@member_app.command("statement")
+def member_statement_cmd(
+    name: NameArg,
+    authority: AuthorityOption,
+    key: PublicKeyOption,
+    root_key: RootKeyOption,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="A key revocation instead of an enrollment.")
+    ] = False,
+) -> None:
+    """Sign an enrollment (or with --revoke a revocation) here, on the authority's machine,
+    and print it as the JSON body of POST /v1/authorities/ID/members (or
+    .../members/revocations): nothing is stored and no database is needed."""
+    public = public_key(key, "--public-key")
+    root = read_key_file(root_key, "--root-key")
+    kind = KEY_REVOKED if revoke else ENROLLED
+    at = datetime.now(UTC).replace(microsecond=0)
+    fields = MemberStatement(kind, authority, name, public, at, "").fields()
+    typer.echo(json.dumps({"statement": fields, "signature": sign_statement(root, fields)}))
 
 
 @member_app.command("list")

@@ -36,7 +36,7 @@ def replay_command(
     keys: Annotated[
         Path | None,
         typer.Option(
-            help="The parties' key folder (root keys in roots/, members' made in members/). "
+            help="The parties' key folder (AUTHORITY/root.key, members' made as AUTHORITY/NAME.key). "
             "Default: `party-keys` beside the SQLite database file."
         ),
     ] = None,

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,9 +23,11 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from clearance.adapters.keys import KeyStore
 from clearance.adapters.sql import make_engine
 from clearance.api import create_app
+from clearance.api.app import INTEGRATE_SECONDS, WITNESSED_INTEGRATE_SECONDS
 from clearance.service import handlers
 from clearance.service.audit import AuditLog
 from clearance.service.context import Context
+from clearance.service.witnessing import Witnessing
 from tests.e2e.conftest import LOG_ORIGIN, document, later, make_workflow
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -63,11 +66,20 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     """SQLite only: the browser adds nothing a second database would check."""
+    with running_site(tmp_path) as served:
+        yield served
+
+
+@contextmanager
+def running_site(tmp_path: Path, witnessing: Witnessing | None = None) -> Iterator[Site]:
+    """The site over ``tmp_path/page.db`` with its keys in ``tmp_path/keys``; with
+    ``witnessing``, each checkpoint is submitted to its witnesses."""
     keys = KeyStore(tmp_path / "keys")
     engine = make_engine(f"sqlite:///{tmp_path / 'page.db'}")
     workflow = make_workflow(engine, keys)
-    audit_log = AuditLog(workflow.uow, LOG_ORIGIN, keys.instance_key())
-    app = create_app(workflow, audit_log=audit_log)
+    audit_log = AuditLog(workflow.uow, LOG_ORIGIN, keys.instance_key(), witnessing=witnessing)
+    integrate = WITNESSED_INTEGRATE_SECONDS if witnessing else INTEGRATE_SECONDS
+    app = create_app(workflow, audit_log=audit_log, integrate_seconds=integrate)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -89,6 +89,9 @@ def test_every_v1_endpoint_wants_a_valid_bearer_token(client: TestClient, header
         ("POST", "/v1/requests/req-1/withdraw"),
         ("GET", "/v1/authorities/US.DoD/queue"),
         ("POST", "/v1/grants/ne-fr-isr-armed/revoke"),
+        ("GET", "/v1/authorities/US.DoD/members"),
+        ("POST", "/v1/authorities/US.DoD/members"),
+        ("POST", "/v1/authorities/US.DoD/members/revocations"),
     ]
     for method, path in calls:
         response = client.request(method, path, headers=headers, json={})

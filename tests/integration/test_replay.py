@@ -146,8 +146,8 @@ def test_a_database_that_holds_requests_is_refused(db_url: str, tmp_path: Path) 
 def signed_scenario(tmp_path: Path, parties: Path) -> Path:
     """The Niger scenario with NE.Defense keeping a root key, whose private half is in
     the parties' folder (the authority officer's machine)."""
-    (parties / "roots").mkdir(parents=True)
-    root = new_key_file(parties / "roots" / "NE.Defense.pem")
+    (parties / "NE.Defense").mkdir(parents=True)
+    root = new_key_file(parties / "NE.Defense" / "root.key")
     scenario = tmp_path / "scenario"
     shutil.copytree(NIGER, scenario)
     main = scenario / "scenario.yaml"
@@ -168,7 +168,7 @@ def test_a_root_key_authoritys_member_signs_with_a_key_of_their_own(
         write(tmp_path, STEPS, scenario), None, settings(tmp_path),
         database_url=db_url, keys=parties,
     )  # fmt: skip
-    member_file = parties / "members" / "NE.Defense" / "ne-defense-staff.pem"
+    member_file = parties / "NE.Defense" / "ne-defense-staff.key"
     assert member_file.stat().st_mode & 0o777 == 0o600
     with bootstrap.opened_context(replace(settings(tmp_path), database_url=db_url)) as ctx:
         keys = queries.member_keys(ctx)
@@ -176,7 +176,7 @@ def test_a_root_key_authoritys_member_signs_with_a_key_of_their_own(
         record, _ = queries.inspect(ctx, n1.request_id)
     (enrolled,) = [k for k in keys if k.authority == "NE.Defense"]
     assert enrolled.member == "ne-defense-staff"
-    assert not (tmp_path / "service-keys" / "ne-defense-staff.pem").exists()
+    assert not (tmp_path / "service-keys" / "ne-defense-staff.key").exists()
     niger = record.approval("NE.Defense")
     statement = decision_statement(
         record.id, 2, document_digest(record.document), niger
@@ -189,12 +189,12 @@ def test_without_the_root_key_the_replay_names_the_file_and_writes_nothing(
 ) -> None:
     parties = tmp_path / "parties"
     scenario = signed_scenario(tmp_path, parties)
-    (parties / "roots" / "NE.Defense.pem").unlink()
+    (parties / "NE.Defense" / "root.key").unlink()
     path = write(tmp_path, STEPS, scenario)
     with pytest.raises(TimelineError) as raised:
         bootstrap.replay_timeline(path, None, settings(tmp_path), database_url=db_url, keys=parties)
     assert raised.value.field == "steps[2].decide"
-    assert str(parties / "roots" / "NE.Defense.pem") in raised.value.rule
+    assert str(parties / "NE.Defense" / "root.key") in raised.value.rule
     assert requests_in(db_url) == 0
 
 

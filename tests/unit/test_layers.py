@@ -23,6 +23,7 @@ ENTRYPOINTS = (
     "clearance.api",
     "clearance.cli",
     "clearance.cli_audit",
+    "clearance.cli_demo",
     "clearance.cli_forecast",
     "clearance.cli_grants",
     "clearance.cli_keys",

@@ -68,17 +68,18 @@ def example_request(scenario: Path, name: str) -> Path | None:
 
 
 class KeyFolder:
-    """The parties' key files in one folder (``PartyKeys``): ``roots/AUTHORITY.pem``, an
-    authority's root private key (its officer's machine), and ``members/AUTHORITY/NAME.pem``,
-    a member's, made on first use (0600). Never the service's key directory. ``roots``:
-    read the root keys from another folder (a rehearsal makes its members' keys apart)."""
+    """The parties' key files, one folder per authority standing for its machines (the
+    demo's ``parties/`` has the same layout): ``AUTHORITY/root.key``, the authority's root
+    private key (its officer's machine), and ``AUTHORITY/NAME.key``, a member's, made on
+    first use (0600). Never the service's key directory. ``roots``: read the root keys
+    from another folder (a rehearsal makes its members' keys apart)."""
 
     def __init__(self, path: Path, roots: Path | None = None) -> None:
         self.path = path
         self.roots = roots if roots is not None else path / "roots"
 
     def root(self, authority: str) -> Ed25519PrivateKey:
-        file = self.roots / f"{authority}.pem"
+        file = self.roots / authority / "root.key"
         if not file.is_file():
             raise InputError(
                 f"{authority} keeps a root key, and the replay needs its private key here "
@@ -89,8 +90,8 @@ class KeyFolder:
         return read_key_file(file, "root key")
 
     def member(self, authority: str, member: str) -> Ed25519PrivateKey:
-        folder = self.path / "members" / authority
-        file = folder / f"{member}.pem"
+        folder = self.path / authority
+        file = folder / f"{member}.key"
         if file.is_file():
             return read_key_file(file, "member key")
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -193,7 +193,38 @@ class DecisionBody(_Strict):
     )
 
 
-INPUTS: tuple[type[BaseModel], ...] = (Problem, RequestDocument, DecisionBody)
+class MemberStatementFields(_Strict):
+    """What the authority's root key signs (RFC 8785 JSON of these five fields)."""
+
+    kind: Literal["member.enrolled", "member.key_revoked"]
+    authority: str = Field(pattern=TEXT)
+    member: str = Field(pattern=TEXT, min_length=1, max_length=200)
+    public_key: str = Field(
+        pattern=r"^[A-Za-z0-9+/]{43}=$",
+        description="The member's raw Ed25519 public key, base64 (what `clearance key new` "
+        "prints).",
+    )
+    at: str = Field(pattern=RFC3339)
+
+
+class MemberStatementBody(_Strict):
+    """``POST /v1/authorities/{id}/members`` (an enrollment) or ``.../members/revocations``
+    (a key revocation): the statement and its root-key signature, made on the authority's
+    own machine (`clearance member statement`); the root key never reaches the service."""
+
+    statement: MemberStatementFields
+    signature: str = Field(
+        pattern=r"^[A-Za-z0-9+/]{86}==$",
+        description="The authority root key's Ed25519 signature (base64) of the statement.",
+    )
+
+
+INPUTS: tuple[type[BaseModel], ...] = (
+    Problem,
+    RequestDocument,
+    DecisionBody,
+    MemberStatementBody,
+)
 
 
 # -- responses -------------------------------------------------------------------------
@@ -379,6 +410,23 @@ class QueueItem(_Summary):
 class Queue(BaseModel):
     authority: str
     items: list[QueueItem]
+
+
+class MemberKeyView(BaseModel):
+    authority: str
+    member: str
+    public_key: str
+    enrolled_at: str
+    revoked_at: str | None
+
+
+class MemberKeys(BaseModel):
+    authority: str
+    root_key: str | None = Field(
+        description="The authority's root public key (base64), or null when the service "
+        "signs its decisions; with one, each decision is signed by its member's enrolled key."
+    )
+    keys: list[MemberKeyView]
 
 
 class Revoked(BaseModel):

@@ -13,10 +13,11 @@ from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.titles import request_title
 from clearance.domain.clearance.workflow import Event, RequestRecord
 from clearance.domain.documents import instant
+from clearance.domain.ledger.members import key_text
 from clearance.domain.ledger.signatures import conditions_json
 from clearance.service.conflicts import SeenConflict
 from clearance.service.outbox import Delivery, Subscription
-from clearance.service.ports import PrincipalRecord
+from clearance.service.ports import MemberKey, PrincipalRecord
 from clearance.service.queries import EvaluationResult, QueueItem
 
 
@@ -123,6 +124,16 @@ def principal_view(p: PrincipalRecord) -> dict[str, Any]:
         "authority": p.principal.authority,
         "created_at": _maybe_instant(p.created_at),
         "revoked_at": _maybe_instant(p.revoked_at),
+    }
+
+
+def member_key_view(k: MemberKey) -> dict[str, Any]:
+    return {
+        "authority": k.authority,
+        "member": k.member,
+        "public_key": key_text(k.public_key),
+        "enrolled_at": instant(k.enrolled_at),
+        "revoked_at": _maybe_instant(k.revoked_at),
     }
 
 

@@ -11,6 +11,7 @@ import { openRequest, wireRequest, requestHooks, setViewer, followRequest } from
 import { showPicture, wirePicture, pictureHooks, setPictureClock } from "./picture.js";
 import { forecastNode } from "./forecast.js";
 import { renderOverviewPictures } from "./overview.js";
+import { refreshMemberKey, wireMemberKey } from "./memberkey.js";
 
 const session = { me: null, signedInAt: 0 };
 const WIDE = ["overview", "compose", "request", "picture"];
@@ -38,6 +39,7 @@ async function signIn(value) {
   setPictureClock(serviceNow);
   renderSession();
   if (session.me.operator) await initCompose(session.me);
+  await guarded(() => refreshMemberKey(session.me));
   await guarded(route);  // an address naming what this principal may not see says so; the lists still load
   await refreshAll();
 }
@@ -46,6 +48,7 @@ function signOut() {
   token.clear();
   session.me = null;
   setViewer(null, null);
+  refreshMemberKey(null);
   forgetBase();
   stopAmending();
   clearMessage();
@@ -254,6 +257,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   wireCompose(guarded);
   wireRequest(guarded);
+  wireMemberKey(guarded);
   wirePicture(guarded);
   $("queue-refresh").addEventListener("click", () => guarded(refreshQueue));
   $("requests-refresh").addEventListener("click", () => guarded(refreshRequests));

@@ -110,10 +110,83 @@ export function commitmentsOf(value, found = []) {
   return found;
 }
 
+// A verifier key "<name>+<hex key ID>+<base64(type || 32-byte key)>" of the given type
+// (0x01 a log's, 0x04 a witness's cosignature key); its key ID is checked.
+async function parseVkey(text, type) {
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(text);
+  if (!m) throw new Error(`${text}: not a verifier key`);
+  const raw = fromBase64(m[3]);
+  if (raw.length !== 33 || raw[0] !== type) throw new Error(`${m[1]}: not a key of type ${type}`);
+  const id = (await sha256(concat(encoder.encode(m[1]), Uint8Array.of(0x0a, type), raw.slice(1)))).slice(0, 4);
+  if (Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("") !== m[2]) throw new Error(`${m[1]}: its key ID does not match its key`);
+  return { name: m[1], publicKey: raw.slice(1), keyId: id };
+
+// A witness policy in C2SP tlog-policy syntax (what GET /v1/audit/policy serves):
+// { logs: [{name, publicKey}], witnesses: {name: {keyName, publicKey, keyId}}, groups: {name: {threshold, members}}, quorum }
+export async function parsePolicy(text) {
+  const policy = { logs: [], witnesses: {}, groups: {}, quorum: null };
+  const lines = text.split("\n");
+  for (let n = 0; n < lines.length; n++) {
+    const words = lines[n].replace(/#.*/, "").trim().split(/[ \t]+/).filter(Boolean);
+    if (!words.length) continue;
+    const where = `policy line ${n + 1}`;
+    const [item, ...rest] = words;
+    if (item === "log") policy.logs.push(await parseVkey(rest[0], 0x01));
+    else if (item === "witness") {
+      const key = await parseVkey(rest[1] || "", 0x04);
+      policy.witnesses[rest[0]] = { keyName: key.name, publicKey: key.publicKey, keyId: key.keyId };
+    } else if (item === "group") {
+      const [name, k, ...members] = rest;
+      for (const m of members) if (!(m in policy.witnesses || m in policy.groups)) throw new Error(`${where}: ${m} is not defined before`);
+      const threshold = k === "all" ? members.length : k === "any" ? 1 : Number(k);
+      if (!(Number.isInteger(threshold) && threshold >= 1 && threshold <= members.length)) throw new Error(`${where}: a group's threshold is 1 to ${members.length}`);
+      policy.groups[name] = { threshold, members };
+    } else if (item === "quorum") {
+      if (policy.quorum !== null) throw new Error(`${where}: one quorum line only`);
+      if (!(rest[0] === "none" || rest[0] in policy.witnesses || rest[0] in policy.groups)) throw new Error(`${where}: ${rest[0]} is not defined`);
+      policy.quorum = rest[0];
+    } else throw new Error(`${where}: unknown item ${item}`);
+  if (policy.quorum === null) throw new Error("the policy has no quorum line");
+  return policy;
+
+function satisfied(policy, cosigned, name) {
+  if (name === "none") return true;
+  if (name in policy.witnesses) return cosigned.has(name);
+  const g = policy.groups[name];
+  return g.members.filter((m) => satisfied(policy, cosigned, m)).length >= g.threshold;
+
+export function describeQuorum(policy, name = policy.quorum) {
+  if (name === "none" || name in policy.witnesses) return name;
+  const g = policy.groups[name];
+  return `${name} (${g.threshold} of ${g.members.map((m) => describeQuorum(policy, m)).join(", ")})`;
+
+// The policy's witnesses whose tlog-cosignature/v1 on ``note`` verifies (c2sp.org/tlog-cosignature:
+// key ID, 8-byte big-endian timestamp, Ed25519 signature of "cosignature/v1\ntime T\n" + body).
+export async function cosignedBy(note, policy) {
+  const parsed = parseNote(note);
+  const cosigned = new Set();
+  for (const [name, w] of Object.entries(policy.witnesses)) {
+    for (const s of parsed.signatures) {
+      if (s.name !== w.keyName || s.raw.length !== 76 || !equal(s.raw.slice(0, 4), w.keyId)) continue;
+      const time = new DataView(s.raw.buffer, s.raw.byteOffset + 4, 8).getBigUint64(0);
+      const message = encoder.encode(`cosignature/v1\ntime ${time}\n${parsed.body}`);
+      const key = await crypto.subtle.importKey("raw", w.publicKey, { name: "Ed25519" }, false, ["verify"]);
+      if (await crypto.subtle.verify({ name: "Ed25519" }, key, s.raw.slice(12), message)) cosigned.add(name);
+  return cosigned;
+
+// Throws unless the checkpoint meets the policy's quorum; returns what it says of it.
+export async function checkQuorum(note, policy) {
+  const cosigned = await cosignedBy(note, policy);
+  const names = [...cosigned].sort();
+  const by = names.length ? `cosigned by ${names.join(", ")}` : "cosigned by no witness of the policy";
+  if (!satisfied(policy, cosigned, policy.quorum)) throw new Error(`${by}: short of the quorum ${describeQuorum(policy)}`);
+  return `${by}, meeting the quorum ${describeQuorum(policy)}`;
+
 // Check one request's entries (GET /v1/requests/{id}/audit) with the log key (GET /v1/keys),
-// and each disclosure against the commitment its entry makes.
+// each disclosure against the commitment its entry makes, and, given the witness policy's
+// text (GET /v1/audit/policy), the witnesses' quorum.
 // Returns { checkpoint: {ok, detail, size}, entries: [{index, kind, ok, detail}] }.
-export async function verifyRequestEntries(audit, logKey) {
+export async function verifyRequestEntries(audit, logKey, policyText = null) {
   if (!(window.isSecureContext && crypto.subtle)) {
     const why = "not checked: this browser offers no WebCrypto here (use https or localhost)";
     return { checkpoint: { ok: null, detail: why, size: audit.checkpoint.size },
@@ -124,8 +197,10 @@ export async function verifyRequestEntries(audit, logKey) {
   let root = null, size = 0;
   try {
     const parsed = await verifyNote(audit.checkpoint.note, logKey.name, fromBase64(logKey.public_key));
+    let witnessed = "no witness policy is served: checked against the log's key alone";
+    if (policyText !== null) witnessed = await checkQuorum(audit.checkpoint.note, await parsePolicy(policyText));
     root = parsed.root; size = parsed.size;
-    result.checkpoint = { ok: true, detail: `signed by ${logKey.name}`, size };
+    result.checkpoint = { ok: true, detail: `signed by ${logKey.name}; ${witnessed}`, size };
   } catch (e) {
     result.checkpoint = { ok: false, detail: e.message, size: audit.checkpoint.size };
   }

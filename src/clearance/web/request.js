@@ -7,6 +7,7 @@ import { makeMap, volumeLayer, fitAround, conflictLayers, siteRangeLayers } from
 import { renderChain, renderViolations, linkIds } from "./chain.js";
 import { verifyRequestEntries, bundleLink } from "./audit.js";
 import { renderRequestForecast } from "./forecast.js";
+import { recheckMemberKey, signDecision } from "./memberkey.js";
 
 const state = { map: null, volumes: null, path: null, others: null, site: null, record: null, me: null, clock: null };
 // ``open(id)`` goes to another request's address (#/requests/ID); ``shown`` switches the view
@@ -255,7 +256,7 @@ async function renderAudit(r) {
     return;
   }
   if (!state.record || state.record.id !== r.id) return;  // another request was opened
-  const checked = await verifyRequestEntries(audit, keys.log);
+  const checked = await verifyRequestEntries(audit, keys.log, await witnessPolicy());
   const mark = (ok) => (ok === true ? "✓" : ok === false ? "✗" : "–");
   const cp = checked.checkpoint;
   $("audit-checkpoint").textContent = `${mark(cp.ok)} Checkpoint of ${cp.size} entries: ${cp.detail}`;
@@ -264,6 +265,17 @@ async function renderAudit(r) {
   list.replaceChildren(...checked.entries.map((e) => el("li", { dataset: { ok: String(e.ok), index: e.index } },
     el("span", { class: e.ok ? "ok" : "bad" }, mark(e.ok)), ` #${e.index} ${e.kind}: ${e.detail}`)));
   if (!checked.entries.length) list.append(el("li", {}, "No entry yet."));
+}
+
+// The deployment's witness policy (tlog-policy text), or null when it names no witnesses
+// (404): the checkpoint must then carry the quorum of cosignatures it names.
+async function witnessPolicy() {
+  try {
+    return await api("GET", "/v1/audit/policy");
+  } catch (e) {
+    if (e.status === 404) return null;
+    throw e;
+  }
 }
 
 async function decide(decision) {
@@ -279,8 +291,18 @@ async function decide(decision) {
     if (start) body.conditions.time_start = start;
     if (end) body.conditions.time_end = end;
   }
+  // signed here with the member's key when the authority keeps a root key (memberkey.js)
+  const signed = await signDecision(body, r, state.clock ? state.clock() : Date.now());
   // the version shown: a request changed since is refused (409), not decided unseen
-  await api("POST", `/v1/requests/${encodeURIComponent(r.id)}/decisions`, body, { "If-Match": `"${r.version}"` });
+  try {
+    await api("POST", `/v1/requests/${encodeURIComponent(r.id)}/decisions`, signed, { "If-Match": `"${r.version}"` });
+  } catch (e) {
+    if (e.status === 403 && signed.signature) {
+      await recheckMemberKey();
+      throw new ApiError(403, `Refused: ${e.message}. See "Your signing key".`);
+    }
+    throw e;
+  }
   for (const id of ["comment", "conditions-text", "conditions-start", "conditions-end"]) $(id).value = "";
   await openRequest(r.id);
   showMessage(`${decision === "approve" ? "Approved" : "Denied"} for ${authority}.`, "info");

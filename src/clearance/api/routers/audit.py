@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from clearance.api import schemas
 from clearance.api.deps import ContextDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
+from clearance.domain.errors import NotFoundError
 from clearance.service import bundle, queries
 from clearance.service.audit import (
     AuditLog,
@@ -160,6 +161,31 @@ def consistency(
     size2: Annotated[int, Query(alias="to", ge=1, le=MAX_INDEX, description="Newer size.")],
 ) -> dict[str, Any]:
     return consistency_view(log.consistency(size1, size2))
+
+
+POLICY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The witness policy (C2SP tlog-policy text).",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
+    **problem_responses(404),
+}
+
+
+@router.get(
+    "/v1/audit/policy",
+    response_class=PlainTextResponse,
+    responses=POLICY_RESPONSES,
+)
+def policy(log: AuditLogDep) -> Response:
+    """The witness policy this deployment submits checkpoints under (C2SP tlog-policy):
+    what a verifier requires of a checkpoint, the page's audit check included. Public, as
+    the checkpoint is; a verifier should hold its own copy and compare."""
+    if log.witnessing is None:
+        raise NotFoundError(
+            "this deployment names no witnesses: its checkpoints are signed by the log alone"
+        )
+    return PlainTextResponse(log.witnessing.policy.text(), media_type="text/plain; charset=utf-8")
 
 
 @router.get("/v1/keys", tags=["keys"], response_model=None, responses=ok(schemas.Keys))

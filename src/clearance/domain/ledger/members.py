@@ -23,7 +23,12 @@ from datetime import datetime
 from typing import Any
 
 from clearance.domain.documents import Fields, instant
-from clearance.domain.errors import DecisionSignatureError, InputError, RequestError
+from clearance.domain.errors import (
+    DecisionSignatureError,
+    ForbiddenError,
+    InputError,
+    RequestError,
+)
 from clearance.domain.ledger.signatures import verify_signed
 
 ENROLLED = "member.enrolled"
@@ -116,3 +121,20 @@ def statement_from_entry(entry: dict[str, Any]) -> MemberStatement:
         )
     except InputError as e:
         raise ValueError(f"its {e.field}: {e.rule}") from None
+
+
+def read_body(body: object, authority: str, kind: str) -> MemberStatement:
+    """A statement as the API takes it, ``{"statement": {...}, "signature": "..."}``, for
+    ``authority`` (the one the path names) and of ``kind`` (enrollment or revocation)."""
+    f = Fields(body, error=RequestError)
+    f.only("statement", "signature")
+    statement = read_statement(f.raw("statement"), f.raw("signature"))
+    # well-formed, but not a statement this address takes: refused (403) as not allowed
+    if statement.authority != authority:
+        raise ForbiddenError(
+            f"statement.authority: names {statement.authority!r}, not {authority!r} (the "
+            "authority in the path): a statement enrolls or revokes for its own authority only"
+        )
+    if statement.kind != kind:
+        raise ForbiddenError(f"statement.kind: is {statement.kind}; this address takes {kind} only")
+    return statement

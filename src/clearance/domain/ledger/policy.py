@@ -34,9 +34,11 @@ from clearance.domain.ledger.checkpoint import (
     raw_public,
     read_checkpoint,
     verify_note,
+    vkey,
 )
 from clearance.domain.ledger.witness import (
     CosignatureError,
+    cosigner_vkey,
     find_cosignature,
     parse_cosigner_vkey,
     parse_signature_line,
@@ -110,6 +112,23 @@ class Policy:
         n = len(group.members)
         k = "all" if group.threshold == n and n > 1 else str(group.threshold)
         return f"{name} ({k} of {', '.join(self.describe(m) for m in group.members)})"
+
+    def text(self) -> str:
+        """The policy in tlog-policy syntax (what :func:`parse_policy` reads back)."""
+        lines = [
+            " ".join(filter(None, ("log", vkey(log.name, log.public_key), log.url)))
+            for log in self.logs
+        ]
+        lines += [
+            " ".join(
+                filter(None, ("witness", w.name, cosigner_vkey(w.key_name, w.public_key), w.url))
+            )
+            for w in self.witnesses.values()
+        ]
+        lines += [
+            f"group {g.name} {g.threshold} {' '.join(g.members)}" for g in self.groups.values()
+        ]
+        return "\n".join([*lines, f"quorum {self.quorum}"]) + "\n"
 
 
 @dataclass
