@@ -76,7 +76,7 @@ class KeyFolder:
 
     def __init__(self, path: Path, roots: Path | None = None) -> None:
         self.path = path
-        self.roots = roots if roots is not None else path / "roots"
+        self.roots = roots if roots is not None else path
 
     def root(self, authority: str) -> Ed25519PrivateKey:
         file = self.roots / authority / "root.key"
