@@ -120,6 +120,7 @@ async function parseVkey(text, type) {
   const id = (await sha256(concat(encoder.encode(m[1]), Uint8Array.of(0x0a, type), raw.slice(1)))).slice(0, 4);
   if (Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("") !== m[2]) throw new Error(`${m[1]}: its key ID does not match its key`);
   return { name: m[1], publicKey: raw.slice(1), keyId: id };
+}
 
 // A witness policy in C2SP tlog-policy syntax (what GET /v1/audit/policy serves):
 // { logs: [{name, publicKey}], witnesses: {name: {keyName, publicKey, keyId}}, groups: {name: {threshold, members}}, quorum }
