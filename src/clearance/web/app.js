@@ -4,7 +4,7 @@
 // request. Every view has an address (#/overview, #/compose, #/picture[/INSTANT],
 // #/requests, #/requests/ID, #/queue/AUTHORITY): it can be reloaded, shared, and the
 // browser's back and forward buttons walk through what was shown.
-import { $, el, api, guarded, token, showMessage, clearMessage, duration, words } from "./util.js";
+import { $, el, api, guarded, token, showMessage, clearMessage, duration, words, deadlineNode } from "./util.js";
 import { forgetBase } from "./maps.js";
 import { initCompose, wireCompose, composeHooks, startAmending, stopAmending, showComposeMap } from "./compose.js";
 import { openRequest, wireRequest, requestHooks, setViewer, followRequest } from "./request.js";
@@ -160,7 +160,10 @@ async function refreshQueue() {
   const list = $("queue-items");
   list.replaceChildren(...data.items.map((item) => el("li", { dataset: { id: item.id } },  // oldest first
     requestLink(item), " ",
-    el("span", { class: "age" }, `waiting ${duration(item.age_seconds)}`), " ", forecastNode(item.forecast))));
+    el("span", { class: "age" }, `waiting ${duration(item.age_seconds)}`), " ",
+    // the authority's review deadline (the scenario's review_deadline), when it has one
+    item.review_deadline ? [deadlineNode(item.review_deadline, serviceNow(), item.overdue), " "] : null,
+    forecastNode(item.forecast))));
   $("queue-empty").hidden = data.items.length > 0;
 }
 
