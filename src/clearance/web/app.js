@@ -12,6 +12,7 @@ import { showPicture, wirePicture, pictureHooks, setPictureClock } from "./pictu
 import { forecastNode } from "./forecast.js";
 import { renderOverviewPictures } from "./overview.js";
 import { refreshMemberKey, wireMemberKey } from "./memberkey.js";
+import { refreshWebhooks, wireWebhooks } from "./webhooks.js";
 
 const session = { me: null, signedInAt: 0 };
 const WIDE = ["overview", "compose", "request", "picture"];
@@ -68,6 +69,7 @@ function renderSession() {
   $("nav-queue").hidden = !(me && me.authority);
   $("queue").hidden = !(me && me.authority);
   $("requests").hidden = !me;
+  $("webhooks").hidden = !me;
   if (!me) return;
   const roles = [];
   if (me.operator) roles.push(`operator ${me.operator}`);
@@ -140,7 +142,7 @@ function show(view) {
 // ---- lists --------------------------------------------------------------------------
 
 async function refreshAll() {
-  const tasks = [refreshRequests(), refreshOverview()];
+  const tasks = [refreshRequests(), refreshOverview(), refreshWebhooks()];
   if (session.me && session.me.authority) tasks.push(refreshQueue());
   await Promise.all(tasks);
 }
@@ -261,6 +263,7 @@ document.addEventListener("DOMContentLoaded", () => {
   wireCompose(guarded);
   wireRequest(guarded);
   wireMemberKey(guarded);
+  wireWebhooks(guarded);
   wirePicture(guarded);
   $("queue-refresh").addEventListener("click", () => guarded(refreshQueue));
   $("requests-refresh").addEventListener("click", () => guarded(refreshRequests));
