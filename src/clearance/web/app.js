@@ -4,7 +4,7 @@
 // request. Every view has an address (#/overview, #/compose, #/picture[/INSTANT],
 // #/requests, #/requests/ID, #/queue/AUTHORITY): it can be reloaded, shared, and the
 // browser's back and forward buttons walk through what was shown.
-import { $, el, api, guarded, token, showMessage, clearMessage, duration, words } from "./util.js";
+import { $, el, api, guarded, token, showMessage, clearMessage, duration, words, deadlineNode } from "./util.js";
 import { forgetBase } from "./maps.js";
 import { initCompose, wireCompose, composeHooks, startAmending, stopAmending, showComposeMap } from "./compose.js";
 import { openRequest, wireRequest, requestHooks, setViewer, followRequest } from "./request.js";
@@ -12,6 +12,7 @@ import { showPicture, wirePicture, pictureHooks, setPictureClock } from "./pictu
 import { forecastNode } from "./forecast.js";
 import { renderOverviewPictures } from "./overview.js";
 import { refreshMemberKey, wireMemberKey } from "./memberkey.js";
+import { refreshWebhooks, wireWebhooks } from "./webhooks.js";
 
 const session = { me: null, signedInAt: 0 };
 const WIDE = ["overview", "compose", "request", "picture"];
@@ -68,6 +69,7 @@ function renderSession() {
   $("nav-queue").hidden = !(me && me.authority);
   $("queue").hidden = !(me && me.authority);
   $("requests").hidden = !me;
+  $("webhooks").hidden = !me;
   if (!me) return;
   const roles = [];
   if (me.operator) roles.push(`operator ${me.operator}`);
@@ -140,7 +142,7 @@ function show(view) {
 // ---- lists --------------------------------------------------------------------------
 
 async function refreshAll() {
-  const tasks = [refreshRequests(), refreshOverview()];
+  const tasks = [refreshRequests(), refreshOverview(), refreshWebhooks()];
   if (session.me && session.me.authority) tasks.push(refreshQueue());
   await Promise.all(tasks);
 }
@@ -160,7 +162,10 @@ async function refreshQueue() {
   const list = $("queue-items");
   list.replaceChildren(...data.items.map((item) => el("li", { dataset: { id: item.id } },  // oldest first
     requestLink(item), " ",
-    el("span", { class: "age" }, `waiting ${duration(item.age_seconds)}`), " ", forecastNode(item.forecast))));
+    el("span", { class: "age" }, `waiting ${duration(item.age_seconds)}`), " ",
+    // the authority's review deadline (the scenario's review_deadline), when it has one
+    item.review_deadline ? [deadlineNode(item.review_deadline, serviceNow(), item.overdue), " "] : null,
+    forecastNode(item.forecast))));
   $("queue-empty").hidden = data.items.length > 0;
 }
 
@@ -258,6 +263,7 @@ document.addEventListener("DOMContentLoaded", () => {
   wireCompose(guarded);
   wireRequest(guarded);
   wireMemberKey(guarded);
+  wireWebhooks(guarded);
   wirePicture(guarded);
   $("queue-refresh").addEventListener("click", () => guarded(refreshQueue));
   $("requests-refresh").addEventListener("click", () => guarded(refreshRequests));

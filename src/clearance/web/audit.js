@@ -120,6 +120,7 @@ async function parseVkey(text, type) {
   const id = (await sha256(concat(encoder.encode(m[1]), Uint8Array.of(0x0a, type), raw.slice(1)))).slice(0, 4);
   if (Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("") !== m[2]) throw new Error(`${m[1]}: its key ID does not match its key`);
   return { name: m[1], publicKey: raw.slice(1), keyId: id };
+}
 
 // A witness policy in C2SP tlog-policy syntax (what GET /v1/audit/policy serves):
 // { logs: [{name, publicKey}], witnesses: {name: {keyName, publicKey, keyId}}, groups: {name: {threshold, members}}, quorum }
@@ -146,19 +147,23 @@ export async function parsePolicy(text) {
       if (!(rest[0] === "none" || rest[0] in policy.witnesses || rest[0] in policy.groups)) throw new Error(`${where}: ${rest[0]} is not defined`);
       policy.quorum = rest[0];
     } else throw new Error(`${where}: unknown item ${item}`);
+  }
   if (policy.quorum === null) throw new Error("the policy has no quorum line");
   return policy;
+}
 
 function satisfied(policy, cosigned, name) {
   if (name === "none") return true;
   if (name in policy.witnesses) return cosigned.has(name);
   const g = policy.groups[name];
   return g.members.filter((m) => satisfied(policy, cosigned, m)).length >= g.threshold;
+}
 
 export function describeQuorum(policy, name = policy.quorum) {
   if (name === "none" || name in policy.witnesses) return name;
   const g = policy.groups[name];
   return `${name} (${g.threshold} of ${g.members.map((m) => describeQuorum(policy, m)).join(", ")})`;
+}
 
 // The policy's witnesses whose tlog-cosignature/v1 on ``note`` verifies (c2sp.org/tlog-cosignature:
 // key ID, 8-byte big-endian timestamp, Ed25519 signature of "cosignature/v1\ntime T\n" + body).
@@ -172,7 +177,10 @@ export async function cosignedBy(note, policy) {
       const message = encoder.encode(`cosignature/v1\ntime ${time}\n${parsed.body}`);
       const key = await crypto.subtle.importKey("raw", w.publicKey, { name: "Ed25519" }, false, ["verify"]);
       if (await crypto.subtle.verify({ name: "Ed25519" }, key, s.raw.slice(12), message)) cosigned.add(name);
+    }
+  }
   return cosigned;
+}
 
 // Throws unless the checkpoint meets the policy's quorum; returns what it says of it.
 export async function checkQuorum(note, policy) {
@@ -181,6 +189,7 @@ export async function checkQuorum(note, policy) {
   const by = names.length ? `cosigned by ${names.join(", ")}` : "cosigned by no witness of the policy";
   if (!satisfied(policy, cosigned, policy.quorum)) throw new Error(`${by}: short of the quorum ${describeQuorum(policy)}`);
   return `${by}, meeting the quorum ${describeQuorum(policy)}`;
+}
 
 // Check one request's entries (GET /v1/requests/{id}/audit) with the log key (GET /v1/keys),
 // each disclosure against the commitment its entry makes, and, given the witness policy's

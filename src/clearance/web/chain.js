@@ -1,11 +1,12 @@
 // The chain of approvals drawn as stages: each authority's status, why, by which grant,
 // since when it waits, and who decided when. Used by the request page and by the
 // evaluation shown while composing.
-import { el, words, duration } from "./util.js";
+import { el, words, duration, deadlineNode } from "./util.js";
 
 const REQUEST_ID = /req-[0-9a-f]+/g;
 
-// ``options.waitingSince`` maps an authority to an RFC 3339 instant; ``options.now`` is
+// ``options.waitingSince`` and ``options.deadlines`` (its review deadline) map an
+// authority to an RFC 3339 instant; ``options.now`` is
 // the service's present time, for "pending for"; ``options.member`` (the signed-in
 // member's authority) and ``options.revoke(grant)`` offer that authority's grants for
 // revocation.
@@ -31,6 +32,8 @@ export function renderChain(list, approvals, awaiting = [], options = {}) {
         const seconds = options.now ? (Date.parse(options.now) - Date.parse(since)) / 1000 : null;
         card.append(el("div", { class: "muted" }, `pending since ${since}`, seconds !== null ? ` (${duration(Math.max(0, seconds))})` : ""));
       }
+      const due = waits && options.deadlines ? options.deadlines[a.authority] : null;
+      if (due) card.append(el("div", { class: "review-due" }, deadlineNode(due, options.now ? Date.parse(options.now) : Date.now())));
       if (a.grant) {
         const line = el("div", { class: "grant" }, `covered by grant ${a.grant}`);
         // the grantor's own members may withdraw the grant (the API checks it again)

@@ -106,6 +106,7 @@ function render(r) {
   const now = state.clock ? new Date(state.clock()).toISOString() : null;
   renderChain($("stages"), r.approvals, r.awaiting, {
     waitingSince: r.waiting_since, now,
+    deadlines: Object.fromEntries((r.review_deadlines || []).map((d) => [d.authority, d.at])),
     member: state.me && state.me.authority,
     revoke: (grant) => hooks.guarded(() => revokeGrant(grant)),
   });

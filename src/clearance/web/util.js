@@ -145,3 +145,23 @@ export function readTime(input, label) {
 export function words(value) {
   return String(value).replaceAll("_", " ");
 }
+
+// A review deadline (RFC 3339) against the service's present time (ms since the epoch):
+// "due in 3h 0m" or "overdue by 2h 0m", said in words so that colour is never the only
+// mark. ``overdue`` (the server's flag, when it sent one) wins over the page's estimate.
+export function dueText(at, nowMs, overdue) {
+  const seconds = (Date.parse(at) - nowMs) / 1000;
+  const late = overdue === undefined || overdue === null ? seconds < 0 : !!overdue;
+  return late
+    ? { late, text: `overdue by ${duration(Math.max(0, -seconds))}` }
+    : { late, text: `due in ${duration(Math.max(0, seconds))}` };
+}
+
+// The review deadline as a node: a <time> with the instant, its words, and "Overdue" in
+// bold for a late one (class "overdue").
+export function deadlineNode(at, nowMs, overdue) {
+  const { late, text } = dueText(at, nowMs, overdue);
+  return el("span", { class: late ? "deadline overdue" : "deadline", dataset: { overdue: String(late) } },
+    late ? el("strong", {}, "Overdue: ") : "Review ",
+    el("time", { datetime: at, title: `review due ${at}` }, text));
+}
