@@ -1,4 +1,5 @@
-"""Backtest of the forecast (issue 15, item 3): how well calibrated "when it will clear" is.
+"""Time to clearance (issue 15): the forecast's backtest (item 3), how well calibrated "when
+it will clear" is, and a generated Niger workload submitted through the service.
 
 A generated history of requests for the Niger authorities, each forecast at the moment
 it was submitted from the history before it (decisions made later are not known then;
