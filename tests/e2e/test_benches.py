@@ -315,3 +315,16 @@ def test_time_to_clearance_submits_the_workload_and_gives_its_figures(
     assert run["latency_ms"]["p50"] > 0
     assert run["alternatives_sampled"] == 10
     assert run["alternatives_ms_p95"] > 0
+
+
+@pytest.mark.parametrize("bench", ["workload.py", "time_to_clearance.py"])
+def test_time_to_clearance_workload_refuses_weeks_out_of_range_with_exit_2(bench: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / bench), "--weeks", "97"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "--weeks: must be 1 to 96, not 97" in done.stderr
+    assert "Traceback" not in done.stderr
