@@ -8,6 +8,7 @@ their bench prints."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -15,9 +16,14 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from clearance.adapters.scenario_loader import load_scenario
+from clearance.domain.clearance.requests import parse_request
 
 ROOT = Path(__file__).resolve().parents[2]
 # heavy_load.py is run, JSON line included, by tests/e2e/test_heavy_load.py; compare.py
@@ -27,6 +33,7 @@ BENCHES = sorted(
     for p in (ROOT / "bench").glob("*.py")
     if p.name not in ("benchkit.py", "heavy_load.py", "compare.py")
 )
+NOW = datetime(2017, 11, 20, tzinfo=UTC)  # the Niger scenario's clock
 COMPARE = ROOT / "bench" / "compare.py"
 # The HTTP bench measures PostgreSQL too, on a throwaway server like the tests' own.
 EXTRA = {"api_load.py": ["--postgres", "auto"]}
@@ -248,3 +255,76 @@ def test_the_api_bench_measures_one_and_two_workers_on_both_databases_in_one_run
         assert one[0] > 0
         assert two[0] > 0
         assert run["ratio"] == round(two[0] / one[0], 2)
+
+
+def _workload_module() -> Any:
+    spec = importlib.util.spec_from_file_location("workload", ROOT / "bench" / "workload.py")
+    assert spec is not None
+    assert spec.loader is not None
+    sys.path.insert(0, str(ROOT / "bench"))  # it imports benchkit beside it
+    try:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    return module
+
+
+def test_time_to_clearance_workload_varies_the_examples_into_valid_seeded_documents() -> None:
+    workload = _workload_module()
+    made = workload.generate(260, seed=3, weeks=workload.MAX_WEEKS)
+    assert made == workload.generate(260, seed=3, weeks=workload.MAX_WEEKS)
+    assert made != workload.generate(260, seed=4, weeks=workload.MAX_WEEKS)
+    examples = dict(workload.examples())
+    assert {name for name, _ in made} == set(examples)  # every example in the mix
+    scenario = load_scenario(workload.NIGER)
+    lands = workload.territories()
+    moved = 0
+    for name, doc in made:
+        original = examples[name]
+        for field in ("operator", "aircraft", "payload", "purpose", "launch_site"):
+            assert doc[field] == original[field]
+        parse_request(doc, scenario, limits=scenario.limits, now=NOW)
+        for entry, was in zip(doc["volumes"], original["volumes"], strict=True):
+            shifted = datetime.fromisoformat(entry["time_start"]["value"])
+            start = datetime.fromisoformat(was["time_start"]["value"])
+            assert start <= shifted < start + timedelta(weeks=workload.MAX_WEEKS)
+            volume, before = entry["volume"], was["volume"]
+            assert workload.touches(workload.outline(volume), lands) == workload.touches(
+                workload.outline(before), lands
+            ), f"{name}: a moved volume left its parties' territories"
+            moved += workload.outline(volume) != workload.outline(before)
+            low, high = volume["altitude_lower"]["value"], volume["altitude_upper"]["value"]
+            assert high - low >= 300
+    assert moved > 0.9 * sum(len(doc["volumes"]) for _, doc in made)
+
+
+def test_time_to_clearance_submits_the_workload_and_gives_its_figures(
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]],
+) -> None:
+    done = runs["time_to_clearance.py"].result()
+    assert done.returncode == 0, done.stderr[-4000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["calibration_80"] is not None  # the backtest, still there
+    run = figures["workload"]
+    assert run["requests"] == 300
+    assert sum(run["states"].values()) == 300
+    assert len(run["by_example"]) == 13
+    assert set(run["states"]) >= {"cleared", "denied", "infeasible", "pending"}
+    assert 0 < run["resolved_share"] < 1
+    assert run["latency_ms"]["p50"] > 0
+    assert run["alternatives_sampled"] == 10
+    assert run["alternatives_ms_p95"] > 0
+
+
+@pytest.mark.parametrize("bench", ["workload.py", "time_to_clearance.py"])
+def test_time_to_clearance_workload_refuses_weeks_out_of_range_with_exit_2(bench: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / bench), "--weeks", "97"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "--weeks: must be 1 to 96, not 97" in done.stderr
+    assert "Traceback" not in done.stderr
