@@ -212,11 +212,9 @@ def test_the_parties_make_enroll_and_sign_with_their_own_keys_on_the_cli(
     shutil.copytree(SCENARIO, scenario)
     main = scenario / "scenario.yaml"
     text = main.read_text(encoding="utf-8")
-    line = "  US.DoD: {party: US, name: Department of Defense}"
+    line = "  US.DoD: {party: US, name: Department of Defense"  # the rest of it follows
     assert line in text
-    main.write_text(
-        text.replace(line, line[:-1] + f", root_key: {root_public}}}"), encoding="utf-8"
-    )
+    main.write_text(text.replace(line, line + f", root_key: {root_public}"), encoding="utf-8")
 
     service_keys = tmp_path / "service-keys"  # the server's key directory, this test's own
     server = Server(db_url, tmp_path / "log", extra_env={"CLEARANCE_KEY_DIR": str(service_keys)})

@@ -151,11 +151,11 @@ def signed_scenario(tmp_path: Path, parties: Path) -> Path:
     scenario = tmp_path / "scenario"
     shutil.copytree(NIGER, scenario)
     main = scenario / "scenario.yaml"
-    line = "  NE.Defense: {party: NE, name: Ministry of Defence of Niger}"
+    line = "  NE.Defense: {party: NE, name: Ministry of Defence of Niger"  # the rest follows
     text = main.read_text(encoding="utf-8")
     assert line in text
     public = key_text(raw_public(root))
-    main.write_text(text.replace(line, line[:-1] + f", root_key: {public}}}"), "utf-8")
+    main.write_text(text.replace(line, line + f", root_key: {public}"), "utf-8")
     return scenario
 
 

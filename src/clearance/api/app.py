@@ -37,7 +37,6 @@ from clearance.api.security import SecurityHeaders
 from clearance.service import handlers
 from clearance.service.audit import AuditLog
 from clearance.service.context import Context
-from clearance.service.forecasts import warm_up
 
 MAX_BODY_BYTES = 1024 * 1024
 SWEEP_SECONDS = 30.0
@@ -87,10 +86,6 @@ def create_app(
             )
         if deliver is not None:
             threads.append(_Sweeper(deliver, deliver_seconds, "webhooks"))
-        # The queue and the overview forecast, and lifelines takes seconds to import: import
-        # it now, before the first request is served, not in a thread beside the requests
-        # (imports racing in two threads once gave a request a half-initialised module).
-        warm_up()
         for thread in threads:
             thread.start()
         yield

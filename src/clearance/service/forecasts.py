@@ -39,7 +39,6 @@ from clearance.domain.clearance.forecast import (
     fit,
     forecast,
     history,
-    warm,
 )
 from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.overview import ChainTimes, Overview
@@ -93,11 +92,6 @@ class OverviewForecasts:
 # a cleared chain (its decisions included) -> its check; per process
 _CHECKED: OrderedDict[ChainTimes, Checked] = OrderedDict()
 _CHECKED_LOCK = threading.Lock()
-
-
-def warm_up() -> None:
-    """Import what a forecast needs ahead of the first one (lifelines: seconds)."""
-    warm()
 
 
 def forecast_request(

@@ -246,12 +246,6 @@ def fit(waits: dict[str, list[Wait]]) -> dict[str, WaitModel]:
     return models
 
 
-def warm() -> None:
-    """Import lifelines and what its first fit imports now (a server does it in a thread
-    as it starts, so the first queue or overview it serves does not wait seconds)."""
-    fit({"warm-up": [Wait("warm-up", 1.0, True)]})
-
-
 def _kaplan_meier(
     seconds: Sequence[float], decided: Sequence[bool]
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
