@@ -177,3 +177,16 @@ def write_document(path: Path, data: Any, header: str = "") -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def state_directory(directory: Path) -> Path:
+    """A party's own state folder (a witness's, a monitor's: ``--state``), made private
+    (0700) if missing; a clear error when it cannot be."""
+    directory = Path(directory).expanduser()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create {directory}: {e.strerror}", field="--state") from None
+    if not directory.is_dir():
+        raise InputError(f"{directory} is not a directory", field="--state")
+    return directory

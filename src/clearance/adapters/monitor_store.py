@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from clearance.adapters.files import state_directory
 from clearance.domain.errors import InputError
 from clearance.domain.ledger.monitor import Seen
 from clearance.service.monitor import MonitorStore
@@ -46,13 +47,7 @@ PAGE = 5000
 
 class SqliteMonitorStore(MonitorStore):
     def __init__(self, directory: Path) -> None:
-        directory = Path(directory).expanduser()
-        try:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as e:
-            raise InputError(f"cannot create {directory}: {e.strerror}", field="--state") from None
-        if not directory.is_dir():
-            raise InputError(f"{directory} is not a directory", field="--state")
+        directory = state_directory(directory)
         self.directory = directory
         self.path = directory / "monitor.db"
         db = self._connect()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from clearance.adapters.files import state_directory
 from clearance.domain.errors import InputError
 from clearance.domain.ledger.witness import Witnessed
 from clearance.service.witness import Step, WitnessState, WitnessStore
@@ -28,13 +29,7 @@ CREATE TABLE IF NOT EXISTS witnessed (
 
 class SqliteWitnessStore(WitnessStore):
     def __init__(self, directory: Path) -> None:
-        directory = Path(directory).expanduser()
-        try:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as e:
-            raise InputError(f"cannot create {directory}: {e.strerror}", field="--state") from None
-        if not directory.is_dir():
-            raise InputError(f"{directory} is not a directory", field="--state")
+        directory = state_directory(directory)
         self.path = directory / "witness.db"
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
