@@ -311,12 +311,19 @@ def bench_witnessed(
 
         def integrator() -> None:
             counted = 0
+            witnessed_at = 0.0  # when the last checkpoint with the quorum was stored
             while not halt.wait(interval):
                 begun = len(committed)  # entries committed before this run began
                 checkpoint = log.integrate_if_pending()
                 done = time.perf_counter()
                 if checkpoint is not None and quorum(checkpoint.note):
                     latencies.extend(done - t for t in committed[counted:begun])
+                    counted, witnessed_at = begun, done
+                elif checkpoint is None:
+                    # nothing waits and the latest checkpoint has its quorum: an entry
+                    # committed just after ``begun`` was read made it into the previous
+                    # run's checkpoint
+                    latencies.extend(witnessed_at - t for t in committed[counted:begun])
                     counted = begun
 
         thread = threading.Thread(target=integrator, daemon=True)
@@ -325,7 +332,14 @@ def bench_witnessed(
             time.sleep(rng.uniform(0, 2 * interval / 10))
             commit(10_000_000 + i)
             committed.append(time.perf_counter())
+        deadline = time.monotonic() + 60 + 10 * interval
         while len(latencies) < len(committed) and thread.is_alive():
+            if time.monotonic() > deadline:
+                halt.set()
+                raise RuntimeError(
+                    f"{len(committed) - len(latencies)} of {len(committed)} entries reached "
+                    "no checkpoint with the quorum in a minute"
+                )
             time.sleep(interval / 10)
         halt.set()
         thread.join()
