@@ -560,6 +560,8 @@ JSON_VALUES = st.recursive(
 @given(JSON_VALUES)
 @example({"\U0001f600": 1, "\uff61": [2**53, "\x00\x1f\x7f\u2028\ud800"]})  # UTF-16 order
 @example([2**53 + 1])
+@example([1e-4, 9.999e-5, 1e16, 1e16 - 2, 9999999999999998.0, 0.1, -0.0, 5.0, 1e21, 2.0**53])
+@example({"lat": 16.9742, "lon": 7.9865, "alt": 120.0, "r": 123456789012345.67, "e": 1e-7})
 def test_canonical_json_is_rfc8785_byte_for_byte(value: Any) -> None:
     """The standard library's fast path gives exactly rfc8785's bytes, and refuses what
     it refuses (integers beyond 2**53, strings that cannot be UTF-8)."""

@@ -104,35 +104,61 @@ def canonical_json(value: Any) -> bytes:
     whitespace. Raises ``rfc8785.CanonicalizationError`` (a ``ValueError``) for values JSON
     cannot hold exactly (NaN, infinities, integers beyond 2**53 in magnitude).
 
-    A value made only of objects with ASCII keys, arrays, strings, booleans, null and
-    integers below 2**53 in magnitude (most entries: no floats) is written by the standard library's
-    C encoder, whose output is then the same bytes (ASCII keys sort alike by code point
-    and by UTF-16 unit; strings escape the same characters the same way); anything else,
-    and a string that cannot be UTF-8 (a lone surrogate), goes to ``rfc8785``.
+    A value made only of objects with ASCII keys, arrays, strings, booleans, null,
+    integers below 2**53 in magnitude and floats that print alike in both languages (most
+    entries, and documents' coordinates) is written by the standard library's C encoder,
+    whose output is then the same bytes: ASCII keys sort alike by code point and by UTF-16
+    unit; strings escape the same characters the same way; a float with a fraction and a
+    magnitude in [1e-4, 1e16) is printed by Python's ``repr`` and by ECMAScript as the same
+    shortest round-trip digits without an exponent; an integral float below 2**53 (``5.0``,
+    ``-0.0``) is written as the integer ECMAScript prints (``5``, ``0``). Anything else, and
+    a string that cannot be UTF-8 (a lone surrogate), goes to ``rfc8785``.
     """
-    if _plain(value):
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:
-            pass
-    return rfc8785.dumps(value)
+    try:
+        plain = _plain(value)
+    except _NotPlain:
+        return rfc8785.dumps(value)
+    text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return rfc8785.dumps(value)
 
 
 _SAFE = 2**53 - 1  # rfc8785 refuses 2**53 itself
 
 
-def _plain(value: Any) -> bool:
+class _NotPlain(Exception):
+    """A value the standard library's encoder would not write as RFC 8785 does."""
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with its integral floats made integers; raises ``_NotPlain`` for what only
+    ``rfc8785`` writes right."""
     kind = type(value)
     if kind is str or kind is bool or value is None:
-        return True
+        return value
     if kind is int:
-        return bool(-_SAFE <= value <= _SAFE)
+        if -_SAFE <= value <= _SAFE:
+            return value
+        raise _NotPlain
+    if kind is float:
+        if value.is_integer():
+            if -_SAFE <= value <= _SAFE:
+                return int(value)
+        elif 1e-4 <= abs(value) < 1e16:
+            return value
+        raise _NotPlain  # NaN, infinities, exponents, integral floats beyond 2**53
     if kind is dict:
-        return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str or not k.isascii():
+                raise _NotPlain
+            out[k] = _plain(v)
+        return out
     if kind is list or kind is tuple:
-        return all(_plain(v) for v in value)
-    return False
+        return [_plain(v) for v in value]
+    raise _NotPlain
 
 
 def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
