@@ -248,12 +248,13 @@ def test_adding_an_existing_request_conflicts(new_uow: Callable[[], SqlUnitOfWor
     with new_uow() as uow:
         uow.requests.add(opened(ARMED_2020, "req-1"))
         uow.commit()
-        with pytest.raises(ConflictError, match="exists"):
-            uow.requests.add(opened(ARMED_2020, "req-1"))
-        uow.requests.add(opened(ARMED_2020, "req-2"))  # the transaction is still usable
-        uow.commit()
     with new_uow() as uow:
-        assert len(uow.requests.search()) == 2
+        uow.requests.add(opened(ARMED_2020, "req-2"))
+        with pytest.raises(ConflictError, match="request req-1 exists"):
+            uow.requests.add(opened(ARMED_2020, "req-1"))
+    # the change that met the duplicate is abandoned whole, req-2 with it
+    with new_uow() as uow:
+        assert [r.id for r in uow.requests.search()] == ["req-1"]
 
 
 def _fill(uow: UnitOfWork) -> None:
