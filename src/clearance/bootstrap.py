@@ -254,7 +254,8 @@ def webhook_worker(ctx: Context, settings: Settings | None = None) -> Callable[[
         base=settings.webhook_backoff,
         lease=settings.webhook_lease,
     )
-    return partial(deliver_due, ctx.uow, HttpSender(), wall_now, policy)
+    sender = HttpSender(allow_private=settings.webhook_private)
+    return partial(deliver_due, ctx.uow, sender, wall_now, policy)
 
 
 def check_serving(settings: Settings) -> None:

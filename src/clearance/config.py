@@ -28,6 +28,9 @@ module of ``src/`` reads ``os.environ`` (``tests/unit/test_config.py`` holds the
   how many attempts a webhook gets before it is dead (default 8), the first retry's delay
   in seconds (default 10, doubled each time, with jitter), how long a worker holds a
   claimed one before another may send it (default 60 s). ``service.webhooks.Policy``.
+- ``CLEARANCE_WEBHOOK_PRIVATE``: ``1`` lets webhooks go to loopback, private and
+  link-local addresses (receivers on the server's own network); ``0`` (default) refuses
+  them, so that a subscriber cannot make the server call into its network.
 - ``CLEARANCE_DEBUG``: any non-empty value lets the CLI show an internal error's traceback.
 """
 
@@ -60,6 +63,7 @@ class Settings:
     webhook_attempts: int = 8
     webhook_backoff: float = 10.0
     webhook_lease: float = 60.0
+    webhook_private: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -88,7 +92,15 @@ class Settings:
             webhook_attempts=int(_number(env, "CLEARANCE_WEBHOOK_ATTEMPTS", 8, 1, 100, whole=True)),
             webhook_backoff=_number(env, "CLEARANCE_WEBHOOK_BACKOFF", 10.0, 0.01, 86400),
             webhook_lease=_number(env, "CLEARANCE_WEBHOOK_LEASE", 60.0, 0.5, 86400),
+            webhook_private=_switch(env, "CLEARANCE_WEBHOOK_PRIVATE"),
         )
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name) or "0"
+    if value not in ("0", "1"):
+        raise InputError(f"must be 0 or 1, not {value!r}", field=name, source="environment")
+    return value == "1"
 
 
 def _number(

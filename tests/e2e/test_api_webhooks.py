@@ -102,7 +102,10 @@ def test_dead_deliveries_are_listed_and_redelivered(
         assert created.status_code == 201, created.text
         submitted = client.post("/v1/requests", json=document("01"), headers=planner)
         assert submitted.json()["state"] == "cleared"
-        assert deliver_due(workflow.uow, HttpSender(), wall_now, ONE_TRY) == (0, 1)
+        assert deliver_due(workflow.uow, HttpSender(allow_private=True), wall_now, ONE_TRY) == (
+            0,
+            1,
+        )
         (dead,) = client.get("/v1/deliveries?status=dead", headers=planner).json()["items"]
         assert dead["event"] == "cleared"
         assert dead["request_id"] == submitted.json()["id"]
@@ -112,7 +115,10 @@ def test_dead_deliveries_are_listed_and_redelivered(
         assert_problem(client.post(f"/v1/deliveries/{dead['id']}/redeliver", headers=other), 404)
         again = client.post(f"/v1/deliveries/{dead['id']}/redeliver", headers=planner)
         assert again.status_code == 202
-        assert deliver_due(workflow.uow, HttpSender(), wall_now, ONE_TRY) == (1, 0)
+        assert deliver_due(workflow.uow, HttpSender(allow_private=True), wall_now, ONE_TRY) == (
+            1,
+            0,
+        )
         got = receiver.wait_for(2)
     assert [r.headers["webhook-id"] for r in got] == [dead["id"]] * 2
     (done,) = client.get("/v1/deliveries?status=delivered", headers=planner).json()["items"]

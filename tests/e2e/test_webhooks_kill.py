@@ -20,7 +20,11 @@ EVENTS = ("waiting_for_you", "decided", "denied")  # what a denial by US.DoD tel
 def test_a_server_killed_while_delivering_loses_no_event(db_url: str, tmp_path: Path) -> None:
     server = Server(db_url, tmp_path / "server.log")
     # a lease short enough for the test: the killed process's claim ends after 2 s
-    server.extra_env = {"CLEARANCE_WEBHOOK_LEASE": "2", "CLEARANCE_WEBHOOK_BACKOFF": "0.2"}
+    server.extra_env = {
+        "CLEARANCE_WEBHOOK_LEASE": "2",
+        "CLEARANCE_WEBHOOK_BACKOFF": "0.2",
+        "CLEARANCE_WEBHOOK_PRIVATE": "1",  # the receiver is on loopback
+    }
     tokens = server.prepare(
         {"planner": ("--operator", "US.AFRICOM"), "dod": ("--authority", "US.DoD")}
     )

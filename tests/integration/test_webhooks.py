@@ -78,7 +78,7 @@ def test_a_submission_and_its_decisions_reach_the_receiver_signed(ctx: Context) 
         member = queries.principal(ctx, "dod")
         record = handlers.decide(ctx, member, rid, "US.DoD", Decision.DENY, "no")
         assert record.state is RequestState.DENIED
-        sent, failed = deliver_due(ctx.uow, HttpSender(), wall_now, QUICK)
+        sent, failed = deliver_due(ctx.uow, HttpSender(allow_private=True), wall_now, QUICK)
         assert (sent, failed) == (5, 0)
         got = receiver.wait_for(5)
     by_sub = {dod.id: dod.secret, africom.id: africom.secret}
@@ -123,12 +123,12 @@ def test_a_failed_delivery_is_retried_with_the_same_webhook_id_until_a_2xx(
             ctx, None, ("authority", "US.DoD"), receiver.url, ["waiting_for_you"], "t"
         )
         _submit(ctx)
-        assert deliver_due(ctx.uow, HttpSender(), wall_now, QUICK) == (0, 1)
+        assert deliver_due(ctx.uow, HttpSender(allow_private=True), wall_now, QUICK) == (0, 1)
         (pending,) = webhooks.deliveries(ctx.uow, None, "pending")
         assert pending.attempts == 1
         assert "HTTP 500" in (pending.last_error or "")
-        assert deliver_due(ctx.uow, HttpSender(), wall_now, QUICK) == (0, 1)
-        assert deliver_due(ctx.uow, HttpSender(), wall_now, QUICK) == (1, 0)
+        assert deliver_due(ctx.uow, HttpSender(allow_private=True), wall_now, QUICK) == (0, 1)
+        assert deliver_due(ctx.uow, HttpSender(allow_private=True), wall_now, QUICK) == (1, 0)
         got = receiver.wait_for(3)
     assert len(got) == 3
     assert {r.headers["webhook-id"] for r in got} == {pending.id}
@@ -151,12 +151,15 @@ def test_a_delivery_failing_every_attempt_is_dead_then_redelivered(ctx: Context)
         )
         _submit(ctx)
         for _ in range(3):
-            deliver_due(ctx.uow, HttpSender(), wall_now, QUICK)
-        assert deliver_due(ctx.uow, HttpSender(), wall_now, QUICK) == (0, 0)  # dead: not sent
+            deliver_due(ctx.uow, HttpSender(allow_private=True), wall_now, QUICK)
+        assert deliver_due(ctx.uow, HttpSender(allow_private=True), wall_now, QUICK) == (
+            0,
+            0,
+        )  # dead: not sent
         (dead,) = webhooks.deliveries(ctx.uow, None, "dead")
         assert dead.attempts == 3
         handlers.redeliver(ctx, None, dead.id)
-        assert deliver_due(ctx.uow, HttpSender(), wall_now, QUICK) == (1, 0)
+        assert deliver_due(ctx.uow, HttpSender(allow_private=True), wall_now, QUICK) == (1, 0)
         got = receiver.wait_for(4)
     assert [r.headers["webhook-id"] for r in got] == [dead.id] * 4
     _verified(got[-1:], sub.secret)
@@ -168,7 +171,10 @@ def test_an_unreachable_receiver_counts_as_a_failed_attempt(ctx: Context) -> Non
         url = receiver.url
     handlers.subscribe(ctx, None, ("authority", "US.DoD"), url, ["waiting_for_you"], "t")
     _submit(ctx)
-    assert deliver_due(ctx.uow, HttpSender(timeout=2), wall_now, QUICK) == (0, 1)
+    assert deliver_due(ctx.uow, HttpSender(timeout=2, allow_private=True), wall_now, QUICK) == (
+        0,
+        1,
+    )
     (pending,) = webhooks.deliveries(ctx.uow, None, "pending")
     assert "ConnectError" in (pending.last_error or "")
 
@@ -186,7 +192,7 @@ def test_two_workers_at_once_send_each_message_once(ctx: Context) -> None:
 
         def work() -> None:
             barrier.wait()
-            deliver_due(ctx.uow, HttpSender(), wall_now, QUICK)
+            deliver_due(ctx.uow, HttpSender(allow_private=True), wall_now, QUICK)
 
         threads = [threading.Thread(target=work) for _ in range(2)]
         for t in threads:
@@ -252,3 +258,20 @@ def test_a_payload_is_json_with_type_timestamp_and_data(ctx: Context) -> None:
         2017, 11, 20, tzinfo=UTC
     )
     assert d.next_attempt_at <= wall_now() + timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+def test_a_webhook_to_a_loopback_or_private_address_is_refused_unless_allowed(
+    ctx: Context, host: str
+) -> None:
+    """A subscriber names the URL: by default the server does not call into its own
+    network (loopback here; private and link-local addresses alike)."""
+    with receiving() as receiver:
+        url = receiver.url.replace("127.0.0.1", host)
+        handlers.subscribe(ctx, None, ("authority", "US.DoD"), url, ["waiting_for_you"], "t")
+        _submit(ctx)
+        assert deliver_due(ctx.uow, HttpSender(), wall_now, QUICK) == (0, 1)
+        (pending,) = webhooks.deliveries(ctx.uow, None, "pending")
+        assert "not a globally routable address" in (pending.last_error or "")
+        assert "CLEARANCE_WEBHOOK_PRIVATE=1" in (pending.last_error or "")
+        assert receiver.got == []

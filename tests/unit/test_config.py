@@ -66,6 +66,7 @@ def test_settings_read_every_variable() -> None:
             "CLEARANCE_PORT": "8123",
             "CLEARANCE_DEBUG": "1",
             "CLEARANCE_WITNESSES": "/etc/clearance/witnesses.policy",
+            "CLEARANCE_WEBHOOK_PRIVATE": "1",
         }
     )
     assert settings.database_url == "sqlite:///x.db"
@@ -77,6 +78,7 @@ def test_settings_read_every_variable() -> None:
     assert settings.port == 8123
     assert settings.debug is True
     assert settings.witnesses == Path("/etc/clearance/witnesses.policy")
+    assert settings.webhook_private is True
 
 
 def test_settings_default_without_any_variable(tmp_path: Path) -> None:
@@ -84,6 +86,7 @@ def test_settings_default_without_any_variable(tmp_path: Path) -> None:
     assert settings.database_url == f"sqlite:///{tmp_path / 'clearance' / 'clearance.db'}"
     assert settings.key_dir == tmp_path / "clearance" / "keys"
     assert settings.witnesses is None
+    assert settings.webhook_private is False
     assert (settings.now, settings.sqlite_synchronous, settings.port, settings.debug) == (
         None,
         "FULL",
@@ -101,7 +104,8 @@ def test_settings_default_without_any_variable(tmp_path: Path) -> None:
         ("CLEARANCE_PORT", "http", "1..65535"),
         ("CLEARANCE_PORT", "0", "1..65535"),
         ("CLEARANCE_PORT", "70000", "1..65535"),
-        ("CLEARANCE_PORT", "\uff18\uff10", "1..65535"),  # full-width "80": str.isdigit's digits
+        ("CLEARANCE_PORT", "\uff18\uff10", "1..65535"),
+        ("CLEARANCE_WEBHOOK_PRIVATE", "yes", "0 or 1"),  # full-width "80": str.isdigit's digits
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(variable: str, value: str, words: str) -> None:
