@@ -1,7 +1,7 @@
 """``clearance monitor``: what a party runs to follow the log on its own (registered on
 the main app in ``clearance.cli``).
 
-``clearance monitor --log URL --state DIR --policy FILE [--token T] [--gossip FILE...]
+``clearance monitor --log URL --state DIR --policy FILE [--token-file F | --token T] [--gossip FILE...]
 [--ask-witnesses] [--once | --interval S]``: each pass (``clearance.service.monitor.run_pass``) checks the
 log's latest checkpoint against the policy's quorum, its consistency with the checkpoint
 verified last, the new entries against its root and every decision's signature against
@@ -47,6 +47,17 @@ def _gossip(files: list[Path], policy: Policy) -> list[Seen]:
     return found
 
 
+def _read_token(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read it: {e}", source=str(path), field="--token-file") from None
+    token = lines[0].strip() if lines else ""
+    if not token:
+        raise InputError("its first line must be the token", source=str(path), field="--token-file")
+    return token
+
+
 def _witnessed(policy: Policy) -> list[Seen]:
     """The checkpoints the policy's witnesses last cosigned; one that cannot be read or
     is not signed by the log is reported on stderr and left out."""
@@ -72,7 +83,15 @@ def monitor(
         str | None,
         typer.Option(
             "--token",
-            help="A principal's token: the entries need one.",
+            help="A principal's token: the entries need one. Other users of the machine "
+            "can read a command line: prefer --token-file.",
+        ),
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help="A file whose first line is the token (keep it 0600).",
         ),
     ] = None,
     gossip: Annotated[
@@ -97,6 +116,10 @@ def monitor(
     """Follow the log: verify each new checkpoint and entry; exit 1 naming what is wrong."""
     if not log.startswith(("http://", "https://")):
         raise InputError("must be an http:// or https:// URL", field="--log")
+    if token_file is not None:
+        if token is not None:
+            raise InputError("give --token or --token-file, not both", field="--token-file")
+        token = _read_token(token_file)
     rules = bootstrap.witness_policy(policy)
     seen = _gossip(gossip or [], rules)
     store = SqliteMonitorStore(state)

@@ -59,6 +59,23 @@ def test_monitor_exit_codes_from_cron(tmp_path: Path) -> None:
         no_token = monitor(server, *args, *fresh, "--once")
         assert no_token.returncode == 2
         assert "--token" in no_token.stderr
+        # the token from a file, kept off the command line that other users can read
+        token_file = tmp_path / "ne.token"
+        token_file.write_text(tokens["ne"] + "\n")
+        by_file = monitor(server, *args, *fresh, "--token-file", str(token_file), "--once")
+        assert by_file.returncode == 0, by_file.stderr
+        assert by_file.stdout.startswith("monitor: log consistent: size ")
+        for bad_file, said in (
+            (tmp_path / "no.token", "no.token"),
+            (policy.with_name("empty.token"), "first line must be the token"),
+        ):
+            if said.startswith("first"):
+                bad_file.write_text("\n")
+            wrong = monitor(server, *args, *fresh, "--token-file", str(bad_file), "--once")
+            assert wrong.returncode == 2, wrong.stderr
+            assert said in wrong.stderr
+            assert "--token-file" in wrong.stderr
+            assert "Traceback" not in wrong.stderr
 
     # the operator of the server drops the newest entry and signs the smaller tree
     engine = sa.create_engine(url)

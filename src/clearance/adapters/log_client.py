@@ -48,7 +48,7 @@ class HttpLogClient(LogClient):
         if response.status_code in (401, 403):
             raise InputError(
                 f"{url} refused the token ({response.status_code}): the entries need a "
-                "principal's token",
+                "principal's token (--token-file FILE, or --token)",
                 field="--token",
             )
         if response.status_code != 200:
