@@ -161,3 +161,36 @@ def test_the_api_serves_the_bundle_to_whoever_may_see_the_request(
         hidden = client.get(url, headers={"Authorization": f"Bearer {stranger}"})
         assert hidden.status_code == 404
         assert client.get(url).status_code == 401
+
+
+def test_a_bundle_finds_the_key_entries_by_their_kind_without_reading_the_log(
+    told: tuple[Setup, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key and enrollment entries a bundle needs come from the kind's index: a log of
+    millions of entries is not read page by page for each bundle."""
+    from clearance.domain.ledger import audit, members
+    from clearance.domain.ledger.bundle import wanted
+    from clearance.service.audit import AuditLog
+
+    s, rid = told
+    _, own = s.log.request_entries(rid)
+    decided = {
+        str(e["detail"]["authority"])
+        for e in (audit.parse_entry(o.data) for o in own)
+        if e["kind"] == audit.DECIDED
+    }
+    size = s.log.checkpoint().size
+    expected = {o.index for o in own}
+    for page in s.log.pages():  # what the whole log holds, read here once
+        for stored in page:
+            key_like = stored.kind == audit.KEY or stored.kind in members.KINDS
+            in_tree = stored.index is not None and stored.index < size
+            if key_like and in_tree and wanted(audit.parse_entry(stored.data), decided):
+                expected.add(stored.index)
+
+    def no_scan(self: AuditLog) -> Iterator[Any]:
+        raise AssertionError("the bundle read the whole log")
+
+    monkeypatch.setattr(AuditLog, "pages", no_scan)
+    bundle = request_bundle(s.log, rid)
+    assert {e["index"] for e in bundle["entries"]} == expected

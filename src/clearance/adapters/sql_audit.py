@@ -275,6 +275,15 @@ class SqlAudit(AuditRepository):
         )
         return [_entry(row) for row in rows]
 
+    def entries_of_kinds(self, kinds: Sequence[str], below: int) -> list[StoredEntry]:
+        e = t.audit_entries.c
+        rows = self.uow.execute(
+            sa.select(t.audit_entries)
+            .where(e.kind.in_(list(kinds)), e.log_index < below)
+            .order_by(e.log_index)
+        )
+        return [_entry(row) for row in rows]
+
     def pending(self, after_seq: int, limit: int) -> list[StoredEntry]:
         e = t.audit_entries.c
         rows = self.uow.execute(

@@ -465,6 +465,9 @@ class MemoryAudit(AuditRepository):
     def request_entries(self, request_id: str, limit: int) -> list[StoredEntry]:
         return [e for e in self._integrated() if e.request_id == request_id][:limit]
 
+    def entries_of_kinds(self, kinds: Sequence[str], below: int) -> list[StoredEntry]:
+        return [e for e in self._integrated() if e.kind in kinds and (e.index or 0) < below]
+
     def pending(self, after_seq: int, limit: int) -> list[StoredEntry]:
         return [e for e in self.store.audit if e.index is None and e.seq > after_seq][:limit]
 

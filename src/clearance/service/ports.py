@@ -468,6 +468,11 @@ class AuditRepository(abc.ABC):
         """Integrated entries about ``request_id``, in index order, at most ``limit``."""
 
     @abc.abstractmethod
+    def entries_of_kinds(self, kinds: Sequence[str], below: int) -> list[StoredEntry]:
+        """Integrated entries of one of ``kinds`` with ``index < below``, in index order
+        (by the kind's index: the log's keys and enrollments, not a scan of the log)."""
+
+    @abc.abstractmethod
     def pending(self, after_seq: int, limit: int) -> list[StoredEntry]:
         """Entries not integrated yet with ``seq > after_seq``, in seq order."""
 
