@@ -23,7 +23,7 @@ export async function refreshGrantSuggestions() {
   $("gs-note").textContent = !data.approvals && !data.denials
     ? `${authority} decided nothing by hand ${period}: no grant suggestion yet.`
     : data.suggestions.length
-      ? `From ${authority}'s ${counts} ${period}; a grant would be added to scenario version ${data.scenario_version}.`
+      ? `From ${authority}'s ${counts} ${period}; a grant would be added to scenario version ${data.scenario_version.slice(0, 12)}.`
       : `No standing grant would have cleared any of ${authority}'s ${counts} ${period} without clearing a denial.`;
   $("gs-items").replaceChildren(...data.suggestions.map((s, i) => suggestionItem(s, i + 1)));
 }
