@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from clearance import bootstrap
-from clearance.adapters.files import check_document_path, write_document
+from clearance.adapters.files import check_document_path, document_text, write_document
 from clearance.cli_run import settings
 from clearance.domain.clearance.grant_suggestions import LIMIT
 from clearance.domain.errors import InputError, NotFoundError
@@ -54,18 +54,14 @@ def grant_suggest(
     ctx = bootstrap.context(settings())
     who = queries.principal(ctx, as_) if as_ is not None else None
     found = mining.grant_suggestions(ctx, who, authority, start, end, limit)
-    view = mining.suggestions_view(found)
+    view = mining.with_proposals(mining.suggestions_view(found), document_text)
     if out is not None:
         if not found.suggestions:
             raise NotFoundError(f"no grant would have cleared an approval of {authority}")
         if pick > len(found.suggestions):
             raise InputError(f"--pick: there are {len(found.suggestions)} suggestions")
-        chosen = view["suggestions"][pick - 1]
-        header = (
-            f"A grant proposal from clearance grant suggest --authority {authority}: "
-            f"{chosen['description']}.\nAdd the entry under `grants:` in scenario.yaml."
-        )
-        write_document(out, {"grants": [chosen["grant"]]}, header)
+        data, header = mining.proposal(authority, view["suggestions"][pick - 1])
+        write_document(out, data, header)
     if as_json:
         typer.echo(json.dumps(view, indent=2))
         return

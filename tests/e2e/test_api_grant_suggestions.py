@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import jsonschema_rs
+import yaml
 from fastapi.testclient import TestClient
 
 from clearance.service.context import Context
@@ -63,6 +64,12 @@ def test_the_grant_that_would_have_cleared_what_ne_defense_approved(
     assert sorted(best["covered"]) == sorted(approved)
     assert (best["approvals_covered"], best["denials_covered"]) == (2, 0)
     assert "ne-fr-isr-armed" in best["similar"]
+    # the grant proposal `clearance grant suggest --out` writes, as YAML text
+    assert yaml.safe_load(best["proposal"]) == {"grants": [best["grant"]]}
+    assert best["proposal"].startswith(
+        "# A grant proposal from the grant suggestions of NE.Defense: "
+        f"{best['description']}.\n# Add the entry under `grants:` in scenario.yaml.\n"
+    )
 
     # the period: only the decision made in the third hour
     since = (NOW + timedelta(hours=3)).isoformat().replace("+00:00", "Z")

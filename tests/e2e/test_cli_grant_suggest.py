@@ -100,6 +100,7 @@ def test_the_cli_suggests_the_grant_and_writes_a_proposal_a_scenario_loads(
     proposal = yaml.safe_load(out.read_text("utf-8"))
     assert proposal == {"grants": [best["grant"]]}
     assert out.read_text("utf-8").startswith("# A grant proposal")
+    assert out.read_text("utf-8") == best["proposal"]  # what the API returns, byte for byte
 
     scenario_dir = tmp_path / "niger"
     shutil.copytree(NIGER, scenario_dir)

@@ -1,6 +1,7 @@
 """The page's views checked with axe-core (vendored in tests/e2e/vendor, injected by the
 test; the page itself never loads it) in Chromium: no serious or critical violation of
-WCAG 2.1 A/AA rules on the sign-in, compose, request, queue and overview views."""
+WCAG 2.1 A/AA rules on the sign-in, compose, request, queue and overview views, and a
+member's grant suggestions."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tests.e2e.pagekit import (
     submit_over_api,
     watched_page,
 )
+from tests.e2e.test_page_grant_suggestions import decision_history
 
 __all__ = ["browser", "site"]  # fixtures
 
@@ -80,3 +82,13 @@ def test_every_view_has_no_serious_accessibility_violation(page: Page, site: Sit
     open_by_id(page, request_id)
     expect(page.locator("#decide")).to_be_visible()
     assert_accessible(page, "request (member deciding)")
+
+
+def test_the_grant_suggestions_have_no_serious_accessibility_violation(
+    page: Page, site: Site
+) -> None:
+    decision_history(site)
+    sign_in(page, site.member("NE.Defense"))
+    expect(page.locator("#gs-items > li")).not_to_have_count(0)
+    expect(page.get_by_role("button", name="Download as grant proposal").first).to_be_visible()
+    assert_accessible(page, "grant suggestions")

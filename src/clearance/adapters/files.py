@@ -158,16 +158,21 @@ def check_document_path(path: Path) -> None:
         raise InputError("its folder does not exist", source=str(path))
 
 
+def document_text(data: Any, header: str = "", *, as_json: bool = False) -> str:
+    """``data`` as the text ``write_document`` writes: YAML after ``header`` as comment
+    lines, or (``as_json``) indented JSON without the header."""
+    if as_json:
+        return json.dumps(data, indent=2) + "\n"
+    comments = "".join(f"# {line}\n" for line in header.splitlines())
+    return comments + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+
+
 def write_document(path: Path, data: Any, header: str = "") -> None:
     """``data`` as YAML (``.yaml``/``.yml``, after ``header`` comment lines) or JSON
     (``.json``), written whole or not at all: a temporary file beside it, fsynced, then
     renamed into place."""
     check_document_path(path)
-    if path.suffix == ".json":
-        text = json.dumps(data, indent=2) + "\n"
-    else:
-        comments = "".join(f"# {line}\n" for line in header.splitlines())
-        text = comments + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+    text = document_text(data, header, as_json=path.suffix == ".json")
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         with temporary.open("w", encoding="utf-8") as out:

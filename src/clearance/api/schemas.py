@@ -711,6 +711,11 @@ class GrantSuggestion(BaseModel):
     similar: list[str] = Field(
         description="The authority's grants to other operators that already give as much."
     )
+    proposal: str = Field(
+        description="The grant proposal as YAML: a `grants:` list holding `grant`, after "
+        "comment lines saying what it would clear; what `clearance grant suggest --out` "
+        "writes for this suggestion."
+    )
 
 
 class GrantSuggestions(BaseModel):

@@ -9,6 +9,7 @@ shown; the volumes an authority decided on are those its approval names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -120,6 +121,27 @@ def suggestions_view(found: GrantSuggestions) -> dict[str, Any]:
             for s in found.suggestions
         ],
     }
+
+
+def proposal(authority: str, suggestion: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A suggestion of ``suggestions_view`` as a grant proposal: the document (a
+    ``grants:`` list holding its grant) and the header to write above it. The CLI's
+    ``--out`` writes it; the API returns it as each suggestion's ``proposal`` text."""
+    header = (
+        f"A grant proposal from the grant suggestions of {authority}: "
+        f"{suggestion['description']}.\nAdd the entry under `grants:` in scenario.yaml."
+    )
+    return {"grants": [suggestion["grant"]]}, header
+
+
+def with_proposals(
+    view: dict[str, Any], render: Callable[[dict[str, Any], str], str]
+) -> dict[str, Any]:
+    """``view`` with each suggestion's ``proposal``: its grant proposal as ``render``
+    writes a document and its header (``adapters.files.document_text``: YAML)."""
+    for suggestion in view["suggestions"]:
+        suggestion["proposal"] = render(*proposal(view["authority"], suggestion))
+    return view
 
 
 def describe(s: GrantSuggestion) -> str:

@@ -13,6 +13,7 @@ import { forecastNode } from "./forecast.js";
 import { renderOverviewPictures } from "./overview.js";
 import { refreshMemberKey, wireMemberKey } from "./memberkey.js";
 import { refreshWebhooks, wireWebhooks } from "./webhooks.js";
+import { refreshGrantSuggestions, forgetGrantSuggestions, wireGrantSuggestions } from "./grantsuggestions.js";
 
 const session = { me: null, signedInAt: 0 };
 const WIDE = ["overview", "compose", "request", "picture"];
@@ -50,6 +51,7 @@ function signOut() {
   session.me = null;
   setViewer(null, null);
   refreshMemberKey(null);
+  forgetGrantSuggestions();
   forgetBase();
   stopAmending();
   clearMessage();
@@ -70,6 +72,7 @@ function renderSession() {
   $("queue").hidden = !(me && me.authority);
   $("requests").hidden = !me;
   $("webhooks").hidden = !me;
+  $("grant-suggestions").hidden = !(me && me.authority);  // a member's, of their authority
   if (!me) return;
   const roles = [];
   if (me.operator) roles.push(`operator ${me.operator}`);
@@ -143,7 +146,7 @@ function show(view) {
 
 async function refreshAll() {
   const tasks = [refreshRequests(), refreshOverview(), refreshWebhooks()];
-  if (session.me && session.me.authority) tasks.push(refreshQueue());
+  if (session.me && session.me.authority) tasks.push(refreshQueue(), refreshGrantSuggestions());
   await Promise.all(tasks);
 }
 
@@ -264,11 +267,14 @@ document.addEventListener("DOMContentLoaded", () => {
   wireRequest(guarded);
   wireMemberKey(guarded);
   wireWebhooks(guarded);
+  wireGrantSuggestions(guarded, () => session.me && session.me.authority);
   wirePicture(guarded);
   $("queue-refresh").addEventListener("click", () => guarded(refreshQueue));
   $("requests-refresh").addEventListener("click", () => guarded(refreshRequests));
   $("requests-state").addEventListener("change", () => guarded(refreshRequests));
-  $("overview-refresh").addEventListener("click", () => guarded(refreshOverview));
+  $("overview-refresh").addEventListener("click", () => guarded(async () => {
+    await Promise.all([refreshOverview(), session.me && session.me.authority ? refreshGrantSuggestions() : null]);
+  }));
   $("open-form").addEventListener("submit", (event) => {
     event.preventDefault();
     guarded(() => openHash($("open-id").value.trim()));

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from clearance.adapters.files import document_text
 from clearance.api import schemas
 from clearance.api.deps import ContextDep, HeavyDep, PrincipalDep
 from clearance.api.problems import ok, problem_responses
@@ -47,6 +48,6 @@ async def grant_suggestions(
 
     def work() -> JSONResponse:
         found = mining.grant_suggestions(ctx, who, authority_id, start, end, limit)
-        return JSONResponse(mining.suggestions_view(found))
+        return JSONResponse(mining.with_proposals(mining.suggestions_view(found), document_text))
 
     return await heavy(work)
