@@ -293,7 +293,7 @@ def main() -> None:
     parser.add_argument("--alternatives", type=int, default=200)
     parser.add_argument("--weeks", type=int, default=workload.MAX_WEEKS)
     args = benchkit.parse_args(
-        parser, {"requests": 160, "warmup": 80, "workload": 300, "alternatives": 10, "weeks": 8}
+        parser, {"requests": 100, "warmup": 80, "workload": 80, "alternatives": 3, "weeks": 8}
     )
     if not 1 <= args.weeks <= workload.MAX_WEEKS:
         parser.error(f"--weeks: must be 1 to {workload.MAX_WEEKS}, not {args.weeks}")

@@ -38,7 +38,14 @@ def postgres_server() -> Iterator[PostgresServer]:
     root = Path(tempfile.mkdtemp(prefix="clearance-pg-"))
     if as_postgres:
         shutil.chown(root, user="postgres")
-    server = PostgresServer(bin_dir, root, free_port(), as_postgres, itertools.count(1))
+    # fsync=off: a throwaway server need not survive a power cut, and with fsync=on each
+    # commit waited on the disk and the shutdown checkpoint of a whole run's databases took
+    # ~30 s (the `teardown` of whichever test ran last on a worker). A crashed or killed
+    # PostgreSQL process (pg_ctl -m immediate, SIGKILL) still loses nothing it acknowledged:
+    # its WAL was written to the kernel before the commit returned (synchronous_commit=on).
+    server = PostgresServer(
+        bin_dir, root, free_port(), as_postgres, itertools.count(1), {"fsync": "off"}
+    )
     try:
         server.start()
         yield server

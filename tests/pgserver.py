@@ -48,7 +48,7 @@ class PostgresServer:
     port: int
     as_postgres: bool
     counter: itertools.count[int]
-    settings: dict[str, str] = field(default_factory=dict)  # more `-c name=value`
+    settings: dict[str, str] = field(default_factory=dict)  # more (or other) `-c name=value`
 
     @property
     def data(self) -> Path:
@@ -77,16 +77,15 @@ class PostgresServer:
 
     def launch(self) -> None:
         """Start the server on ``data`` (made by ``initdb`` or copied from a primary)."""
-        options = " ".join(
-            [
-                "-c listen_addresses=127.0.0.1",
-                f"-c port={self.port}",
-                f"-c unix_socket_directories={self.root}",
-                "-c fsync=on",
-                "-c max_connections=200",
-                *(f"-c {name}={value}" for name, value in self.settings.items()),
-            ]
-        )
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(self.port),
+            "unix_socket_directories": str(self.root),
+            "fsync": "on",
+            "max_connections": "200",
+            **self.settings,
+        }
+        options = " ".join(f"-c {name}={value}" for name, value in settings.items())
         log = self.root / "server.log"
         started = self.run(
             "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(log), "-w", "-t", "60", "start"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -16,6 +17,25 @@ from pathlib import Path
 ROOT = Path(__file__).parents[1]
 NIGER = ROOT / "examples" / "niger"
 CLEARANCE = [sys.executable, "-m", "clearance.cli"]
+# Server.cli_each's child: runs each command of the JSON list on stdin as `clearance ARGS`
+# would, printing _NEXT after each that exits 0 and stopping at the first that does not.
+_NEXT = "\n--- clearance command done ---\n"
+_EACH = f"""
+import json, sys
+from clearance.cli import main
+for args in json.loads(sys.stdin.read()):
+    sys.argv = ["clearance", *args]
+    try:
+        main()
+        code = 0
+    except SystemExit as exit:
+        code = exit.code or 0
+    sys.stdout.flush()
+    if code != 0:
+        sys.exit(code)
+    sys.stdout.write({_NEXT!r})
+    sys.stdout.flush()
+"""
 
 
 def free_port() -> int:
@@ -56,13 +76,42 @@ class Server:
             raise RuntimeError(f"clearance {' '.join(args)} failed: {done.stderr}")
         return done.stdout
 
+    def cli_each(self, *commands: list[str]) -> list[str]:
+        """Each command's stdout, the commands run one after another by ``clearance.cli``'s
+        ``main`` in one process (each reads the environment and exits as it would alone;
+        starting Python and importing the CLI once, not per command, saves ~1.5 s of CPU a
+        command). The first that exits non-zero raises. An installed ``command`` (not
+        this interpreter's ``-m clearance.cli``) runs them one process each."""
+        if self.command != CLEARANCE:
+            return [self.cli(*args) for args in commands]
+        done = subprocess.run(
+            [sys.executable, "-c", _EACH],
+            input=json.dumps(commands),
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120 * len(commands),
+        )
+        outputs = done.stdout.split(_NEXT)
+        if done.returncode != 0:
+            failed = commands[len(outputs) - 1]
+            raise RuntimeError(f"clearance {' '.join(failed)} failed: {done.stderr}")
+        return outputs[:-1]
+
     def prepare(self, principals: dict[str, tuple[str, str]]) -> dict[str, str]:
         """Load the Niger scenario and create principals: name -> ("--operator" | "--authority", id).
         Returns name -> token."""
-        self.cli("scenario", "load", str(NIGER))
+        outputs = self.cli_each(
+            ["scenario", "load", str(NIGER)],
+            *(
+                ["principal", "add", name, role, ident]
+                for name, (role, ident) in principals.items()
+            ),
+        )
         return {
-            name: self.cli("principal", "add", name, role, ident).strip().splitlines()[-1]
-            for name, (role, ident) in principals.items()
+            name: output.strip().splitlines()[-1]
+            for name, output in zip(principals, outputs[1:], strict=True)
         }
 
     def start(self) -> None:

@@ -96,18 +96,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [*pip, "wheel", "--no-deps", "-w", str(work / "dist"), str(source)], check=True, timeout=600
     )
     (wheel,) = (work / "dist").glob("clearance-*.whl")
-    venv.create(work / "venv", with_pip=True)
+    # The environment gets no pip of its own (ensurepip took 10-15 s): this pip installs
+    # into it. --no-compile: compiling every installed module (numpy, lifelines'
+    # matplotlib...) was half the install's time; the modules a run imports are compiled
+    # when first imported.
+    venv.create(work / "venv", with_pip=False)
     bin_dir = work / "venv" / "bin"
     subprocess.run(
-        [
-            str(bin_dir / "python"),
-            "-m",
-            "pip",
-            "--disable-pip-version-check",
-            "-q",
-            "install",
-            str(wheel),
-        ],
+        [*pip, "--python", str(bin_dir / "python"), "install", "--no-compile", str(wheel)],
         check=True,
         timeout=900,
     )
