@@ -24,12 +24,13 @@ from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.workflow import Decision
 from clearance.domain.errors import ForbiddenError, RequestError
 from clearance.domain.ledger.checkpoint import raw_public
-from clearance.domain.ledger.members import ENROLLED, KEY_REVOKED, MemberStatement, key_text
+from clearance.domain.ledger.members import ENROLLED, KEY_REVOKED, key_text
 from clearance.domain.ledger.signatures import document_digest, sign_statement, statement_for
 from clearance.service import handlers, queries
 from clearance.service.audit import AuditLog
 from clearance.service.context import Context
 from clearance.service.handlers.decide import Signed
+from tests import parties
 from tests.e2e.conftest import NOW, SCENARIO, assert_problem, document, later
 from tests.serverproc import CLEARANCE, Server
 
@@ -60,9 +61,10 @@ class Dod:
     def state(
         self, kind: str, key: Ed25519PrivateKey, root: Ed25519PrivateKey | None = None
     ) -> None:
-        unsigned = MemberStatement(kind, DOD, OFFICER.name, raw_public(key), NOW, "")
-        signature = sign_statement(root or self.root, unsigned.fields())
-        handlers.apply_member_statement(self.ctx, replace(unsigned, signature=signature))
+        statement = parties.enrollment(
+            DOD, OFFICER.name, NOW, key, kind=kind, root=root or self.root
+        )
+        handlers.apply_member_statement(self.ctx, statement)
 
     def submit(self, days_later: int = 0) -> str:
         doc = later(document("05"), days_later)
