@@ -73,8 +73,9 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Signing keys made by the CLI and servers the tests run (which inherit the
-    environment) go to a throwaway directory, never the user's."""
+    """The log's instance key (the one private key a server holds), made by the CLI and
+    servers the tests run (which inherit the environment), goes to a throwaway directory,
+    never the user's."""
     previous = os.environ.get("CLEARANCE_KEY_DIR")
     directory = tmp_path_factory.mktemp("keys")
     os.environ["CLEARANCE_KEY_DIR"] = str(directory)

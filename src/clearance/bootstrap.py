@@ -33,7 +33,7 @@ from clearance.domain.ledger.audit import ROOT_ROLE, scenario_version
 from clearance.domain.ledger.checkpoint import raw_public
 from clearance.domain.ledger.policy import Policy, parse_policy
 from clearance.service import handlers
-from clearance.service.audit import AuditLog, check_origin, record_keys
+from clearance.service.audit import AuditLog, check_origin
 from clearance.service.context import Context
 from clearance.service.evaluations import Document
 from clearance.service.ports import Clock, PinnedClock
@@ -76,17 +76,9 @@ def store_scenario(
     scenario = load_scenario(directory)  # validates everything before anything is stored
     if scenario.version != scenario_version(files):
         raise ScenarioError("changed while it was being read; load it again", source=str(directory))
-    keys = KeyStore(settings.key_dir)
-    # the service holds keys only for authorities that keep no root key of their own
-    served = [a.id for a in scenario.authorities.values() if a.root_key is None]
-    public = _public_keys(keys, settings, served) | {
-        (ROOT_ROLE, a.id): a.root_key
-        for a in scenario.authorities.values()
-        if a.root_key is not None
-    }
+    public = _public_keys(settings, scenario)
     engine = engine_for(settings)
     try:
-        # every authority gets a key pair, in the log too
         handlers.load_scenario(
             uow_factory(engine), files, at or clock_for(scenario, settings).now(), public
         )
@@ -156,35 +148,16 @@ def forget_demo(directory: Path) -> None:
     shutil.rmtree(directory / PARTY_KEYS / "members", ignore_errors=True)
 
 
-def _public_keys(
-    keys: KeyStore, settings: Settings, authorities: list[str]
-) -> dict[tuple[str, str], bytes]:
-    """The public keys to record in the log: the instance's and these authorities'
-    (key pairs are created where missing)."""
-    instance = raw_public(keys.instance_key())
+def _public_keys(settings: Settings, scenario: Scenario) -> dict[tuple[str, str], bytes]:
+    """The public keys to record in the log: the instance's (its key pair created if
+    missing) and the root keys the scenario's authorities name."""
+    instance = raw_public(KeyStore(settings.key_dir).instance_key())
     check_origin(settings.log_origin, instance)
-    public = {("log", settings.log_origin): instance}
-    for authority in authorities:
-        public[("authority", authority)] = keys.public_key(authority)
-    return public
-
-
-def authority_keygen(authority: str, settings: Settings | None = None) -> tuple[bytes, bool]:
-    """Make ``authority``'s key pair unless it exists, and record its public key in the
-    log (the database is migrated first). Returns (public key, whether it was created)."""
-    settings = settings or Settings.from_env()
-    keys = KeyStore(settings.key_dir)
-    created = not keys.has_authority_key(authority)
-    public = _public_keys(keys, settings, [authority])
-    upgrade_database(settings)
-    engine = engine_for(settings)
-    try:
-        with uow_factory(engine)() as uow:
-            record_keys(uow, public)
-            uow.commit()
-    finally:
-        engine.dispose()
-    return public[("authority", authority)], created
+    return {("log", settings.log_origin): instance} | {
+        (ROOT_ROLE, a.id): a.root_key
+        for a in scenario.authorities.values()
+        if a.root_key is not None
+    }
 
 
 def audit_log(settings: Settings | None = None, ctx: Context | None = None) -> AuditLog:
@@ -241,8 +214,7 @@ def _context_over(engine: Engine, settings: Settings) -> Context:
     with new_uow() as uow:
         scenario = versions.current(uow)  # NotFoundError before any load
         since = uow.scenarios.made_current_at()
-    signer = KeyStore(settings.key_dir)
-    return Context(new_uow, versions, clock_for(scenario, settings, since), signer)
+    return Context(new_uow, versions, clock_for(scenario, settings, since))
 
 
 def webhook_worker(ctx: Context, settings: Settings | None = None) -> Callable[[], object]:
@@ -258,20 +230,35 @@ def webhook_worker(ctx: Context, settings: Settings | None = None) -> Callable[[
     return partial(deliver_due, ctx.uow, sender, wall_now, policy)
 
 
-def check_serving(settings: Settings) -> None:
+def check_serving(settings: Settings) -> Scenario:
     """Raise what ``context`` and ``audit_log`` would (a database not migrated, no
     scenario loaded, a bad witness policy, an unreadable key directory; the log's key is
     made if missing), then close the database: for a parent process about to fork
-    workers that each open their own."""
+    workers that each open their own. Returns the current scenario."""
     engine = _migrated(settings)
     try:
         new_uow = uow_factory(engine)
         versions = scenario_versions()
         with new_uow() as uow:
-            versions.current(uow)  # NotFoundError before any load
+            scenario = versions.current(uow)  # NotFoundError before any load
         audit_log(settings, ctx=Context(new_uow, versions, SystemClock()))
     finally:
         engine.dispose()
+    return scenario
+
+
+def keyless_warning(scenario: Scenario) -> str | None:
+    """What ``clearance serve`` says once at start when some authorities name no root
+    key (the server holds no authority's key, so their decisions go unsigned)."""
+    keyless = sorted(a.id for a in scenario.authorities.values() if a.root_key is None)
+    if not keyless:
+        return None
+    names = ", ".join(keyless)
+    verb = "names" if len(keyless) == 1 else "name"
+    return (
+        f"{names} {verb} no root key: their decisions are recorded unsigned; put each "
+        "authority's root public key in the scenario (clearance key new)"
+    )
 
 
 def scenario_versions() -> ScenarioVersions:

@@ -207,7 +207,6 @@ app.add_typer(scenario_app, name="scenario")
 app.add_typer(principal_app, name="principal")
 app.add_typer(request_app, name="request")
 app.add_typer(cli_audit.audit_app, name="audit")
-app.add_typer(cli_audit.authority_app, name="authority")
 app.add_typer(cli_keys.key_app, name="key")
 app.add_typer(cli_keys.member_app, name="member")
 app.add_typer(cli_witness.witness_app, name="witness")
@@ -312,13 +311,22 @@ def serve(
     Uses the configured database (CLEARANCE_DATABASE_URL); `db upgrade` and `scenario load` first."""
     listening = _listen(host, port or settings().port)
     if workers == 1:
-        _serve(bootstrap.context(settings()), listening, settings())
+        ctx = bootstrap.context(settings())
+        _warn_keyless(ctx.current_scenario())
+        _serve(ctx, listening, settings())
         return
-    bootstrap.check_serving(settings())  # refused here, with its exit code, not in N workers
+    # refused here, with its exit code, not in N workers
+    _warn_keyless(bootstrap.check_serving(settings()))
     code = cli_serve.supervise(
         listening, workers, lambda: _serve(bootstrap.context(settings()), listening, settings())
     )
     raise typer.Exit(code)
+
+
+def _warn_keyless(scenario: Scenario) -> None:
+    warning = bootstrap.keyless_warning(scenario)
+    if warning is not None:
+        print(f"clearance serve: warning: {warning}", file=sys.stderr, flush=True)
 
 
 def _listen(host: str, port: int) -> socket.socket:

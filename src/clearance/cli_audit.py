@@ -1,5 +1,5 @@
-"""``clearance audit ...`` and ``clearance authority ...``: the tamper-evident log and the
-authorities' signing keys (registered on the main app in ``clearance.cli``).
+"""``clearance audit ...``: the tamper-evident log (registered on the main app in
+``clearance.cli``).
 
 ``audit verify`` and ``audit verify-export`` exit 0 when everything checks out, and 1
 (``ExitCode.VERIFICATION_FAILED``) when not: one line on stderr naming the first bad entry when the log itself is damaged,
@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,7 @@ from clearance import bootstrap
 from clearance.adapters.audit_files import read_bundle, read_export, write_bundle, write_export
 from clearance.cli_run import ExitCode, settings
 from clearance.domain.errors import InputError
-from clearance.domain.ledger.audit import AuditError, verify_log
+from clearance.domain.ledger.audit import AuditError, unsigned_summary, verify_log
 from clearance.domain.ledger.bundle import verify_bundle
 from clearance.domain.ledger.checkpoint import NoteError, parse_vkey, raw_public
 from clearance.domain.ledger.policy import QuorumError, check_quorum
@@ -31,7 +32,6 @@ audit_app = typer.Typer(
     help="The tamper-evident audit log (RFC 9162 Merkle tree, signed checkpoints).",
     no_args_is_help=True,
 )
-authority_app = typer.Typer(help="Authorities' signing keys.", no_args_is_help=True)
 
 SHOWN = 50  # problems printed by `audit verify` (--json lists every one)
 
@@ -91,6 +91,7 @@ def audit_verify(as_json: JsonOption = False, policy: PolicyOption = None) -> No
                     "requests": verified.requests,
                     "unreplayed": verified.unreplayed,
                     "cosigned": list(verified.cosigned),
+                    "unsigned": dict(sorted(verified.unsigned.items())),
                 }
             )
         )
@@ -118,8 +119,8 @@ def audit_verify(as_json: JsonOption = False, policy: PolicyOption = None) -> No
         )
         typer.echo(
             f"audit log intact: {verified.size} entries, {verified.checkpoints} signed "
-            f"checkpoints, {verified.decisions} signed decisions, {verified.requests} "
-            f"requests replayed{old}{pending}{witnessed}"
+            f"checkpoints, {verified.signed} signed decisions, {verified.requests} "
+            f"requests replayed{old}{pending}{witnessed}{_unsigned(verified.unsigned)}"
         )
 
 
@@ -166,9 +167,11 @@ def audit_verify_export(
         if quorum is not None
         else ""
     )
+    signed = summary.decisions - sum(summary.unsigned.values())
     typer.echo(
         f"audit export intact: {summary.size} entries of {summary.origin}, "
-        f"{summary.decisions} signed decisions{witnessed}{_sealed(summary.undisclosed)}"
+        f"{signed} signed decisions{witnessed}{_sealed(summary.undisclosed)}"
+        f"{_unsigned(summary.unsigned)}"
     )
 
 
@@ -176,6 +179,12 @@ def _sealed(count: int) -> str:
     if not count:
         return ""
     return f" ({count} of them sealed: their signatures are checked once disclosed)"
+
+
+def _unsigned(unsigned: Mapping[str, int]) -> str:
+    """``; 3 decisions unsigned: NE.Defense names no root key (...)``, or ""."""
+    line = unsigned_summary(unsigned)
+    return f"; {line}" if line else ""
 
 
 @audit_app.command("bundle")
@@ -215,8 +224,9 @@ def audit_verify_bundle(
     typer.echo(
         f"audit bundle intact: request {summary.request_id} ({summary.state}), "
         f"{summary.entries} entries proven in the checkpoint of size {summary.size}, "
-        f"{summary.decisions} signed decisions, {summary.disclosures} disclosures; "
+        f"{summary.signed} signed decisions, {summary.disclosures} disclosures; "
         f"cosigned by {', '.join(summary.cosigned) or 'none needed'}"
+        f"{_unsigned(summary.unsigned)}"
     )
 
 
@@ -234,13 +244,3 @@ def _log_key(keys: dict[str, object], given: str | None) -> tuple[str, bytes]:
         raise InputError(str(e), field="--vkey") from None
     except (ValueError, KeyError) as e:
         raise AuditError(f"keys.json: {e}") from None
-
-
-@authority_app.command("keygen")
-def authority_keygen(authority: Annotated[str, typer.Argument(help="Authority id.")]) -> None:
-    """Create an authority's Ed25519 key pair and log its public key.
-
-    An existing pair is kept. The private key stays in CLEARANCE_KEY_DIR (mode 0600)."""
-    public, created = bootstrap.authority_keygen(authority, settings())
-    state = "created" if created else "exists"
-    typer.echo(f"{authority}: key {state}; public key {base64.b64encode(public).decode()}")

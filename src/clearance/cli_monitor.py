@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,7 @@ from clearance.adapters.log_client import HttpLogClient, witness_checkpoints
 from clearance.adapters.monitor_store import SqliteMonitorStore
 from clearance.cli_run import ExitCode
 from clearance.domain.errors import AuditError, InputError
+from clearance.domain.ledger.audit import unsigned_summary
 from clearance.domain.ledger.monitor import Seen
 from clearance.domain.ledger.policy import Policy
 from clearance.service.monitor import read_gossip, run_pass
@@ -136,10 +138,16 @@ def monitor(
             cosigned = ", ".join(done.cosigned) or "none needed"
             typer.echo(
                 f"monitor: log consistent: size {done.size}, root {root}; {done.added} new "
-                f"entries, {done.decisions} decision signatures verified; cosigned by {cosigned}"
+                f"entries, {done.signed} decision signatures verified; cosigned by "
+                f"{cosigned}{_unsigned(done.unsigned)}"
             )
             if once:
                 return
             time.sleep(interval)
     finally:
         client.close()
+
+
+def _unsigned(unsigned: Mapping[str, int]) -> str:
+    line = unsigned_summary(unsigned)
+    return f"; {line}" if line else ""

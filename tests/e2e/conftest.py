@@ -28,7 +28,7 @@ from clearance.domain.clearance.scenario import Scenario
 from clearance.service import handlers
 from clearance.service.audit import AuditLog
 from clearance.service.context import Context
-from clearance.service.ports import PinnedClock, Signer
+from clearance.service.ports import PinnedClock
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "examples" / "niger"
@@ -39,11 +39,13 @@ LOG_ORIGIN = "test.clearance/log"
 Headers = dict[str, str]
 
 
-def make_workflow(engine: Engine, signer: Signer | None = None) -> Context:
+def make_workflow(engine: Engine) -> Context:
     """The Context under test: the Niger scenario, as of 2017-11-20, on a real database
-    (each API test runs on a SQLite file and on PostgreSQL)."""
+    (each API test runs on a SQLite file and on PostgreSQL). Its authorities name no root
+    key, so their decisions are recorded unsigned (tests/parties.py makes parties that
+    sign)."""
     upgrade(engine)
-    return Context(uow_factory(engine), niger(), PinnedClock(NOW), signer)
+    return Context(uow_factory(engine), niger(), PinnedClock(NOW))
 
 
 @functools.cache
@@ -105,7 +107,7 @@ class Actors:
 
 @pytest.fixture
 def keys(tmp_path: Path) -> KeyStore:
-    """The instance's and the authorities' signing keys, for this test only."""
+    """The log's instance key, for this test only (the server holds no other key)."""
     return KeyStore(tmp_path / "keys")
 
 
@@ -113,7 +115,7 @@ def keys(tmp_path: Path) -> KeyStore:
 def workflow(db_url: str, keys: KeyStore) -> Iterator[Context]:
     engine = make_engine(db_url)
     try:
-        yield make_workflow(engine, keys)
+        yield make_workflow(engine)
     finally:
         engine.dispose()
         gc.collect()  # a connection leaked by this test is reported here, not in a later one

@@ -76,7 +76,7 @@ def running_site(tmp_path: Path, witnessing: Witnessing | None = None) -> Iterat
     ``witnessing``, each checkpoint is submitted to its witnesses."""
     keys = KeyStore(tmp_path / "keys")
     engine = make_engine(f"sqlite:///{tmp_path / 'page.db'}")
-    workflow = make_workflow(engine, keys)
+    workflow = make_workflow(engine)
     audit_log = AuditLog(workflow.uow, LOG_ORIGIN, keys.instance_key(), witnessing=witnessing)
     integrate = WITNESSED_INTEGRATE_SECONDS if witnessing else INTEGRATE_SECONDS
     app = create_app(workflow, audit_log=audit_log, integrate_seconds=integrate)

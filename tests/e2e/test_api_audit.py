@@ -12,7 +12,9 @@ from clearance.domain.ledger.checkpoint import Checkpoint, open_checkpoint, pars
 from clearance.domain.ledger.disclosure import open_entry
 from clearance.domain.ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 from clearance.domain.ledger.signatures import statement_from_event, verify_statement
-from tests.e2e.conftest import LOG_ORIGIN, Actors, assert_problem, document
+from clearance.service.context import Context
+from tests import parties
+from tests.e2e.conftest import LOG_ORIGIN, NOW, Actors, assert_problem, document
 
 
 def b64(text: str) -> bytes:
@@ -28,15 +30,24 @@ def checkpoint(client: TestClient) -> Checkpoint:
     return open_checkpoint(response.text, name, key, origin=LOG_ORIGIN)
 
 
-def decided_request(client: TestClient, actors: Actors) -> dict[str, Any]:
+def decided_request(
+    client: TestClient, actors: Actors, signer: Context | None = None
+) -> dict[str, Any]:
+    """The Agadez request approved by US.DoD: unsigned (it names no root key), or, given
+    the ``signer``'s context, signed by its member with the key US.DoD's root enrolled."""
     made = client.post("/v1/requests", json=document("05"), headers=actors.operator())
     assert made.status_code == 201, made.text
     rid = made.json()["id"]
-    decided = client.post(
-        f"/v1/requests/{rid}/decisions",
-        json={"authority": "US.DoD", "decision": "approve", "comment": "fine"},
-        headers=actors.member("US.DoD"),
-    )
+    body: dict[str, Any] = {"authority": "US.DoD", "decision": "approve", "comment": "fine"}
+    headers = actors.member("US.DoD")
+    if signer is not None:
+        parties.with_roots(signer.current_scenario(), ["US.DoD"])
+        parties.record_roots(signer, ["US.DoD"])
+        parties.enroll(signer, "US.DoD", "US.DoD-member")
+        body, _ = parties.signed_decision(
+            made.json(), "US.DoD", "US.DoD-member", NOW, "approve", "fine"
+        )
+    decided = client.post(f"/v1/requests/{rid}/decisions", json=body, headers=headers)
     assert decided.status_code == 200, decided.text
     body: dict[str, Any] = decided.json()
     return body
@@ -54,21 +65,31 @@ def test_the_checkpoint_verifies_with_the_log_key_from_v1_keys(
     keys = client.get("/v1/keys").json()
     assert keys["log"]["name"] == LOG_ORIGIN
     assert b64(keys["log"]["public_key"]) == parse_vkey(keys["log"]["vkey"])[1].public_bytes_raw()
-    assert "US.DoD" in keys["authorities"]
+    assert keys["roots"] == {}  # no authority of the Niger example names a root key
+    assert "authorities" not in keys  # the server holds no authority's key to show
+
+
+def test_v1_keys_shows_the_root_keys_the_log_records(
+    client: TestClient, actors: Actors, workflow: Context
+) -> None:
+    decided_request(client, actors, signer=workflow)
+    keys = client.get("/v1/keys").json()
+    assert set(keys) == {"log", "roots"}
+    assert keys["roots"]["US.DoD"]["public_key"] == parties.public(parties.root_key("US.DoD"))
 
 
 def test_every_entry_proves_its_inclusion_and_decisions_verify(
-    client: TestClient, actors: Actors
+    client: TestClient, actors: Actors, workflow: Context
 ) -> None:
-    request = decided_request(client, actors)
+    request = decided_request(client, actors, signer=workflow)
     step = next(a for a in request["approvals"] if a["authority"] == "US.DoD")
     assert step["signature"]
     shown = client.get(f"/v1/requests/{request['id']}", headers=actors.operator()).json()
     assert next(a for a in shown["approvals"] if a["authority"] == "US.DoD") == step
 
     signed = checkpoint(client)
-    keys = client.get("/v1/keys").json()
-    dod_key = b64(keys["authorities"]["US.DoD"]["public_key"])
+    # the member's key, as its root key enrolled it (the log's member.enrolled entry)
+    dod_key = parties.member_key("US.DoD", "US.DoD-member").public_key().public_bytes_raw()
     # the statement signs the comment and the member, which the entry holds as
     # commitments: the request's parties check it once disclosed
     audit = client.get(f"/v1/requests/{request['id']}/audit", headers=actors.operator())

@@ -19,9 +19,10 @@ from fastapi.testclient import TestClient
 from clearance.adapters.key_files import private_pem, write_new
 from clearance.domain.ledger.checkpoint import raw_public
 from clearance.domain.ledger.members import key_text
-from clearance.domain.ledger.signatures import document_digest, sign_statement, statement_for
+from clearance.domain.ledger.signatures import sign_statement
 from clearance.service import handlers, queries
 from clearance.service.context import Context
+from tests import parties
 from tests.e2e.conftest import NOW, assert_problem
 from tests.e2e.test_member_keys import DOD, OFFICER, Dod
 from tests.serverproc import CLEARANCE
@@ -57,13 +58,8 @@ def root_file(dod: Dod, tmp_path: Path) -> Path:
 
 def signed_decision(ctx: Context, rid: str, key: Ed25519PrivateKey, by: str) -> dict[str, Any]:
     seen, _ = queries.get(ctx, OFFICER, rid)
-    statement = statement_for(
-        rid, seen.version + 1, document_digest(seen.document), DOD, "approve", "ok", None, by, NOW
-    )
-    return {
-        "authority": DOD, "decision": "approve", "comment": "ok",
-        "at": NOW.isoformat().replace("+00:00", "Z"), "signature": sign_statement(key, statement),
-    }  # fmt: skip
+    body, _ = parties.signed_decision(seen, DOD, by, NOW, "approve", "ok", key=key)
+    return body
 
 
 def test_an_enrollment_signed_on_the_authoritys_machine_is_taken_over_the_api_and_then_signs(

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from clearance import bootstrap
-from clearance.adapters.keys import KeyStore
 from clearance.adapters.sql import make_engine
 from clearance.config import Settings
 from clearance.domain.clearance.workflow import Decision
@@ -45,7 +44,7 @@ def _stored(settings: Settings) -> dict[str, str]:
     two still pending: one into Nigeria, one armed (US.DoD has no history)."""
     engine = make_engine(settings.database_url)
     try:
-        return _store(make_workflow(engine, KeyStore(settings.key_dir)))
+        return _store(make_workflow(engine))
     finally:
         engine.dispose()
 

@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from clearance import bootstrap
-from clearance.adapters.keys import KeyStore
 from clearance.adapters.scenario_loader import load_scenario
 from clearance.adapters.sql import make_engine
 from clearance.config import Settings
@@ -37,7 +36,7 @@ def bare(db_url: str, tmp_path: Path) -> Settings:
     bootstrap.store_scenario(NIGER, configured)
     engine = make_engine(configured.database_url)
     try:
-        flow = make_workflow(engine, KeyStore(configured.key_dir))
+        flow = make_workflow(engine)
         handlers.add_principal(flow, "planner", operator="US.AFRICOM")
         for authority in CHAIN:
             handlers.add_principal(flow, authority, authority=authority)
@@ -51,7 +50,7 @@ def settings(bare: Settings) -> Settings:
     configured = bare
     engine = make_engine(configured.database_url)
     try:
-        flow = make_workflow(engine, KeyStore(configured.key_dir))
+        flow = make_workflow(engine)
         planner = queries.principal(flow, "planner")
         for day in (1, 2):  # example 05 on two more days, approved by everyone by hand
             assert isinstance(flow.clock, PinnedClock)

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from clearance.adapters import sql_tables as t
 from clearance.adapters.audit_files import DISCLOSURES, read_export, write_export
 from clearance.adapters.sql import make_engine
+from clearance.domain.clearance.model import Conditions
 from clearance.domain.ledger import audit
 from clearance.domain.ledger.checkpoint import parse_vkey, raw_public
 from clearance.domain.ledger.disclosure import (
@@ -33,7 +34,8 @@ from clearance.domain.ledger.signatures import (
 from clearance.service.audit import AuditLog
 from clearance.service.context import Context
 from clearance.service.monitoring import simulated_track_csv
-from tests.e2e.conftest import Actors, assert_problem, document
+from tests import parties
+from tests.e2e.conftest import NOW, Actors, assert_problem, document
 
 COMMENT = "fine, keep clear of the wadi at dusk"
 CONDITION = "stay above 3000 m over the river"
@@ -43,20 +45,21 @@ CSV = {"Content-Type": "text/csv"}
 
 
 def decided(client: TestClient, actors: Actors) -> str:
-    """Operator A's armed request 05, approved by US.DoD with a comment and conditions."""
+    """Operator A's armed request 05, approved by US.DoD with a comment and conditions,
+    signed by its member with the key US.DoD's root key enrolled (tests/parties.py)."""
+    ctx = actors.workflow
+    parties.with_roots(ctx.current_scenario(), ["US.DoD"])
+    parties.record_roots(ctx, ["US.DoD"])
+    headers = actors.member("US.DoD")
+    parties.enroll(ctx, "US.DoD", "US.DoD-member")
     made = client.post("/v1/requests", json=document("05"), headers=actors.operator(OPERATOR_A))
     assert made.status_code == 201, made.text
     rid: str = made.json()["id"]
-    response = client.post(
-        f"/v1/requests/{rid}/decisions",
-        json={
-            "authority": "US.DoD",
-            "decision": "approve",
-            "comment": COMMENT,
-            "conditions": {"text": CONDITION},
-        },
-        headers=actors.member("US.DoD"),
-    )
+    body, _ = parties.signed_decision(
+        made.json(), "US.DoD", "US.DoD-member", NOW, "approve", COMMENT,
+        Conditions(CONDITION, None, None, None),
+    )  # fmt: skip
+    response = client.post(f"/v1/requests/{rid}/decisions", json=body, headers=headers)
     assert response.status_code == 200, response.text
     return rid
 
@@ -143,8 +146,7 @@ def test_the_operator_and_the_chain_get_disclosures_that_check_against_the_log(
     made = [c for e in body["entries"] for c in commitments(e["entry"])]
     assert made
     assert set(made) == set(disclosed)
-    keys = client.get("/v1/keys").json()
-    dod_key = base64.b64decode(keys["authorities"]["US.DoD"]["public_key"])
+    dod_key = raw_public(parties.member_key("US.DoD", "US.DoD-member"))
     for e in body["entries"]:
         # what was disclosed is what the log, whose leaf hash the reader checks, commits to
         assert leaf_hash(base64.b64decode(e["data"])) == base64.b64decode(e["leaf_hash"])

@@ -123,6 +123,7 @@ def test_the_agadez_story_is_decided_with_keys_in_the_browser_and_witnessed_by_a
     expect(checkpoint).to_have_attribute("data-ok", "true", timeout=WITNESSED_MS)
     expect(checkpoint).to_contain_text("meeting the quorum parties (2 of US, NE, FR)")
     expect(page.locator("#audit-entries li[data-ok='true']")).to_have_count(1 + len(CHAIN))
+    expect(page.locator("#audit-unsigned")).to_have_text("")  # every decision signed
 
     # the server sends the checkpoint without its cosignatures: the page refuses it
     def stripped(route: Route) -> None:

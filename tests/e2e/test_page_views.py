@@ -187,6 +187,13 @@ def test_the_browser_checks_the_audit_entries_and_catches_altered_ones(
     expect(page.locator("#audit-entries li[data-ok='true']")).to_have_count(2)
     expect(page.locator("#audit-checkpoint")).to_have_attribute("data-ok", "true")
     expect(entries.nth(1)).to_contain_text("request.decided")
+    # US.DoD names no root key in this scenario: its decision is recorded unsigned, and
+    # the page's check says so rather than vouching for its consent
+    expect(entries.nth(1)).to_contain_text("unsigned: US.DoD names no root key")
+    expect(page.locator("#audit-unsigned")).to_have_text(
+        "1 decision unsigned: US.DoD names no root key (recorded, but the authority's "
+        "consent is not proven)"
+    )
 
     # The server (or someone between) alters the decision's entry: the page says so.
     def altered(route: Route) -> None:

@@ -29,18 +29,20 @@ from clearance.adapters.sql import SqlUnitOfWork, make_engine, uow_factory, upgr
 from clearance.domain.clearance.model import Principal
 from clearance.domain.clearance.workflow import Decision
 from clearance.domain.ledger import merkle
-from clearance.domain.ledger.audit import AuditError, verify_log
+from clearance.domain.ledger.audit import ROOT_ROLE, AuditError, verify_log
 from clearance.domain.ledger.checkpoint import format_checkpoint, open_checkpoint, sign_note
 from clearance.service import handlers, queries
 from clearance.service.audit import AuditLog, raw_public, record_keys
 from clearance.service.context import Context
 from clearance.service.ports import PinnedClock
+from tests import parties
 from tests.e2e.conftest import NOW, document, niger
 
 ORIGIN = "test.clearance/log"
 PLANNER = Principal("planner", operator="US.AFRICOM")
 FR_PLANNER = Principal("fr-planner", operator="FR.Barkhane")
 ROOT = Path(__file__).parents[2]
+SIGNERS = ("US.DoD", "US.State")  # they keep root keys: their members sign their decisions
 
 
 def member(authority: str) -> Principal:
@@ -69,14 +71,34 @@ class Setup:
             c.execute(sa.text(statement), params)
 
     def load_scenario(self) -> None:
-        """What `clearance scenario load` stores: the files and every public key."""
-        scenario = self.flow.current_scenario()
+        """What `clearance scenario load` stores: the files and the public keys (the log's
+        and the root keys of the authorities that keep one, SIGNERS); then each of those
+        enrolls its member's key (tests/parties.py: the keys are the test's, the parties')."""
         public = {("log", ORIGIN): self.log.public_key}
-        public |= {("authority", a): self.keys.public_key(a) for a in scenario.authorities}
+        public |= {(ROOT_ROLE, a): raw_public(parties.root_key(a)) for a in SIGNERS}
         with self.uow() as uow:
             uow.scenarios.save(scenario_files(ROOT / "examples" / "niger"), NOW)
             record_keys(uow, public)
             uow.commit()
+        for a in SIGNERS:
+            parties.enroll(self.flow, a, member(a).name)
+
+    def decide(self, rid: str, authority: str, comment: str = "") -> None:
+        approve(self.flow, rid, authority, comment)
+
+
+def approve(flow: Context, rid: str, authority: str, comment: str = "") -> None:
+    """``authority``'s member approves ``rid``: signed with their own key when the
+    authority keeps a root key (SIGNERS), else recorded unsigned."""
+    signed = None
+    if authority in SIGNERS:
+        seen, _ = queries.get(flow, member(authority), rid)
+        _, signed = parties.signed_decision(
+            seen, authority, member(authority).name, NOW, "approve", comment
+        )
+    handlers.decide(
+        flow, member(authority), rid, authority, Decision.APPROVE, comment, signed=signed
+    )
 
 
 @pytest.fixture
@@ -95,7 +117,7 @@ def _make_setup(db_url: str, tmp_path: Path) -> Iterator[Setup]:
     engine = make_engine(db_url)
     upgrade(engine)
     keys = KeyStore(tmp_path / "keys")
-    flow = Context(uow_factory(engine), niger(), PinnedClock(NOW), keys)
+    flow = Context(uow_factory(engine), parties.with_roots(niger(), SIGNERS), PinnedClock(NOW))
     log = AuditLog(uow_factory(engine), ORIGIN, keys.instance_key())
     try:
         yield Setup(db_url, engine, keys, flow, log)
@@ -115,8 +137,8 @@ def story(s: Setup) -> str:
     for p in (PLANNER, member("US.DoD"), member("US.State")):
         handlers.add_principal(s.flow, p.name, operator=p.operator, authority=p.authority)
     rid = handlers.submit(s.flow, PLANNER, document("05")).record.id
-    handlers.decide(s.flow, member("US.DoD"), rid, "US.DoD", Decision.APPROVE, "fine")
-    handlers.decide(s.flow, member("US.State"), rid, "US.State", Decision.APPROVE, "agreed")
+    s.decide(rid, "US.DoD", "fine")
+    s.decide(rid, "US.State", "agreed")
     s.log.integrate()
     return rid
 
@@ -141,7 +163,7 @@ def test_every_change_appends_exactly_one_entry_in_its_transaction(setup: Setup)
         rid = handlers.submit(flow, PLANNER, document("05")).record.id
 
     assert new_kinds(s, submit) == ["request.submitted"]
-    decide = lambda: handlers.decide(flow, member("US.DoD"), rid, "US.DoD", Decision.APPROVE)  # noqa: E731
+    decide = lambda: s.decide(rid, "US.DoD")  # noqa: E731
     assert new_kinds(s, decide) == ["request.decided"]
     amended = dict(document("05"), justification="new words")
     assert new_kinds(s, lambda: handlers.amend(flow, PLANNER, rid, amended, 2)) == [
@@ -569,7 +591,8 @@ def test_an_export_verifies_offline_and_tampered_copies_fail(setup: Setup, tmp_p
     export(s, directory)
     keys = json.loads((directory / "keys.json").read_text())
     assert keys["log"]["vkey"] == s.log.vkey
-    assert set(keys["authorities"]) >= {"US.DoD", "US.State"}
+    assert set(keys["roots"]) == set(SIGNERS)  # the root keys; no key the server holds
+    assert "authorities" not in keys
     size = verify_export(directory, s.log.public_key)
     assert size == len((directory / "entries.jsonl").read_text().splitlines())
 

@@ -19,18 +19,23 @@ from clearance.adapters.keys import KeyStore
 from clearance.bootstrap import scenario_versions
 from clearance.domain.clearance.model import ApprovalStatus, Principal
 from clearance.domain.clearance.workflow import Decision, RequestState
+from clearance.domain.ledger.audit import ROOT_ROLE
+from clearance.domain.ledger.checkpoint import raw_public
 from clearance.service import handlers
 from clearance.service.audit import AuditLog, record_keys
 from clearance.service.context import Context
 from clearance.service.memory import MemoryStore, MemoryUnitOfWork
 from clearance.service.ports import PinnedClock
+from tests import parties
 from tests.e2e.conftest import NOW, document, niger
 from tests.integration.test_audit import (
     ORIGIN,
     PLANNER,
     ROOT,
+    SIGNERS,
     Setup,
     _make_setup,
+    approve,
     member,
     run_cli,
     story,
@@ -288,7 +293,7 @@ def test_an_automatic_step_its_scenario_version_does_not_give_is_named(setup: Se
         purposes=frozenset({"armed-overwatch"}),
         payloads=frozenset({"armed"}),
     )
-    liar = Context(s.flow.uow, forged, PinnedClock(NOW), s.keys)
+    liar = Context(s.flow.uow, forged, PinnedClock(NOW))
     handlers.add_principal(liar, PLANNER.name, operator=PLANNER.operator)
     covered = []
     for path in sorted((ROOT / "examples" / "niger" / "requests").glob("*.yaml")):
@@ -360,14 +365,14 @@ def test_entries_rewritten_as_text_are_judged_by_their_hashes(
 @pytest.fixture
 def memory(tmp_path: Path) -> Iterator[tuple[MemoryStore, Context, AuditLog]]:
     store = MemoryStore()
-    keys = KeyStore(tmp_path / "keys")  # the SQL setup's key directory: the same keys
+    keys = KeyStore(tmp_path / "keys")  # the SQL setup's key directory: the same log key
 
     def new() -> MemoryUnitOfWork:
         return MemoryUnitOfWork(store)
 
     return (
         store,
-        Context(new, niger(), PinnedClock(NOW), keys),
+        Context(new, parties.with_roots(niger(), SIGNERS), PinnedClock(NOW)),
         AuditLog(new, ORIGIN, keys.instance_key()),
     )
 
@@ -375,17 +380,19 @@ def memory(tmp_path: Path) -> Iterator[tuple[MemoryStore, Context, AuditLog]]:
 def memory_story(store: MemoryStore, flow: Context, log: AuditLog, public: Setup) -> Ids:
     """What :func:`two_requests` does, on the memory fake."""
     public_keys = {("log", ORIGIN): log.public_key} | {
-        ("authority", a): public.keys.public_key(a) for a in flow.current_scenario().authorities
+        (ROOT_ROLE, a): raw_public(parties.root_key(a)) for a in SIGNERS
     }
     with MemoryUnitOfWork(store) as uow:
         uow.scenarios.save({"scenario.yaml": b"name: test\n"}, NOW)
         record_keys(uow, public_keys)
         uow.commit()
+    for a in SIGNERS:
+        parties.enroll(flow, a, member(a).name)
     for p in (PLANNER, member("US.DoD"), member("US.State")):
         handlers.add_principal(flow, p.name, operator=p.operator, authority=p.authority)
     rid = handlers.submit(flow, PLANNER, document("05")).record.id
-    handlers.decide(flow, member("US.DoD"), rid, "US.DoD", Decision.APPROVE, "fine")
-    handlers.decide(flow, member("US.State"), rid, "US.State", Decision.APPROVE, "agreed")
+    approve(flow, rid, "US.DoD", "fine")
+    approve(flow, rid, "US.State", "agreed")
     automatic = handlers.submit(flow, PLANNER, document("01")).record.id
     log.integrate()
     return Ids(rid, automatic)

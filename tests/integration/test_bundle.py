@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from clearance.api import create_app
+from clearance.domain.clearance.model import Principal
+from clearance.domain.clearance.workflow import Decision
 from clearance.domain.errors import AuditError
 from clearance.domain.ledger.bundle import verify_bundle
 from clearance.domain.ledger.checkpoint import vkey
@@ -23,7 +25,7 @@ from clearance.domain.ledger.policy import Policy, parse_policy
 from clearance.domain.ledger.witness import cosign, cosigner_vkey, split_note
 from clearance.service import handlers, queries
 from clearance.service.bundle import request_bundle
-from tests.integration.test_audit import PLANNER, Setup, _make_setup, run_cli, story
+from tests.integration.test_audit import PLANNER, SIGNERS, Setup, _make_setup, run_cli, story
 
 WITNESS = "witness.test/ne"
 
@@ -194,3 +196,46 @@ def test_a_bundle_finds_the_key_entries_by_their_kind_without_reading_the_log(
     monkeypatch.setattr(AuditLog, "pages", no_scan)
     bundle = request_bundle(s.log, rid)
     assert {e["index"] for e in bundle["entries"]} == expected
+
+
+def keyless_decision(s: Setup, rid: str) -> str:
+    """The next authority waiting on ``rid`` (it names no root key: only US.DoD and
+    US.State keep one here) approves; its decision is recorded unsigned. Returns it."""
+    record, _ = queries.get(s.flow, PLANNER, rid)
+    waiting = [a.authority for a in record.approvals if a.status.value == "needs_review"]
+    authority = next(a for a in waiting if a not in SIGNERS)
+    who = Principal(f"{authority}-member", authority=authority)
+    handlers.decide(s.flow, who, rid, authority, Decision.APPROVE, "ok")
+    s.log.integrate()
+    return authority
+
+
+def test_every_offline_verifier_names_the_unsigned_decisions_and_passes(
+    told: tuple[Setup, str], tmp_path: Path
+) -> None:
+    s, rid = told
+    keyless = keyless_decision(s, rid)
+    unsigned = f"1 decision unsigned: {keyless} names no root key"
+
+    verified = run_cli(s, "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "2 signed decisions" in verified.stdout
+    assert unsigned in verified.stdout
+
+    exported = tmp_path / "export"
+    assert run_cli(s, "audit", "export", str(exported)).returncode == 0
+    offline = run_cli(s, "audit", "verify-export", str(exported))
+    assert offline.returncode == 0, offline.stderr
+    assert "2 signed decisions" in offline.stdout
+    assert unsigned in offline.stdout
+
+    out = tmp_path / "bundle.json"
+    assert run_cli(s, "audit", "bundle", rid, "--out", str(out)).returncode == 0
+    policy_file = tmp_path / "log.policy"
+    policy_file.write_text(f"log {s.log.vkey}\nquorum none\n")
+    bundled = run_cli(s, "audit", "verify-bundle", str(out), "--policy", str(policy_file))
+    assert bundled.returncode == 0, bundled.stderr
+    assert "2 signed decisions" in bundled.stdout
+    assert unsigned in bundled.stdout
+    summary = verify_bundle(request_bundle(s.log, rid), parse_policy(policy_file.read_text()))
+    assert (summary.decisions, dict(summary.unsigned)) == (3, {keyless: 1})

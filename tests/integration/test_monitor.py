@@ -29,6 +29,7 @@ from clearance.domain.ledger.witness import cosigner_vkey
 from clearance.service import handlers
 from clearance.service.monitor import read_gossip, run_pass
 from tests.integration.test_audit import ORIGIN, Setup, _make_setup, story
+from tests.integration.test_bundle import keyless_decision
 from tests.integration.test_witnessed_log import Witnessed, forge, witnessed
 
 __all__ = ["witnessed"]  # fixtures
@@ -88,6 +89,16 @@ def test_the_honest_history_verifies_pass_after_pass_and_is_kept(followed: Follo
     assert [i for i, _ in f.store.entries()] == list(range(verified.size))
     assert (f.store.directory / "checkpoint").read_text() == verified.note
     assert f.run() == str(verified.size)  # nothing new: still consistent
+
+
+def test_a_pass_counts_the_unsigned_decisions_by_authority_and_succeeds(
+    followed: Followed,
+) -> None:
+    f = followed
+    keyless = keyless_decision(f.s, f.rid)
+    done = run_pass(f.client, f.store, f.policy)
+    assert done.size == size_of(f)
+    assert (done.decisions, done.signed, dict(done.unsigned)) == (3, 2, {keyless: 1})
 
 
 def test_a_rewritten_entry_signed_into_a_new_checkpoint_is_named(followed: Followed) -> None:

@@ -6,7 +6,7 @@ Files::
     entries.jsonl   one line per entry, in index order:
                     {"index": 0, "data": <base64 canonical JSON>, "leaf_hash": <base64>}
     checkpoint      the signed checkpoint (C2SP signed note) covering exactly those entries
-    keys.json       the log's public key and the authorities' (as ``GET /v1/keys``)
+    keys.json       the log's public key and the authorities' root keys (``GET /v1/keys``)
     disclosures.jsonl
                     one disclosure a line, {"commitment", "salt", "value"}
                     (``domain.ledger.disclosure``): what opens the entries' commitments,

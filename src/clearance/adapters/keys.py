@@ -1,40 +1,32 @@
-"""Ed25519 keys on disk, outside the database: the instance's log key, and one key per
-authority.
+"""The log's instance key on disk, outside the database: the one private key the server
+holds. An authority's root key and its members' keys stay with their owners (``clearance
+key new`` on their own machines); the server reads only their public halves, from the
+scenario and from logged enrollments.
 
 Layout of the key directory (``CLEARANCE_KEY_DIR``; mode 0700)::
 
     instance.pem                 the log's checkpoint signer
-    authorities/<id>.pem         one per authority (the id percent-encoded if need be)
 
-Private keys are unencrypted PKCS#8 PEM files of mode 0600. A missing key is created on
-first use: written to a temporary file (0600 from the start, fsynced) and then
-hard-linked to its name, which fails if another process got there first; that process's
-key is then used, so two processes never sign with different keys for the same name.
+The key is an unencrypted PKCS#8 PEM file of mode 0600. A missing key is created on first
+use: written to a temporary file (0600 from the start, fsynced) and then hard-linked to
+its name, which fails if another process got there first; that process's key is then
+used, so two processes never sign with different keys.
 """
 
 from __future__ import annotations
 
-import base64
 import os
-import re
 import threading
-import urllib.parse
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clearance.adapters.key_files import private_pem, write_new
-from clearance.domain.errors import InputError
-from clearance.domain.ledger.checkpoint import raw_public
-from clearance.service.ports import Signer
-
-_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
-class KeyStore(Signer):
-    """Keys in ``directory``; safe to share between threads and processes."""
+class KeyStore:
+    """The instance key in ``directory``; safe to share between threads and processes."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory).expanduser()
@@ -45,51 +37,10 @@ class KeyStore(Signer):
     def instance_path(self) -> Path:
         return self.directory / "instance.pem"
 
-    def authority_path(self, authority: str) -> Path:
-        if not authority or len(authority) > 200 or "\x00" in authority:
-            raise InputError("must be an authority id of 1 to 200 characters", field="authority")
-        name = authority if _SAFE.fullmatch(authority) else urllib.parse.quote(authority, safe="")
-        if name in (".", ".."):
-            name = name.replace(".", "%2E")
-        return self.directory / "authorities" / f"{name}.pem"
-
     # -- keys --------------------------------------------------------------------------
     def instance_key(self) -> Ed25519PrivateKey:
         """The log's signing key, created if missing."""
         return self._key(self.instance_path(), create=True)
-
-    def authority_key(self, authority: str, *, create: bool = True) -> Ed25519PrivateKey:
-        """``authority``'s signing key; created if missing (unless ``create`` is False,
-        when a missing key raises ``FileNotFoundError``)."""
-        return self._key(self.authority_path(authority), create=create)
-
-    def has_authority_key(self, authority: str) -> bool:
-        return self.authority_path(authority).exists()
-
-    def public_keys(self) -> dict[str, Any]:
-        """``{"instance": raw key or None, "authorities": {id: raw key}}`` of the keys on
-        disk (none is created)."""
-        instance = self.instance_path()
-        authorities: dict[str, bytes] = {}
-        folder = self.directory / "authorities"
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.pem")):
-                authority = urllib.parse.unquote(path.stem)
-                authorities[authority] = raw_public(self._key(path, create=False))
-        return {
-            "instance": raw_public(self._key(instance, create=False))
-            if instance.exists()
-            else None,
-            "authorities": authorities,
-        }
-
-    # -- the Signer port ---------------------------------------------------------------
-    def sign(self, authority: str, payload: bytes) -> str:
-        signature = self.authority_key(authority).sign(payload)
-        return base64.b64encode(signature).decode("ascii")
-
-    def public_key(self, authority: str) -> bytes:
-        return raw_public(self.authority_key(authority))
 
     # -- files -------------------------------------------------------------------------
     def _key(self, path: Path, *, create: bool) -> Ed25519PrivateKey:

@@ -423,8 +423,8 @@ class MemberKeyView(BaseModel):
 class MemberKeys(BaseModel):
     authority: str
     root_key: str | None = Field(
-        description="The authority's root public key (base64), or null when the service "
-        "signs its decisions; with one, each decision is signed by its member's enrolled key."
+        description="The authority's root public key (base64), or null when it names "
+        "none (its decisions are then recorded unsigned); with one, each decision is signed by its member's enrolled key."
     )
     keys: list[MemberKeyView]
 
@@ -638,8 +638,10 @@ class Key(BaseModel):
 
 
 class Keys(BaseModel):
+    """The log's key and the authorities' root keys it records (public halves only)."""
+
     log: Key
-    authorities: dict[str, Key]
+    roots: dict[str, Key]
 
 
 class Health(BaseModel):

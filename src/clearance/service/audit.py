@@ -27,7 +27,7 @@ import base64
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,7 +66,6 @@ from clearance.domain.ledger.signatures import (
     verify_statement,
 )
 from clearance.service.ports import (
-    Signer,
     StoredCheckpoint,
     StoredEntry,
     StoredRequest,
@@ -116,6 +115,13 @@ class Verified:
     requests: int = 0
     unreplayed: int = 0
     cosigned: tuple[str, ...] = ()  # with a policy: who cosigned the latest checkpoint
+    # authority -> its decisions recorded unsigned (it names no root key): not a problem
+    unsigned: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def signed(self) -> int:
+        """The decisions whose signature was checked."""
+        return self.decisions - sum(self.unsigned.values())
 
     @property
     def ok(self) -> bool:
@@ -141,17 +147,6 @@ def record_keys(uow: UnitOfWork, keys: Mapping[tuple[str, str], bytes]) -> list[
             uow.audit.append(audit.KEY, audit.key_fields(role, name, public))
             added.append(name)
     return added
-
-
-def decision_signer(uow: UnitOfWork, signer: Signer, authority: str) -> Callable[[bytes], str]:
-    """``authority``'s signing function, once its public key is in the log (recorded in
-    this unit of work if need be, so the key entry precedes the decision's)."""
-    record_keys(uow, {(audit.AUTHORITY_ROLE, authority): signer.public_key(authority)})
-
-    def sign(payload: bytes) -> str:
-        return signer.sign(authority, payload)
-
-    return sign
 
 
 def check_origin(origin: str, public_key: bytes) -> None:
@@ -341,15 +336,18 @@ class AuditLog:
         return ConsistencyProof(size1, size2, proof, checkpoint)
 
     def public_keys(self) -> dict[str, Any]:
-        """The log's key and every authority key the log records (the latest of each)."""
+        """The log's key and every authority's root key the log records (the latest of
+        each, as the scenario named it). The server holds no authority's key: members' keys
+        are enrolled by statements their root key signed (``GET
+        /v1/authorities/{id}/members``, and the log's ``member.*`` entries)."""
         with self.uow() as uow:
             recorded = uow.audit.recorded_keys()
-        authorities = {
+        roots = {
             name: key_view(name, public)
             for (role, name), public in sorted(recorded.items())
-            if role == audit.AUTHORITY_ROLE
+            if role == audit.ROOT_ROLE
         }
-        return {"log": key_view(self.origin, self.public_key), "authorities": authorities}
+        return {"log": key_view(self.origin, self.public_key), "roots": roots}
 
     def pages(self) -> Iterator[list[StoredEntry]]:
         """Every integrated entry in index order, a page (one query) at a time."""
@@ -416,6 +414,7 @@ class _Verifier:
         self.disclosed: dict[str, dict[str, Any]] = {}  # of the page being checked
         self.requests = 0
         self.unreplayed = 0
+        self.unsigned: dict[str, int] = {}
 
     def run(self) -> Verified:
         with self.log.uow() as uow:
@@ -446,6 +445,7 @@ class _Verifier:
             self.requests,
             self.unreplayed,
             cosigned,
+            dict(self.unsigned),
         )
 
     def _check(
@@ -474,7 +474,8 @@ class _Verifier:
         #    tree of the entries has every checkpoint's root; decisions verify
         frontier = Frontier()
         keys = audit.KeyRing()
-        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]] = {}
+        self.unsigned = keys.unsigned  # counted as the log is read
+        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes | None]] = {}
         logged_events: set[tuple[str, int, str]] = set()
         decisions = 0
         for page in log.pages():
@@ -556,7 +557,7 @@ class _Verifier:
     def _check_request(
         self,
         row: StoredRequest,
-        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]],
+        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes | None]],
     ) -> list[str]:
         self.requests += 1
         replay = self.replays.get(row.id)
@@ -638,7 +639,7 @@ class _Verifier:
         self,
         entry: dict[str, Any],
         keys: audit.KeyRing,
-        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]],
+        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes | None]],
         logged_events: set[tuple[str, int, str]],
         named: str,
     ) -> int:
@@ -672,7 +673,7 @@ class _Verifier:
     def _check_approval(
         request_id: str,
         approval: Approval,
-        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes]],
+        decided: dict[tuple[str, str], tuple[dict[str, Any], bytes | None]],
     ) -> list[str]:
         """A person's decision as stored: the one its authority signed, as logged."""
         where = f"request {request_id}: {approval.authority}'s decision"
@@ -681,8 +682,10 @@ class _Verifier:
             return [f"{where} is not in the audit log"]
         entry, key = found
         detail = entry["detail"]
-        if approval.signature != detail.get("signature"):
+        if approval.signature != (detail.get("signature") or ""):
             return [f"{where}: its signature is not the one the log recorded"]
+        if key is None:
+            return []  # recorded unsigned (no root key): the replay holds it to the log
         try:
             statement = decision_statement(
                 request_id, entry["version"], detail["document_digest"], approval
@@ -743,7 +746,6 @@ __all__ = [
     "Verified",
     "checkpoint_view",
     "consistency_view",
-    "decision_signer",
     "entry_view",
     "key_view",
     "record_keys",

@@ -1,6 +1,6 @@
 """What every use case runs over: the explicit context the handlers take.
 
-A ``Context`` holds the unit-of-work factory, the scenario versions, the clock, the signer
+A ``Context`` holds the unit-of-work factory, the scenario versions, the clock
 and this process's airspace index; nothing in it is a second copy of the truth. Which
 scenario version is current, the grants, revocations, principals and requests are rows,
 read inside the unit of work that uses them (``service.scenarios``).
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from clearance.domain.clearance.scenario import Scenario
 from clearance.domain.clearance.workflow import RequestRecord
 from clearance.service.airspace import Airspace
-from clearance.service.ports import Clock, Signer, UnitOfWork
+from clearance.service.ports import Clock, UnitOfWork
 from clearance.service.scenarios import OneScenario, ScenarioVersions
 
 
@@ -26,14 +26,12 @@ class Context:
         uow: Callable[[], UnitOfWork],
         scenarios: ScenarioVersions | Scenario,
         clock: Clock,
-        signer: Signer | None = None,
     ) -> None:
         self.uow = uow
         self.scenarios = (
             scenarios if isinstance(scenarios, ScenarioVersions) else OneScenario(scenarios)
         )
         self.clock = clock
-        self.signer = signer  # authorities' keys; None: decisions go unsigned (tests)
         self.airspace = Airspace()
 
     def current_scenario(self) -> Scenario:

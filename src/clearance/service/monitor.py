@@ -33,8 +33,8 @@ Ports (fakes in the tests; the real ones in ``adapters.log_client`` and
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from clearance.domain.errors import AuditError, InputError, ProofError, QuorumError
 from clearance.domain.ledger.audit import describe, parse_entry
@@ -128,6 +128,13 @@ class Pass:
     added: int
     decisions: int
     cosigned: tuple[str, ...]
+    # authority -> its decisions recorded unsigned (it names no root key): not a failure
+    unsigned: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def signed(self) -> int:
+        """The decisions whose signature was verified."""
+        return self.decisions - sum(self.unsigned.values())
 
 
 def read_gossip(text: str, source: str, policy: Policy) -> Seen:
@@ -209,7 +216,12 @@ def run_pass(
         )
     store.advance(new, fetched)
     return Pass(
-        new.size, new.root, len(fetched), follower.decisions, tuple(sorted(quorum.cosigned))
+        new.size,
+        new.root,
+        len(fetched),
+        follower.decisions,
+        tuple(sorted(quorum.cosigned)),
+        dict(follower.keys.unsigned),
     )
 
 

@@ -502,18 +502,6 @@ class AuditRepository(abc.ABC):
         state: one due to expire is not shown expired here), a page at a time."""
 
 
-class Signer(abc.ABC):
-    """Authorities' signing keys (``adapters.keys.KeyStore``)."""
-
-    @abc.abstractmethod
-    def sign(self, authority: str, payload: bytes) -> str:
-        """The authority's Ed25519 signature of ``payload``, standard base64."""
-
-    @abc.abstractmethod
-    def public_key(self, authority: str) -> bytes:
-        """The authority's raw 32-byte public key (its key pair is made if missing)."""
-
-
 class UnitOfWork(abc.ABC):
     requests: RequestRepository
     airspace: AirspaceRepository

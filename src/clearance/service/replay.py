@@ -186,7 +186,7 @@ def _decide(
     decision = Decision.APPROVE if step.decision == "approve" else Decision.DENY
     conditions = dict(step.conditions) if step.conditions is not None else None
     keeper = ctx.current_scenario().authorities.get(step.authority)
-    if keeper is None or keeper.root_key is None:  # the service signs for it
+    if keeper is None or keeper.root_key is None:  # recorded unsigned
         handlers.decide(ctx, who, request_id, step.authority, decision, step.comment, conditions)
         return
     private = keys.member(step.authority, who.name)

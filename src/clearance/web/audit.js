@@ -194,14 +194,17 @@ export async function checkQuorum(note, policy) {
 // Check one request's entries (GET /v1/requests/{id}/audit) with the log key (GET /v1/keys),
 // each disclosure against the commitment its entry makes, and, given the witness policy's
 // text (GET /v1/audit/policy), the witnesses' quorum.
-// Returns { checkpoint: {ok, detail, size}, entries: [{index, kind, ok, detail}] }.
+// A decision recorded unsigned (its authority names no root key: the server holds no
+// authority's key) is counted by authority in ``unsigned``, not failed: the log proves
+// what was recorded and when, not that authority's consent (unsignedSummary says so).
+// Returns { checkpoint: {ok, detail, size}, entries: [{index, kind, ok, detail}], unsigned: {authority: n} }.
 export async function verifyRequestEntries(audit, logKey, policyText = null) {
   if (!(window.isSecureContext && crypto.subtle)) {
     const why = "not checked: this browser offers no WebCrypto here (use https or localhost)";
     return { checkpoint: { ok: null, detail: why, size: audit.checkpoint.size },
       entries: audit.entries.map((e) => ({ index: e.index, kind: e.entry && e.entry.kind, ok: null, detail: why })) };
   }
-  const result = { checkpoint: { ok: false, detail: "", size: audit.checkpoint.size }, entries: [] };
+  const result = { checkpoint: { ok: false, detail: "", size: audit.checkpoint.size }, entries: [], unsigned: {} };
   const disclosed = new Map((audit.disclosures || []).map((d) => [d.commitment, d]));
   let root = null, size = 0;
   try {
@@ -233,12 +236,29 @@ export async function verifyRequestEntries(audit, logKey, policyText = null) {
       row.ok = true;
       row.detail = `included in the signed tree of ${size} entries`;
       if (made.length) row.detail += `; ${opened} of ${made.length} disclosures check`;
+      const detail = (e.entry && e.entry.detail) || {};
+      if (row.kind === "request.decided" && !detail.signature) {
+        const authority = String(detail.authority);
+        result.unsigned[authority] = (result.unsigned[authority] || 0) + 1;
+        row.detail += `; unsigned: ${authority} names no root key`;
+      }
     } catch (err) {
       row.detail = err.message;
     }
     result.entries.push(row);
   }
   return result;
+}
+
+// "3 decisions unsigned: NE.Defense names no root key (…)" for verifyRequestEntries'
+// ``unsigned``, or "" when every decision is signed (the words of `clearance audit verify`).
+export function unsignedSummary(unsigned) {
+  const names = Object.keys(unsigned).sort();
+  const total = names.reduce((n, a) => n + unsigned[a], 0);
+  if (!total) return "";
+  const what = total === 1 ? "decision" : "decisions";
+  const who = names.length === 1 ? `${names[0]} names` : `${names.map((a) => `${a} (${unsigned[a]})`).join(", ")} name`;
+  return `${total} ${what} unsigned: ${who} no root key (recorded, but the authority's consent is not proven)`;
 }
 
 // A link that downloads the request's audit bundle (GET /v1/requests/{id}/audit/bundle):

@@ -17,7 +17,7 @@ function render() {
   if (!me || !me.authority) return;
   const kept = mine.kept;
   let status;
-  if (!mine.rootKey) status = `${me.authority} keeps no root key: the service signs its decisions, no key of yours is needed.`;
+  if (!mine.rootKey) status = `${me.authority} keeps no root key: its decisions are recorded unsigned (nothing proves its consent), no key of yours is needed.`;
   else if (!kept) status = `${me.authority} signs its decisions with its members' own keys: make a key in this browser or import yours.`;
   else if (enrolledNow(kept.publicKey)) status = `Your key (${kept.source}) is enrolled for ${me.name} of ${me.authority}: your decisions are signed with it here.`;
   else status = `Your key (${kept.source}) is not enrolled for ${me.name} of ${me.authority}: decisions signed with it are refused until the authority enrolls it.`;

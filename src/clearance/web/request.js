@@ -5,7 +5,7 @@
 import { $, el, api, ApiError, words, duration, showMessage, clearMessage, readTime } from "./util.js";
 import { makeMap, volumeLayer, fitAround, conflictLayers, siteRangeLayers } from "./maps.js";
 import { renderChain, renderViolations, linkIds } from "./chain.js";
-import { verifyRequestEntries, bundleLink } from "./audit.js";
+import { verifyRequestEntries, bundleLink, unsignedSummary } from "./audit.js";
 import { renderRequestForecast } from "./forecast.js";
 import { recheckMemberKey, signDecision } from "./memberkey.js";
 
@@ -249,6 +249,7 @@ async function renderAudit(r) {
   const list = $("audit-entries");
   list.replaceChildren(el("li", {}, "Checking…"));
   $("audit-checkpoint").textContent = "";
+  $("audit-unsigned").textContent = "";
   let audit, keys;
   try {
     [audit, keys] = await Promise.all([api("GET", `/v1/requests/${encodeURIComponent(r.id)}/audit`), api("GET", "/v1/keys")]);
@@ -266,6 +267,7 @@ async function renderAudit(r) {
   list.replaceChildren(...checked.entries.map((e) => el("li", { dataset: { ok: String(e.ok), index: e.index } },
     el("span", { class: e.ok ? "ok" : "bad" }, mark(e.ok)), ` #${e.index} ${e.kind}: ${e.detail}`)));
   if (!checked.entries.length) list.append(el("li", {}, "No entry yet."));
+  $("audit-unsigned").textContent = unsignedSummary(checked.unsigned);
 }
 
 // The deployment's witness policy (tlog-policy text), or null when it names no witnesses

@@ -60,7 +60,7 @@ STATEMENT_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
     responses=ok(schemas.MemberKeys) | problem_responses(401),
 )
 def members(who: PrincipalDep, ctx: ContextDep, authority_id: str) -> dict[str, Any]:
-    """The authority's root key (null when the service signs its decisions) and the member
+    """The authority's root key (null when it names none: its decisions go unsigned) and the member
     keys enrolled for it, revoked or not (public keys only: the log holds the same
     statements for anyone to check)."""
     keeper = ctx.current_scenario().authorities.get(authority_id)

@@ -101,7 +101,7 @@ class Authority:
     name: str
     # The public half of the root key the authority keeps itself (raw Ed25519): it
     # enrolls its members' keys, and its decisions are then signed by the member who
-    # makes them (``domain.ledger.members``). None: the service signs for it.
+    # makes them (``domain.ledger.members``). None: its decisions are recorded unsigned.
     root_key: bytes | None = None
     # How long its reviews may take (``domain.clearance.deadlines``); None: no deadline.
     review_deadline: ReviewDeadline | None = None

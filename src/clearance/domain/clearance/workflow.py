@@ -206,10 +206,10 @@ class RequestRecord:
         ``key``: the member's enrolled public key (base64) when ``sign`` checks the
         member's own signature rather than making the authority's.
 
-        With ``sign`` (the authority's key: canonical JSON bytes -> base64 signature), the
-        decision carries the authority's signature of its statement (see
+        With ``sign`` (canonical JSON bytes -> base64 signature: the check of the member's
+        own signature), the decision carries that signature of its statement (see
         ``domain.signatures``), on the approval and, with the statement's other fields, in
-        the event's detail."""
+        the event's detail; without it, the decision is recorded unsigned."""
         self._require(RequestState.PENDING, f"decide for {authority}")
         current = self.approval(authority)
         if current.status is not ApprovalStatus.NEEDS_REVIEW:

@@ -94,6 +94,7 @@ __all__ = [
     "request_of",
     "scenario_fields",
     "sealed_entries",
+    "unsigned_summary",
     "verify_log",
 ]
 
@@ -101,7 +102,9 @@ KEY = "key"
 DECIDED = "request.decided"
 GRANT_REVOKED = "grant.revoked"
 LOG_ROLE = "log"
-AUTHORITY_ROLE = "authority"  # a key the service holds and signs decisions with
+# a key the service once held and signed an authority's decisions with: logs written before
+# authorities kept their own keys hold these, and their decisions still verify with them
+AUTHORITY_ROLE = "authority"
 ROOT_ROLE = "root"  # an authority's own root key, named in the scenario
 
 
@@ -191,6 +194,8 @@ class KeyRing:
     keys: dict[tuple[str, str], bytes] = field(default_factory=dict)
     # (authority, member) -> the member's enrolled key, as the log stands so far
     members: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    # authority -> how many of its decisions so far are unsigned (it named no root key)
+    unsigned: dict[str, int] = field(default_factory=dict)
 
     def learn(self, entry: Mapping[str, Any]) -> None:
         """Record a ``key`` entry; raises ``ValueError`` when it is malformed."""
@@ -229,11 +234,14 @@ class KeyRing:
         else:
             del self.members[who]
 
-    def check_decision(self, entry: Mapping[str, Any]) -> bytes:
+    def check_decision(self, entry: Mapping[str, Any]) -> bytes | None:
         """Check a ``request.decided`` entry's signature: with the deciding member's key
         enrolled at that point of the log when the entry names one (``key``), else with
-        the authority's key the service holds; raises :class:`DecisionSignatureError`.
-        Returns the key that verified it."""
+        the authority's key an older service held; raises
+        :class:`DecisionSignatureError`. Returns the key that verified it, or None for a
+        decision recorded unsigned, which only an authority with no root key recorded
+        before it may have (counted in ``unsigned``: the log proves what was recorded
+        and when, not that authority's consent)."""
         detail = entry.get("detail")
         if not isinstance(detail, dict):
             raise DecisionSignatureError("the decision entry has no detail")
@@ -241,9 +249,16 @@ class KeyRing:
         if not isinstance(authority, str):
             raise DecisionSignatureError("the decision entry names no authority")
         signature = detail.get("signature")
-        if not isinstance(signature, str) or not signature:
-            raise DecisionSignatureError(f"{authority}'s decision is not signed")
         named = detail.get("key")
+        if signature in (None, "") and named is None and (ROOT_ROLE, authority) not in self.keys:
+            self.unsigned[authority] = self.unsigned.get(authority, 0) + 1
+            return None
+        if not isinstance(signature, str) or not signature:
+            raise DecisionSignatureError(
+                f"{authority}'s decision is not signed, though its root key is recorded before it"
+                if (ROOT_ROLE, authority) in self.keys
+                else f"{authority}'s decision is not signed"
+            )
         if named is not None:
             if is_sealed(entry.get("by")):  # the member is not disclosed: find them by key
                 found = [k for (a, _), k in self.members.items() if a == authority]
@@ -281,6 +296,26 @@ class LogSummary:
     decisions: int
     origin: str
     undisclosed: int = 0  # decisions whose signature waits for a disclosure to be checked
+    # authority -> its decisions recorded unsigned (it named no root key): not failures
+    unsigned: Mapping[str, int] = field(default_factory=dict)
+
+
+def unsigned_summary(unsigned: Mapping[str, int]) -> str:
+    """``3 decisions unsigned: NE.Defense names no root key`` for what
+    :attr:`KeyRing.unsigned` counted ("" when none): what a verifier reports, without
+    failing, of decisions whose authority's consent the log cannot prove."""
+    total = sum(unsigned.values())
+    if not total:
+        return ""
+    what = "decision" if total == 1 else "decisions"
+    if len(unsigned) == 1:
+        (authority,) = unsigned
+        return f"{total} {what} unsigned: {authority} names no root key ({_UNPROVEN})"
+    named = ", ".join(f"{a} ({n})" for a, n in sorted(unsigned.items()))
+    return f"{total} {what} unsigned: {named} name no root key ({_UNPROVEN})"
+
+
+_UNPROVEN = "recorded, but the authority's consent is not proven"
 
 
 def undisclosed(statement: Mapping[str, Any]) -> bool:
@@ -377,9 +412,9 @@ def verify_log(
             elif entry["kind"] in members.KINDS:
                 keys.learn_member(entry)
             elif entry["kind"] == DECIDED:
-                keys.check_decision(entry)
+                signed = keys.check_decision(entry) is not None
                 decisions += 1
-                if undisclosed(statement_from_event(entry)):
+                if signed and undisclosed(statement_from_event(entry)):
                     unchecked += 1
         except ValueError as e:  # DecisionSignatureError included
             raise AuditError(f"{describe(index, entry)}: {e}") from None
@@ -396,7 +431,14 @@ def verify_log(
             f"the tree of {checkpoint.size} entries does not have the checkpoint's root: "
             "an entry was changed"
         )
-    return LogSummary(checkpoint.size, checkpoint.root, decisions, checkpoint.origin, unchecked)
+    return LogSummary(
+        checkpoint.size,
+        checkpoint.root,
+        decisions,
+        checkpoint.origin,
+        unchecked,
+        dict(keys.unsigned),
+    )
 
 
 def approval_fields(a: Approval) -> dict[str, Any]:

@@ -24,7 +24,9 @@ its signature is over the comment, conditions and member the entry seals.
 
 :func:`verify_bundle` raises :class:`AuditError` naming the first thing that fails (the
 checkpoint, a cosignature, an entry's proof, a decision's signature, a disclosure); a
-bundle that is not the shape above raises :class:`InputError` naming the field.
+bundle that is not the shape above raises :class:`InputError` naming the field. A
+decision recorded unsigned (its authority names no root key) is counted by authority in
+the summary, not failed: the log proves it was recorded, not that authority's consent.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from clearance.domain.errors import AuditError, DisclosureError, InputError, ProofError, QuorumError
@@ -87,6 +89,12 @@ class BundleSummary:
     disclosures: int
     cosigned: tuple[str, ...]
     state: str | None
+    # authority -> its decisions recorded unsigned (it names no root key): not a failure
+    unsigned: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def signed(self) -> int:
+        return self.decisions - sum(self.unsigned.values())
 
 
 def _b64(raw: bytes) -> str:
@@ -185,6 +193,7 @@ def verify_bundle(bundle: object, policy: Policy) -> BundleSummary:
         opened,
         tuple(sorted(quorum.cosigned)),
         state,
+        dict(keys.unsigned),
     )
 
 

@@ -20,7 +20,6 @@ from clearance.domain.errors import (
 )
 from clearance.domain.ledger.members import key_text
 from clearance.domain.ledger.signatures import verify_signed
-from clearance.service.audit import decision_signer
 from clearance.service.context import Context
 from clearance.service.documents import loggable
 from clearance.service.notify import record_changed
@@ -58,8 +57,9 @@ def decide(
     An authority that keeps a root key (``Authority.root_key``) has its decisions signed
     by the member who makes them, with the key it enrolled for them: ``signed`` is then
     required, and checked against that key for the statement of this very decision (this
-    request, the version it creates, this document). Otherwise the service signs with
-    the authority's key it holds (``ctx.signer``), if any."""
+    request, the version it creates, this document). Otherwise the decision is recorded
+    unsigned: the service holds no authority's key, so nothing proves that authority's
+    consent, and every verifier reports such decisions as unsigned."""
     access.must_be_member(who, authority)
     with ctx.uow() as uow:
         record = visible(uow, who, request_id)
@@ -85,11 +85,9 @@ def decide(
             key, sign, now = _member_signed(uow, who.name, authority, signed, now)
         elif signed is not None:
             raise ForbiddenError(
-                f"{authority} names no root key in the scenario: the service signs its "
-                "decisions, and no member's signature is taken for it"
+                f"{authority} names no root key in the scenario: its decisions are recorded "
+                "unsigned, and no member's signature is taken for it"
             )
-        else:
-            sign = decision_signer(uow, ctx.signer, authority) if ctx.signer else None
         try:
             record.decide(
                 authority, decision, who.name, now, comment, parsed, sign,

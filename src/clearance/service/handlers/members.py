@@ -23,8 +23,8 @@ def apply_member_statement(ctx: Context, statement: MemberStatement) -> None:
         raise NotFoundError(f"no authority {statement.authority!r} in the current scenario")
     if authority.root_key is None:
         raise ConflictError(
-            f"{statement.authority} names no root_key in the current scenario: the service "
-            "signs its decisions, and it enrolls no member keys"
+            f"{statement.authority} names no root_key in the current scenario: its "
+            "decisions are recorded unsigned, and it enrolls no member keys"
         )
     try:
         statement.verify(authority.root_key)
