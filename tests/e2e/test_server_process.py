@@ -93,7 +93,11 @@ def test_sigkill_under_load_loses_no_acknowledged_write(
     workers = [threading.Thread(target=submit_until_killed) for _ in range(6)]
     for w in workers:
         w.start()
+    # kill once there is load to lose (at least 2 s, longer on a slow, shared machine)
     time.sleep(2.0)
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 20 and time.monotonic() < deadline:
+        time.sleep(0.1)
     s.kill()
     stop.set()
     for w in workers:
