@@ -116,7 +116,7 @@ def canonical_json(value: Any) -> bytes:
     """
     try:
         plain = _plain(value)
-    except _NotPlainError:
+    except ValueError:  # from _plain: rfc8785 writes it, or refuses it
         return rfc8785.dumps(value)
     text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     try:
@@ -128,37 +128,33 @@ def canonical_json(value: Any) -> bytes:
 _SAFE = 2**53 - 1  # rfc8785 refuses 2**53 itself
 
 
-class _NotPlainError(Exception):
-    """A value the standard library's encoder would not write as RFC 8785 does."""
-
-
 def _plain(value: Any) -> Any:
-    """``value`` with its integral floats made integers; raises ``_NotPlainError`` for what only
-    ``rfc8785`` writes right."""
+    """``value`` with its integral floats made integers; raises ``ValueError`` for what only
+    ``rfc8785`` writes right (caught by ``canonical_json``)."""
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return value
     if kind is int:
         if -_SAFE <= value <= _SAFE:
             return value
-        raise _NotPlainError
+        raise ValueError
     if kind is float:
         if value.is_integer():
             if -_SAFE <= value <= _SAFE:
                 return int(value)
         elif 1e-4 <= abs(value) < 1e16:
             return value
-        raise _NotPlainError  # NaN, infinities, exponents, integral floats beyond 2**53
+        raise ValueError  # NaN, infinities, exponents, integral floats beyond 2**53
     if kind is dict:
         out = {}
         for k, v in value.items():
             if type(k) is not str or not k.isascii():
-                raise _NotPlainError
+                raise ValueError
             out[k] = _plain(v)
         return out
     if kind is list or kind is tuple:
         return [_plain(v) for v in value]
-    raise _NotPlainError
+    raise ValueError
 
 
 def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
