@@ -167,10 +167,9 @@ def audit_verify_export(
         if quorum is not None
         else ""
     )
-    signed = summary.decisions - sum(summary.unsigned.values())
     typer.echo(
         f"audit export intact: {summary.size} entries of {summary.origin}, "
-        f"{signed} signed decisions{witnessed}{_sealed(summary.undisclosed)}"
+        f"{summary.signed} signed decisions{witnessed}{_sealed(summary.undisclosed)}"
         f"{_unsigned(summary.unsigned)}"
     )
 

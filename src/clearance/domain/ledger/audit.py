@@ -299,6 +299,11 @@ class LogSummary:
     # authority -> its decisions recorded unsigned (it named no root key): not failures
     unsigned: Mapping[str, int] = field(default_factory=dict)
 
+    @property
+    def signed(self) -> int:
+        """The decisions whose signature was checked."""
+        return self.decisions - sum(self.unsigned.values())
+
 
 def unsigned_summary(unsigned: Mapping[str, int]) -> str:
     """``3 decisions unsigned: NE.Defense names no root key`` for what
